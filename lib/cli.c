@@ -1,0 +1,155 @@
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "err.h"
+#include "gemm.h"
+#include "io.h"
+
+const char *prog = "elsa";
+
+static void on_signal(int sig)
+{
+	out_remove_temps();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void cli_init(const char *name)
+{
+	int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+	prog = name;
+	for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+		struct sigaction sa = { .sa_handler = on_signal };
+		sigemptyset(&sa.sa_mask);
+		sigaction(sigs[i], &sa, NULL);
+	}
+}
+
+static void vmessage(const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fprintf(stderr, "%s: ", prog);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+	out_remove_temps();
+	exit(1);
+}
+
+void die_lib(void)
+{
+	die("%s", err_msg());
+}
+
+void warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+}
+
+void cli_version(void)
+{
+	printf("%s %s\n", prog, ELSA_VERSION);
+	exit(cli_exit());
+}
+
+void cli_help(const char *text)
+{
+	fputs(text, stdout);
+	exit(cli_exit());
+}
+
+void cli_usage_error(void)
+{
+	/* getopt has already said what was wrong; this is the one line that follows it. */
+	die("see '%s --help'", prog);
+}
+
+long cli_long(const char *opt, const char *arg, long lo, long hi)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < lo || v > hi)
+		die("%s: '%s' is not a whole number in [%ld, %ld]", opt, arg, lo, hi);
+	return v;
+}
+
+double cli_double(const char *opt, const char *arg, double lo, double hi)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(arg, &end);
+	if (errno || end == arg || *end || !(v >= lo && v <= hi))
+		die("%s: '%s' is not a number in [%g, %g]", opt, arg, lo, hi);
+	return v;
+}
+
+int cli_threads(const char *arg)
+{
+	const char *env = getenv("ELSA_THREADS");
+	long n;
+	if (arg)
+		n = cli_long("-j", arg, 1, 1024);
+	else if (env && *env)
+		n = cli_long("ELSA_THREADS", env, 1, 1024);
+	else
+		n = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
+	threads_set((int)n);
+	return (int)n;
+}
+
+int cli_exit(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0)
+		die("stdout: %s", errno ? strerror(errno) : "write error");
+	return 0;
+}
+
+double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void progress_start(struct progress *p)
+{
+	p->start = p->last = now_seconds();
+	p->on = isatty(2);
+}
+
+void progress_update(struct progress *p, size_t examples, size_t tokens, double fraction)
+{
+	double t = now_seconds();
+	if (!p->on || t - p->last < 0.5)
+		return;
+	p->last = t;
+	double rate = (double)tokens / (t - p->start);
+	fprintf(stderr, "\r%s: %zu examples, %.0f tokens/s", prog, examples, rate);
+	if (fraction > 0.001 && fraction < 1)
+		fprintf(stderr, ", %.0f%%, ETA %.0fs", 100 * fraction, (t - p->start) * (1 - fraction) / fraction);
+	fprintf(stderr, "   ");
+}
+
+void progress_end(struct progress *p)
+{
+	if (p->on && p->last > p->start)
+		fputc('\n', stderr);
+}

@@ -1,0 +1,48 @@
+/* cli.h: what every main shares: its name in messages, fatal errors, number options, the thread
+ * count, progress on a terminal, and the final check of stdout. Only mains use it: the library
+ * never prints or exits (see err.h). */
+#ifndef ELSA_CLI_H
+#define ELSA_CLI_H
+
+#include <stddef.h>
+
+extern const char *prog; /* "elsa-view", ... */
+
+/* Names the program and installs handlers that remove uncommitted outputs on SIGINT, SIGTERM,
+ * SIGHUP and SIGPIPE before dying of the signal. */
+void cli_init(const char *name);
+/* Flushes stdout, prints "prog: message" on stderr, removes uncommitted outputs, exits 1. */
+_Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* die() with the library's last message (err_msg()). */
+_Noreturn void die_lib(void);
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "prog VERSION" on stdout and exits 0. */
+_Noreturn void cli_version(void);
+/* Prints text on stdout and exits 0 (for --help). */
+_Noreturn void cli_help(const char *text);
+/* Dies with "unknown option" or "missing argument" advice for getopt's '?' and ':'. */
+_Noreturn void cli_usage_error(void);
+
+/* Parses a whole number or a real for option opt within [lo, hi], or dies naming opt. */
+long cli_long(const char *opt, const char *arg, long lo, long hi);
+double cli_double(const char *opt, const char *arg, double lo, double hi);
+/* Sets the thread count from -j (arg, may be NULL), else ELSA_THREADS, else every core. */
+int cli_threads(const char *arg);
+
+/* Closes stdout and checks it (a full disk must not exit 0). Returns the exit status, 0. */
+int cli_exit(void);
+
+/* Progress on stderr, only when stderr is a terminal. */
+struct progress {
+	double start, last;
+	int on;
+};
+void progress_start(struct progress *p);
+/* done of total (total 0 when unknown), with a count of tokens for the rate. */
+void progress_update(struct progress *p, size_t examples, size_t tokens, double fraction);
+void progress_end(struct progress *p);
+
+/* Seconds on a monotonic clock. */
+double now_seconds(void);
+
+#endif

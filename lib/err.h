@@ -1,0 +1,27 @@
+/* err.h: status codes and the message of the last failure.
+ *
+ * Library functions never print and never exit. On failure they record a message with err_set()
+ * and return a negative code; only a main turns it into "elsa-x: message" (see cli.h). Messages
+ * carry their place: "dev.zst: record 17: hidden size 512, model has 768". */
+#ifndef ELSA_ERR_H
+#define ELSA_ERR_H
+
+enum {
+	E_IO = -1,       /* a read or write failed */
+	E_TRUNC = -2,    /* input ended before its end marker */
+	E_FORMAT = -3,   /* malformed input */
+	E_NOMEM = -4,    /* out of memory */
+	E_MISMATCH = -5, /* well formed, but not what the caller needs (another model, layer, size) */
+	E_ARG = -6,      /* a bad argument or setting */
+};
+
+/* Records "fmt..." as the last message (per thread) and returns code. */
+int err_set(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Puts "fmt...: " before the last message (to add a file name or record number); returns code. */
+int err_prefix(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The last message recorded by this thread. */
+const char *err_msg(void);
+
+#endif

@@ -1,0 +1,26 @@
+/* gemm.h: the one way elsa multiplies matrices, and the one place that sets the thread count.
+ *
+ * Matrices are row-major with a leading dimension (the distance between rows, in elements).
+ * gemm computes C = alpha * op(A) op(B) + beta * C, where op(A) is m x k and op(B) is k x n;
+ * ta / tb say that A / B are stored transposed (A as k x m, B as n x k): no copy is made.
+ * beta 0 overwrites C (NaNs in C are ignored), beta 1 accumulates (gradients). */
+#ifndef ELSA_GEMM_H
+#define ELSA_GEMM_H
+
+#include <stddef.h>
+
+/* Through BLIS, on every thread set by threads_set(). */
+void gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
+	  const float *B, size_t ldb, float beta, float *C, size_t ldc);
+/* Through BLIS on the calling thread only: for many small products run in parallel. */
+void gemm_serial(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
+		 const float *B, size_t ldb, float beta, float *C, size_t ldc);
+/* Plain loops in double precision: the oracle for tests. */
+void gemm_naive(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
+		const float *B, size_t ldb, float beta, float *C, size_t ldc);
+
+/* The thread count for BLIS and for elsa's own parallel loops (OpenMP). */
+void threads_set(int n);
+int threads_get(void);
+
+#endif

@@ -1,0 +1,321 @@
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "glue.h"
+#include "io.h"
+#include "record.h"
+
+static const struct task tasks[] = {
+	{ "cola", "CoLA", 2, { "0", "1" }, "mcc" },
+	{ "sst2", "SST-2", 2, { "0", "1" }, "acc" },
+	{ "mrpc", "MRPC", 2, { "0", "1" }, "acc_and_f1" },
+	{ "stsb", "STS-B", 0, { NULL }, "corr" },
+	{ "qqp", "QQP", 2, { "0", "1" }, "acc_and_f1" },
+	{ "mnli", "MNLI", 3, { "contradiction", "entailment", "neutral" }, "acc" },
+	{ "mnli-mm", "MNLI", 3, { "contradiction", "entailment", "neutral" }, "acc" },
+	{ "qnli", "QNLI", 2, { "entailment", "not_entailment" }, "acc" },
+	{ "rte", "RTE", 2, { "entailment", "not_entailment" }, "acc" },
+	{ "wnli", "WNLI", 2, { "0", "1" }, "acc" },
+	{ "ax", "diagnostic", 3, { "contradiction", "entailment", "neutral" }, "acc" },
+};
+
+/* A file layout: its header (tab-separated names; NULL: no header line), how many columns each
+ * line has (0: as many as the header), and the columns to read. LAST is the last column. */
+#define LAST -1
+struct layout {
+	const char *header;
+	int ncols;
+	int id, a, b, label;
+};
+
+struct task_files {
+	const char *task;
+	struct layout labelled, test;
+};
+
+#define MNLI_HEAD "index\tpromptID\tpairID\tgenre\tsentence1_binary_parse\tsentence2_binary_parse\t" \
+		  "sentence1_parse\tsentence2_parse\tsentence1\tsentence2"
+#define STSB_HEAD "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2"
+#define PAIR_HEAD "index\tsentence1\tsentence2"
+
+static const struct task_files files[] = {
+	{ "cola", { NULL, 4, 0, 4, 0, 2 }, { "index\tsentence", 0, 1, 2, 0, 0 } },
+	{ "sst2", { "sentence\tlabel", 0, 0, 1, 0, 2 }, { "index\tsentence", 0, 1, 2, 0, 0 } },
+	{ "mrpc", { "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String", 0, 0, 4, 5, 1 },
+	  { "index\t#1 ID\t#2 ID\t#1 String\t#2 String", 0, 1, 4, 5, 0 } },
+	{ "stsb", { STSB_HEAD "\tscore", 0, 1, 8, 9, 10 }, { STSB_HEAD, 0, 1, 8, 9, 0 } },
+	{ "qqp", { "id\tqid1\tqid2\tquestion1\tquestion2\tis_duplicate", 0, 1, 4, 5, 6 },
+	  { "id\tquestion1\tquestion2", 0, 1, 2, 3, 0 } },
+	/* MNLI's labelled files have 1 (train) or 5 (dev) annotator columns before gold_label. */
+	{ "mnli", { MNLI_HEAD "\t...\tgold_label", 0, 1, 9, 10, LAST }, { MNLI_HEAD, 0, 1, 9, 10, 0 } },
+	{ "mnli-mm", { MNLI_HEAD "\t...\tgold_label", 0, 1, 9, 10, LAST }, { MNLI_HEAD, 0, 1, 9, 10, 0 } },
+	{ "qnli", { "index\tquestion\tsentence\tlabel", 0, 1, 2, 3, 4 }, { "index\tquestion\tsentence", 0, 1, 2, 3, 0 } },
+	{ "rte", { PAIR_HEAD "\tlabel", 0, 1, 2, 3, 4 }, { PAIR_HEAD, 0, 1, 2, 3, 0 } },
+	{ "wnli", { PAIR_HEAD "\tlabel", 0, 1, 2, 3, 4 }, { PAIR_HEAD, 0, 1, 2, 3, 0 } },
+	{ "ax", { NULL, -1, 0, 0, 0, 0 }, { PAIR_HEAD, 0, 1, 2, 3, 0 } }, /* AX has no labelled file */
+};
+
+const struct task *task_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof tasks / sizeof *tasks; i++)
+		if (!strcmp(tasks[i].name, name))
+			return &tasks[i];
+	return NULL;
+}
+
+const struct task *task_all(size_t *n)
+{
+	*n = sizeof tasks / sizeof *tasks;
+	return tasks;
+}
+
+int task_outputs(const struct task *t)
+{
+	return t->nlabels ? t->nlabels : 1;
+}
+
+int task_label(const struct task *t, const char *text, double *label)
+{
+	if (!t->nlabels) {
+		char *end;
+		errno = 0;
+		*label = strtod(text, &end);
+		if (end == text || *end || errno || !isfinite(*label))
+			return err_set(E_FORMAT, "label '%s' is not a number", text);
+		return 0;
+	}
+	for (int i = 0; i < t->nlabels; i++)
+		if (!strcmp(text, t->labels[i])) {
+			*label = i;
+			return 0;
+		}
+	char allowed[128] = "";
+	for (int i = 0; i < t->nlabels; i++)
+		snprintf(allowed + strlen(allowed), sizeof allowed - strlen(allowed), "%s%s", i ? ", " : "", t->labels[i]);
+	return err_set(E_FORMAT, "label '%s' is not one of %s's labels (%s)", text, t->name, allowed);
+}
+
+/* Reading */
+
+#define MAX_COLS 64
+
+struct glue_reader {
+	struct in *in;
+	const struct task *task;
+	struct layout lay;    /* the layout in use (columns 1-based) */
+	int labelled;
+	size_t line, row;     /* lines read, data rows returned */
+	char *first;          /* the first line, read to choose the layout */
+	size_t first_len;
+	int first_is_data;    /* ... and still to be returned as data (CoLA's labelled files) */
+	char idbuf[32];
+	char *cols[MAX_COLS];
+};
+
+/* Splits line at tabs into r->cols; returns the column count (MAX_COLS + 1 when there are more). */
+static int split(struct glue_reader *r, char *line)
+{
+	int n = 0;
+	for (char *p = line;; p++) {
+		if (n == MAX_COLS)
+			return MAX_COLS + 1;
+		r->cols[n++] = p;
+		p = strchr(p, '\t');
+		if (!p)
+			return n;
+		*p = 0;
+	}
+}
+
+/* Does a header line (already split into n columns) fit layout l? "..." in l->header stands for
+ * any number of columns. */
+static int header_fits(struct glue_reader *r, int n, const struct layout *l)
+{
+	char names[512], *name[MAX_COLS], *save;
+	int m = 0, dots = -1;
+	if (!l->header)
+		return 0;
+	snprintf(names, sizeof names, "%s", l->header);
+	for (char *p = strtok_r(names, "\t", &save); p && m < MAX_COLS; p = strtok_r(NULL, "\t", &save)) {
+		if (!strcmp(p, "..."))
+			dots = m;
+		else
+			name[m++] = p;
+	}
+	if (dots < 0 ? n != m : n < m)
+		return 0;
+	for (int i = 0; i < m; i++) {
+		int col = dots >= 0 && i >= dots ? n - (m - i) : i;
+		if (strcmp(r->cols[col], name[i]))
+			return 0;
+	}
+	return 1;
+}
+
+static void describe(char *buf, size_t n, const struct layout *l)
+{
+	snprintf(buf, n, "%s", l->header);
+	for (char *p = buf; *p; p++)
+		if (*p == '\t')
+			*p = ' ';
+}
+
+static int choose_layout(struct glue_reader *r, char *line, size_t len)
+{
+	const struct task_files *f = NULL;
+	for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+		if (!strcmp(files[i].task, r->task->name))
+			f = &files[i];
+	/* Keep a copy of the line: it may be the first data row (CoLA's labelled files). */
+	r->first = malloc(len + 1);
+	if (!r->first)
+		return err_set(E_NOMEM, "out of memory");
+	memcpy(r->first, line, len + 1);
+	r->first_len = len;
+	int n = split(r, line);
+	if (header_fits(r, n, &f->test)) {
+		r->lay = f->test;
+		r->lay.ncols = n;
+	} else if (header_fits(r, n, &f->labelled)) {
+		r->lay = f->labelled;
+		r->lay.ncols = n;
+		r->labelled = 1;
+	} else if (!f->labelled.header && f->labelled.ncols > 0) {
+		r->lay = f->labelled; /* no header: the line is data */
+		r->labelled = 1;
+		r->first_is_data = 1;
+		return 0;
+	} else {
+		char a[512], b[512] = "";
+		describe(a, sizeof a, &f->test);
+		if (f->labelled.header)
+			describe(b, sizeof b, &f->labelled);
+		return err_set(E_FORMAT, "%s: line 1: not a %s file header; expected columns: %s%s%s", in_name(r->in),
+			       r->task->name, b, *b ? " (train/dev) or: " : "", a);
+	}
+	if (r->lay.label == LAST)
+		r->lay.label = n;
+	return 0;
+}
+
+struct glue_reader *glue_open(const char *path, const struct task *task, const struct tsv_columns *cols)
+{
+	struct glue_reader *r = calloc(1, sizeof *r);
+	if (!r) {
+		err_set(E_NOMEM, "out of memory");
+		return NULL;
+	}
+	r->task = task;
+	if (!(r->in = in_open(path)))
+		goto fail;
+	if (cols) {
+		r->lay = (struct layout){ NULL, 0, cols->id, cols->a, cols->b, cols->label };
+		r->labelled = cols->label > 0;
+		if (cols->header) {
+			char *line;
+			size_t len;
+			int rc = in_line(r->in, &line, &len);
+			if (rc < 0)
+				goto fail;
+			r->line = rc > 0;
+		}
+		return r;
+	}
+	char *line;
+	size_t len;
+	int rc = in_line(r->in, &line, &len);
+	if (rc < 0)
+		goto fail;
+	if (rc == 0) {
+		err_set(E_FORMAT, "%s: empty file", in_name(r->in));
+		goto fail;
+	}
+	r->line = 1;
+	/* The download script writes MRPC with a UTF-8 byte order mark. */
+	if (len >= 3 && !memcmp(line, "\xEF\xBB\xBF", 3)) {
+		line += 3;
+		len -= 3;
+	}
+	if (choose_layout(r, line, len) < 0)
+		goto fail;
+	return r;
+fail:
+	glue_close(r);
+	return NULL;
+}
+
+int glue_labelled(const struct glue_reader *r)
+{
+	return r->labelled;
+}
+
+const char *glue_name(const struct glue_reader *r)
+{
+	return in_name(r->in);
+}
+
+int glue_next(struct glue_reader *r, struct example *ex)
+{
+	char *line;
+	size_t len;
+	if (r->first_is_data) {
+		line = r->first;
+		len = r->first_len;
+		r->first_is_data = 0;
+		r->line = 0;
+	} else {
+		int rc = in_line(r->in, &line, &len);
+		if (rc <= 0)
+			return rc;
+	}
+	r->line++;
+	const char *name = in_name(r->in);
+	if (len && line[len - 1] == '\r')
+		line[--len] = 0;
+	if (strlen(line) != len)
+		return err_set(E_FORMAT, "%s: line %zu: NUL byte in text", name, r->line);
+	int n = split(r, line);
+	int need = r->lay.ncols;
+	if (need && n != need)
+		return err_set(E_FORMAT, "%s: line %zu: %d columns, expected %d", name, r->line, n, need);
+	int used = r->lay.a > r->lay.b ? r->lay.a : r->lay.b;
+	if (r->lay.label > used)
+		used = r->lay.label;
+	if (r->lay.id > used)
+		used = r->lay.id;
+	if (n < used)
+		return err_set(E_FORMAT, "%s: line %zu: %d columns, expected at least %d", name, r->line, n, used);
+	if (r->lay.id) {
+		ex->id = r->cols[r->lay.id - 1];
+		if (!*ex->id || strlen(ex->id) > 255)
+			return err_set(E_FORMAT, "%s: line %zu: the id column is empty or too long", name, r->line);
+	} else {
+		snprintf(r->idbuf, sizeof r->idbuf, "%zu", r->row);
+		ex->id = r->idbuf;
+	}
+	ex->a = r->cols[r->lay.a - 1];
+	ex->b = r->lay.b ? r->cols[r->lay.b - 1] : NULL;
+	ex->label = NAN;
+	ex->line = r->line;
+	if (r->lay.label) {
+		const char *text = r->cols[r->lay.label - 1];
+		int rc = r->task ? task_label(r->task, text, &ex->label) : label_parse(text, &ex->label);
+		if (rc < 0)
+			return err_prefix(rc, "%s: line %zu", name, r->line);
+	}
+	r->row++;
+	return 1;
+}
+
+void glue_close(struct glue_reader *r)
+{
+	if (!r)
+		return;
+	in_close(r->in);
+	free(r->first);
+	free(r);
+}

@@ -1,0 +1,55 @@
+/* glue.h: the GLUE tasks: their label sets (in Hugging Face's order), primary metrics, and the
+ * column layouts of their train/dev/test TSV files as the benchmark's download script writes them;
+ * and a reader that turns such a file (or any TSV, in the generic mode) into examples. */
+#ifndef ELSA_GLUE_H
+#define ELSA_GLUE_H
+
+#include <stddef.h>
+
+#define GLUE_MAX_LABELS 3
+
+struct task {
+	const char *name;       /* "mnli" */
+	const char *folder;     /* its folder in the GLUE download: "MNLI" */
+	int nlabels;            /* classes; 0: a regression task (stsb), one output */
+	const char *labels[GLUE_MAX_LABELS]; /* class names, index = class */
+	const char *metric;     /* primary metric (as elsa-evaluate names it) */
+};
+
+/* The task named name ("cola", "sst2", ..., "mnli-mm", "ax"), or NULL. */
+const struct task *task_find(const char *name);
+/* Every task, for listing; *n gets the count. */
+const struct task *task_all(size_t *n);
+/* Number of outputs of the task's head: nlabels, or 1 for regression. */
+int task_outputs(const struct task *t);
+/* Turns a label as written in a file into a class index (or a score for regression).
+ * 0, or E_FORMAT (message names the allowed labels). */
+int task_label(const struct task *t, const char *text, double *label);
+
+/* The columns to read (1-based; 0: absent). */
+struct tsv_columns {
+	int id, a, b, label;
+	int header; /* the file starts with a header line */
+};
+
+struct example {
+	const char *id;      /* the id column's text, or the data row number "0", "1", ... */
+	const char *a, *b;   /* texts (b NULL for single-sentence tasks) */
+	double label;        /* class index or score; NAN when the file has no labels */
+	size_t line;         /* 1-based line number in the file */
+};
+
+struct glue_reader;
+
+/* Opens a task's file (task may be NULL in the generic mode, then cols must be given): with
+ * cols NULL, the layout (labelled or test file) is chosen from the first line, and a first line
+ * that fits neither is an error naming the expected columns. NULL on failure, with err_msg(). */
+struct glue_reader *glue_open(const char *path, const struct task *task, const struct tsv_columns *cols);
+/* 1: *ex holds the next example (valid until the next call); 0: end; <0: error naming the line. */
+int glue_next(struct glue_reader *r, struct example *ex);
+/* 1 when the file carries labels. */
+int glue_labelled(const struct glue_reader *r);
+const char *glue_name(const struct glue_reader *r);
+void glue_close(struct glue_reader *r);
+
+#endif

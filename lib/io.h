@@ -1,0 +1,53 @@
+/* io.h: bytes in from files and stdin, bytes out to files and stdout.
+ *
+ * An input that starts with a zstd frame is decompressed as it is read (concatenated frames are
+ * one input, as zstd -dc gives them); a frame cut short is reported as truncation (E_TRUNC).
+ * An output to a path is written to a temporary file beside it and renamed into place only by
+ * out_commit(), so a failed or killed run never leaves a file that looks complete. "-" (or NULL)
+ * is stdin or stdout. */
+#ifndef ELSA_IO_H
+#define ELSA_IO_H
+
+#include <stddef.h>
+
+struct in;
+
+/* Opens path ("-" or NULL: stdin). NULL on failure, with err_msg() set. */
+struct in *in_open(const char *path);
+/* The name to use in messages: the path as given, or "stdin". */
+const char *in_name(const struct in *in);
+/* Reads n bytes; *got < n only when the input ended. 0, or a negative code. */
+int in_read(struct in *in, void *buf, size_t n, size_t *got);
+/* Copies up to n of the next bytes without consuming them; returns how many there were (<n at
+ * the end), or a negative code. */
+long in_peek(struct in *in, void *buf, size_t n);
+/* The next line, without its '\n', NUL-terminated, valid until the next call; *len is its length
+ * (a line holding a NUL byte is longer than strlen says). 1: a line; 2: a last line that had no
+ * '\n'; 0: end of input; <0: error. */
+int in_line(struct in *in, char **line, size_t *len);
+void in_close(struct in *in);
+
+struct out;
+
+enum { OUT_BINARY = 1 }; /* flag: refuse to write to a terminal */
+
+/* Opens path for writing ("-" or NULL: stdout); zstd_level 0 writes raw bytes, 1..19 one zstd
+ * frame. NULL on failure, with err_msg() set. */
+struct out *out_open(const char *path, int zstd_level, int flags);
+const char *out_name(const struct out *out);
+int out_write(struct out *out, const void *buf, size_t n);
+int out_printf(struct out *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Finishes: ends the zstd frame, flushes, and for a path syncs and renames it into place.
+ * Frees out in every case; 0 or a negative code. */
+int out_commit(struct out *out);
+/* Gives up: removes the temporary file (stdout is left as it is). Frees out. */
+void out_abort(struct out *out);
+/* Removes every temporary file not yet committed; async-signal-safe (for signal handlers). */
+void out_remove_temps(void);
+
+/* Writes a whole small file atomically (temporary beside it, then rename). */
+int write_file_atomic(const char *path, const void *buf, size_t n);
+/* Reads a whole file into a NUL-terminated malloc'd buffer; *n gets its size. NULL on failure. */
+char *read_file(const char *path, size_t *n);
+
+#endif

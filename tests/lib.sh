@@ -1,0 +1,72 @@
+# lib.sh: the command tests' harness (POSIX sh). Source it, then:
+#   ok "what" CMD...                  CMD exits 0
+#   fails "what" PATTERN CMD...       CMD exits non-zero and its stderr matches PATTERN (grep -E)
+#   same "what" FILE1 FILE2           the two files are byte-identical
+#   check "what" SHELL-CONDITION      the condition (a string for eval) holds
+#   skip "what" "why"
+#   done_testing                      prints the plan; the script's exit status tells failure
+# Each call is one TAP line. $T is a fresh scratch folder, $B the build folder, $S ../shared.
+set -u
+B=${ELSA_BIN:?run through tests/run or set ELSA_BIN}
+TOP=${ELSA_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+S=${ELSA_SHARED:-$TOP/../shared}
+T=$(mktemp -d "${TMPDIR:-/tmp}/elsa-cli.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+PATH="$B:$PATH"
+_n=0 _failed=0
+
+_report() { # _report STATUS WHAT [DETAIL-FILE]
+	_n=$((_n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $_n - $2"
+	else
+		_failed=$((_failed + 1))
+		echo "not ok $_n - $2"
+		[ -n "${3:-}" ] && [ -s "$3" ] && sed 's/^/#   /' "$3" | head -20
+	fi
+	return 0
+}
+
+ok() {
+	_what=$1; shift
+	"$@" >"$T/.out" 2>"$T/.err"
+	_rc=$?
+	[ $_rc = 0 ] || echo "exit status $_rc" >>"$T/.err"
+	_report $_rc "$_what" "$T/.err"
+}
+
+fails() {
+	_what=$1 _pat=$2; shift 2
+	"$@" >"$T/.out" 2>"$T/.err"
+	_rc=$?
+	if [ $_rc = 0 ]; then
+		echo "exited 0, expected failure" >>"$T/.err"
+		_report 1 "$_what" "$T/.err"
+	elif ! grep -Eq -- "$_pat" "$T/.err"; then
+		echo "stderr does not match: $_pat" >>"$T/.err"
+		_report 1 "$_what" "$T/.err"
+	elif [ "$(wc -l <"$T/.err")" -ne 1 ]; then
+		echo "expected a one-line message" >>"$T/.err"
+		_report 1 "$_what" "$T/.err"
+	else
+		_report 0 "$_what"
+	fi
+}
+
+same() {
+	if cmp "$2" "$3" >"$T/.err" 2>&1; then _report 0 "$1"; else _report 1 "$1" "$T/.err"; fi
+}
+
+check() {
+	if eval "$2"; then _report 0 "$1"; else echo "false: $2" >"$T/.err"; _report 1 "$1" "$T/.err"; fi
+}
+
+skip() {
+	_n=$((_n + 1))
+	echo "ok $_n - $1 # SKIP $2"
+}
+
+done_testing() {
+	echo "1..$_n"
+	[ $_failed = 0 ]
+}
