@@ -78,6 +78,11 @@ const char *tokens_name(const struct tokens_reader *r)
 	return in_name(r->in);
 }
 
+size_t tokens_line(const struct tokens_reader *r)
+{
+	return r->line;
+}
+
 /* Parses space-separated whole numbers below 2^32 from s into v (room for max); returns count or -1. */
 static long parse_ids(const char *s, uint32_t *v, size_t max)
 {
