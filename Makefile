@@ -25,7 +25,8 @@ XCFLAGS   = -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -Ilib -DELSA_VERSION='
 LDLIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lblis -lm
 XLDFLAGS  = -fopenmp $(SANFLAGS) $(LDFLAGS)
 
-TOOLS     = tokenize embed encode train evaluate report view sweep
+ALLTOOLS  = tokenize embed encode train evaluate report view sweep
+TOOLS     = $(foreach t,$(ALLTOOLS),$(if $(wildcard $(t)/*.c),$(t)))
 BINS      = $(TOOLS:%=$(O)/elsa-%)
 LIB_OBJ   = $(patsubst %.c,$(O)/%.o,$(wildcard lib/*.c))
 UNIT      = $(patsubst tests/unit/%.c,$(O)/tests/%,$(wildcard tests/unit/*.c))
@@ -82,7 +83,7 @@ install: $(BINS)
 	for m in $(MAN); do cp -f $$m $(DESTDIR)$(MANDIR)/$$(basename $$(dirname $$m))/; done
 
 uninstall:
-	rm -f $(TOOLS:%=$(DESTDIR)$(BINDIR)/elsa-%)
+	rm -f $(ALLTOOLS:%=$(DESTDIR)$(BINDIR)/elsa-%)
 	for m in $(MAN); do rm -f $(DESTDIR)$(MANDIR)/$$(basename $$(dirname $$m))/$$(basename $$m); done
 
 clean:

@@ -105,8 +105,9 @@ struct in *in_open(const char *path)
 		in_close(in);
 		return NULL;
 	}
-	/* Gather the first 4 bytes to tell a zstd frame (or a skippable one) from raw bytes. */
-	while (in->raw_end < 4 && !in->eof) {
+	/* Gather the first bytes: enough to tell a zstd frame (or a skippable one) from raw bytes,
+	 * and for in_peek() to see a format's magic. */
+	while (in->raw_end < 64 && !in->eof) {
 		ssize_t r = read(in->fd, in->raw + in->raw_end, RAW_SIZE - in->raw_end);
 		if (r < 0 && errno == EINTR)
 			continue;

@@ -56,15 +56,19 @@ static int parse_header(struct tokens_reader *r, char *line, struct tokens_heade
 
 struct tokens_reader *tokens_open(const char *path)
 {
+	struct in *in = in_open(path);
+	return in ? tokens_open_in(in) : NULL;
+}
+
+struct tokens_reader *tokens_open_in(struct in *in)
+{
 	struct tokens_reader *r = calloc(1, sizeof *r);
 	if (!r) {
+		in_close(in);
 		err_set(E_NOMEM, "out of memory");
 		return NULL;
 	}
-	if (!(r->in = in_open(path))) {
-		free(r);
-		return NULL;
-	}
+	r->in = in;
 	return r;
 }
 

@@ -23,6 +23,9 @@ struct tokens_reader;
 /* Opens a token stream (plain or zstd-compressed; "-" or NULL: stdin). A stream without header
  * lines (written by hand) is read as it is; one with a header must end with its end line. */
 struct tokens_reader *tokens_open(const char *path);
+/* The same on an opened input, which the reader then owns (closed even on failure). */
+struct in;
+struct tokens_reader *tokens_open_in(struct in *in);
 /* The header, or NULL when the stream has none. */
 const struct tokens_header *tokens_header(const struct tokens_reader *r);
 /* 1: the next record (its states untouched); 0: the end; <0: error naming file and line. */

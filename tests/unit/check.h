@@ -16,7 +16,7 @@
 
 static int check_count, check_failed_tests, check_current_failed;
 
-static void check_fail(const char *file, int line, const char *expr, const char *fmt, ...)
+static __attribute__((unused)) void check_fail(const char *file, int line, const char *expr, const char *fmt, ...)
 {
 	va_list ap;
 	printf("# %s:%d: failed: %s: ", file, line, expr);
@@ -40,7 +40,7 @@ static void check_fail(const char *file, int line, const char *expr, const char 
 #define TEST(name) static void test_##name(void)
 #define RUN(name) check_run(#name, test_##name)
 
-static void check_run(const char *name, void (*fn)(void))
+static __attribute__((unused)) void check_run(const char *name, void (*fn)(void))
 {
 	check_current_failed = 0;
 	fflush(stdout);
@@ -52,19 +52,19 @@ static void check_run(const char *name, void (*fn)(void))
 	fflush(stdout);
 }
 
-static void check_skip(const char *name, const char *why)
+static __attribute__((unused)) void check_skip(const char *name, const char *why)
 {
 	printf("ok %d - %s # SKIP %s\n", ++check_count, name, why);
 }
 
-static int check_done(void)
+static __attribute__((unused)) int check_done(void)
 {
 	printf("1..%d\n", check_count);
 	return check_failed_tests ? 1 : 0;
 }
 
 /* A scratch path under $TMPDIR, unique per process and call. */
-static const char *check_tmp(const char *name)
+static __attribute__((unused)) const char *check_tmp(const char *name)
 {
 	static char buf[8][4096];
 	static int n;
@@ -72,6 +72,26 @@ static const char *check_tmp(const char *name)
 	char *p = buf[n++ % 8];
 	snprintf(p, sizeof buf[0], "%s/elsa-unit-%ld-%d-%s", dir ? dir : "/tmp", (long)getpid(), n, name);
 	return p;
+}
+
+/* A file's bytes as they are on disk (no decompression); NULL if unreadable. */
+static __attribute__((unused)) char *read_file_raw(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long size;
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = malloc((size_t)size + 1)) && fread(buf, 1, (size_t)size, f) == (size_t)size) {
+		buf[size] = 0;
+		*n = (size_t)size;
+	} else {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
 }
 
 #endif

@@ -1,0 +1,103 @@
+/* model.h: BERT and RoBERTa model folders as Hugging Face writes them, and the parameter sets
+ * elsa computes with.
+ *
+ * A folder holds config.json and model.safetensors; the tensors may carry the "bert." /
+ * "roberta." prefix (BertFor*, RobertaFor* checkpoints) or not (BertModel, RobertaModel), and old
+ * BERT checkpoints name LayerNorm's tensors gamma/beta. The model's fingerprint (XXH64 of
+ * config.json and model.safetensors) names it in stream headers.
+ *
+ * A parameter set holds the tensors of a part of the model (embeddings, a range of encoder
+ * layers, the task head) in one f32 allocation, in a fixed order, named as Hugging Face names
+ * them; gradients and optimizer moments use the same layout, so params_layer() and friends
+ * give pointers into any buffer of that layout. Q, K and V of a layer are adjacent (weights, then
+ * biases), so one GEMM computes all three. */
+#ifndef ELSA_MODEL_H
+#define ELSA_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "safetensors.h"
+
+enum model_type { MODEL_BERT, MODEL_ROBERTA };
+
+struct model_config {
+	enum model_type type;
+	int hidden, layers, heads, intermediate;
+	int vocab, max_pos, type_vocab, pad_id;
+	double eps;     /* LayerNorm epsilon */
+	int num_labels; /* from id2label / num_labels; 0 when config.json has neither */
+};
+
+/* Reads config.json (from any JSON text; name for messages). 0 or E_FORMAT naming the field. */
+int config_parse(struct model_config *c, const char *text, size_t n, const char *name);
+const char *model_type_name(enum model_type t);
+
+struct model {
+	char *dir;
+	struct model_config cfg;
+	uint64_t fingerprint;
+	struct safetensors st;
+	const char *prefix; /* "bert.", "roberta." or "" */
+};
+
+/* Opens a model folder: config.json, the safetensors header and the fingerprint. */
+int model_open(struct model *m, const char *dir);
+void model_close(struct model *m);
+
+/* Parameter sets */
+
+struct param {
+	char name[96]; /* Hugging Face's name without the model prefix */
+	int prefixed;  /* lives under "bert." / "roberta." (all but the classifier) */
+	int64_t rows, cols; /* cols 0: a vector of rows */
+	size_t offset; /* in floats from the start of the set */
+	int decay;     /* AdamW's weight decay applies: not to biases and LayerNorm */
+	int head;      /* part of the task head (may be absent from a checkpoint) */
+};
+
+struct params {
+	struct param *p;
+	size_t n;
+	size_t size; /* floats */
+	float *mem;  /* the values, size floats */
+	int first, last, emb, head_outputs; /* what the set holds */
+};
+
+/* Lays out embeddings (when emb), encoder layers [first, last) and, when head_outputs > 0, the
+ * task head with that many outputs (BERT: pooler + classifier; RoBERTa: classifier.dense +
+ * classifier.out_proj), and allocates mem (zeroed). */
+int params_init(struct params *ps, const struct model_config *c, int emb, int first, int last, int head_outputs);
+void params_free(struct params *ps);
+/* Loads every tensor of the set from the model, checking its shape. A missing tensor is an
+ * error naming it, except head tensors, which are left as they are and marked in *head_missing
+ * (the number of head tensors absent or of another shape). */
+int params_load(struct params *ps, const struct model *m, int *head_missing);
+/* Loads from another safetensors file (a trained run's weights) every tensor of the set that it
+ * holds, under full Hugging Face names ("bert.encoder..."); *loaded counts them. */
+int params_load_file(struct params *ps, const struct safetensors *st, enum model_type type, size_t *loaded);
+/* The full Hugging Face name of p ("bert.encoder.layer.0...", "classifier.weight"). */
+void param_full_name(const struct param *p, enum model_type type, char *buf, size_t n);
+
+struct emb_weights {
+	float *word, *pos, *type, *ln_w, *ln_b;
+};
+struct layer_weights {
+	float *qkv_w, *qkv_b;  /* [3H, H], [3H]: query, key, value */
+	float *o_w, *o_b;      /* attention output dense [H, H] */
+	float *ln1_w, *ln1_b;  /* attention output LayerNorm */
+	float *fc1_w, *fc1_b;  /* intermediate dense [I, H] */
+	float *fc2_w, *fc2_b;  /* output dense [H, I] */
+	float *ln2_w, *ln2_b;  /* output LayerNorm */
+};
+struct head_weights {
+	float *dense_w, *dense_b; /* BERT's pooler, RoBERTa's classifier.dense: [H, H] */
+	float *out_w, *out_b;     /* BERT's classifier, RoBERTa's classifier.out_proj: [C, H] */
+};
+
+/* Pointers into base (ps->mem, or a gradient or moment buffer of the same layout). */
+void params_emb(const struct params *ps, float *base, struct emb_weights *w);
+void params_layer(const struct params *ps, float *base, int layer, struct layer_weights *w);
+void params_head(const struct params *ps, float *base, struct head_weights *w);
+
+#endif

@@ -1,0 +1,103 @@
+/* Model folders made by mkmodel: both types, with and without the prefix, gamma/beta names,
+ * f16 weights; the parameter layout; missing and misshapen tensors named. */
+#include "check.h"
+#include "err.h"
+#include "model.h"
+#include "safetensors.h"
+
+static const char *mkmodel(const char *name, const char *args)
+{
+	static char dir[4096];
+	char cmd[8192];
+	snprintf(dir, sizeof dir, "%s", check_tmp(name));
+	snprintf(cmd, sizeof cmd, "%s/mkmodel %s %s", getenv("ELSA_BIN") ? getenv("ELSA_BIN") : "build", args, dir);
+	return system(cmd) == 0 ? dir : NULL;
+}
+
+/* Loads every tensor of the folder through a parameter set and compares with the file. */
+static void check_loads(const char *dir, enum model_type type, int layers, int labels)
+{
+	struct model m;
+	struct params ps;
+	int missing;
+	CHECK(model_open(&m, dir) == 0, "%s", err_msg());
+	CHECK(m.cfg.type == type && m.cfg.layers == layers, "config");
+	CHECK(params_init(&ps, &m.cfg, 1, 0, layers, labels ? labels : 2) == 0, "%s", err_msg());
+	CHECK(params_load(&ps, &m, &missing) == 0, "%s", err_msg());
+	CHECK(missing == (labels ? 0 : type == MODEL_BERT ? 2 : 4), "head tensors missing: %d", missing);
+	/* Spot checks: a layer's fused QKV is query, key, value in order. */
+	struct layer_weights w;
+	params_layer(&ps, ps.mem, layers - 1, &w);
+	char name[160];
+	snprintf(name, sizeof name, "%sencoder.layer.%d.attention.self.key.weight", m.prefix, layers - 1);
+	const struct st_tensor *t = st_find(&m.st, name);
+	size_t H = (size_t)m.cfg.hidden;
+	float *key = malloc(H * H * sizeof *key);
+	CHECK(t && st_read_f32(&m.st, t, key) == 0 && !memcmp(key, w.qkv_w + H * H, H * H * sizeof *key), "key block");
+	free(key);
+	params_free(&ps);
+	model_close(&m);
+}
+
+TEST(both_types_all_naming_variants)
+{
+	const char *d;
+	CHECK((d = mkmodel("bert", "--type bert --layers 2")) != NULL, "mkmodel");
+	if (d)
+		check_loads(d, MODEL_BERT, 2, 0);
+	CHECK((d = mkmodel("roberta", "--type roberta --layers 3 --labels 3")) != NULL, "mkmodel");
+	if (d)
+		check_loads(d, MODEL_ROBERTA, 3, 3);
+	CHECK((d = mkmodel("noprefix", "--no-prefix --gamma-beta --dtype bf16")) != NULL, "mkmodel");
+	if (d)
+		check_loads(d, MODEL_BERT, 2, 0);
+}
+
+TEST(fingerprint_follows_the_weights)
+{
+	struct model a, b, c;
+	const char *d1 = mkmodel("fa", "--seed 1"), *d2;
+	CHECK(d1 && model_open(&a, d1) == 0, "open");
+	d2 = mkmodel("fb", "--seed 1");
+	CHECK(d2 && model_open(&b, d2) == 0, "open");
+	CHECK(a.fingerprint == b.fingerprint, "same weights, same fingerprint");
+	d2 = mkmodel("fc", "--seed 2");
+	CHECK(d2 && model_open(&c, d2) == 0, "open");
+	CHECK(a.fingerprint != c.fingerprint, "other weights, same fingerprint");
+	model_close(&a), model_close(&b), model_close(&c);
+}
+
+TEST(missing_and_misshapen_tensors_are_named)
+{
+	const char *d = mkmodel("broken", "--layers 2");
+	struct model m;
+	struct params ps;
+	int missing;
+	char path[4096];
+	CHECK(d && model_open(&m, d) == 0, "open");
+	/* A set asking for a layer the checkpoint lacks (config edited to claim 3 layers). */
+	m.cfg.layers = 3;
+	CHECK(params_init(&ps, &m.cfg, 0, 2, 3, 0) == 0, "init");
+	CHECK(params_load(&ps, &m, &missing) < 0 && strstr(err_msg(), "no tensor bert.encoder.layer.2.attention.self.query.weight"),
+	      "%s", err_msg());
+	params_free(&ps);
+	/* Wrong shape: claim a larger intermediate size. */
+	m.cfg.layers = 2;
+	m.cfg.intermediate = 999;
+	CHECK(params_init(&ps, &m.cfg, 0, 0, 1, 0) == 0, "init");
+	CHECK(params_load(&ps, &m, &missing) < 0 && strstr(err_msg(), "intermediate.dense.weight is 128 x 32, expected 999 x 32"),
+	      "%s", err_msg());
+	params_free(&ps);
+	model_close(&m);
+	snprintf(path, sizeof path, "%s/model.safetensors", d);
+	unlink(path);
+	CHECK(model_open(&m, d) < 0 && strstr(err_msg(), "model.safetensors"), "%s", err_msg());
+}
+
+int main(void)
+{
+	RUN(both_types_all_naming_variants);
+	RUN(fingerprint_follows_the_weights);
+	RUN(missing_and_misshapen_tensors_are_named);
+	return check_done();
+}
