@@ -8,18 +8,22 @@
 #include "metrics.h"
 #include "rng.h"
 
-/* Sums */
+/* Sums: Neumaier's compensated summation, whose error does not grow with the number of terms. */
 
-/* Neumaier's compensated sum: the error does not grow with n. */
-static double sum_stable(const double *x, size_t n)
+struct sum {
+	double s, c;
+};
+
+static void add(struct sum *k, double x)
 {
-	double s = 0, c = 0;
-	for (size_t i = 0; i < n; i++) {
-		double t = s + x[i];
-		c += fabs(s) >= fabs(x[i]) ? (s - t) + x[i] : (x[i] - t) + s;
-		s = t;
-	}
-	return s + c;
+	double t = k->s + x;
+	k->c += fabs(k->s) >= fabs(x) ? (k->s - t) + x : (x - t) + k->s;
+	k->s = t;
+}
+
+static double total(const struct sum *k)
+{
+	return k->s + k->c;
 }
 
 static int constant(const double *x, size_t n)
@@ -90,25 +94,22 @@ double metric_pearson(const double *x, const double *y, size_t n)
 		return NAN;
 	if (n == 2) /* as scipy: exactly +-1 */
 		return sign(x[1] - x[0]) * sign(y[1] - y[0]);
-	double xmean = sum_stable(x, n) / (double)n, ymean = sum_stable(y, n) / (double)n;
-	double sxx = 0, cxx = 0, syy = 0, cyy = 0;
-	for (size_t i = 0; i < n; i++) { /* Kahan sums of squared deviations */
-		double dx = x[i] - xmean, dy = y[i] - ymean;
-		double a = dx * dx - cxx, b = dy * dy - cyy;
-		double ta = sxx + a, tb = syy + b;
-		cxx = (ta - sxx) - a;
-		cyy = (tb - syy) - b;
-		sxx = ta;
-		syy = tb;
-	}
-	double nx = sqrt(sxx), ny = sqrt(syy), r = 0, c = 0;
+	/* As scipy: centre, divide by the norms, then the dot product. */
+	struct sum sx = { 0 }, sy = { 0 }, sxx = { 0 }, syy = { 0 }, r = { 0 };
 	for (size_t i = 0; i < n; i++) {
-		double a = (x[i] - xmean) / nx * ((y[i] - ymean) / ny) - c;
-		double t = r + a;
-		c = (t - r) - a;
-		r = t;
+		add(&sx, x[i]);
+		add(&sy, y[i]);
 	}
-	return r > 1 ? 1 : r < -1 ? -1 : r;
+	double mx = total(&sx) / (double)n, my = total(&sy) / (double)n;
+	for (size_t i = 0; i < n; i++) {
+		add(&sxx, (x[i] - mx) * (x[i] - mx));
+		add(&syy, (y[i] - my) * (y[i] - my));
+	}
+	double nx = sqrt(total(&sxx)), ny = sqrt(total(&syy));
+	for (size_t i = 0; i < n; i++)
+		add(&r, (x[i] - mx) / nx * ((y[i] - my) / ny));
+	double rho = total(&r);
+	return rho > 1 ? 1 : rho < -1 ? -1 : rho;
 }
 
 struct ranked {
