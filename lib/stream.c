@@ -102,21 +102,27 @@ struct stream_reader {
 	size_t cap;
 };
 
-/* Reads exactly n bytes; a short read is truncation ("what" names the part being read). Errors
- * name the file and the record: "dev.zst: record 17: truncated (...)". */
+/* An input error, renamed to its place in the stream: "dev.zst: record 17: <why>". */
+static int place_error(struct stream_reader *r, int rc, const char *place)
+{
+	const char *msg = err_msg(), *name = in_name(r->in);
+	size_t k = strlen(name);
+	char why[512];
+	snprintf(why, sizeof why, "%s", !strncmp(msg, name, k) && msg[k] == ':' ? msg + k + 2 : msg);
+	return err_set(rc, "%s: %s: %s", name, place, why);
+}
+
+/* Reads exactly n bytes; a short read is truncation ("what" names the part being read). */
 static int read_exact(struct stream_reader *r, void *buf, size_t n, const char *what)
 {
-	const char *name = in_name(r->in), *msg;
-	size_t got, k = strlen(name);
+	char place[48];
+	size_t got;
 	int rc = in_read(r->in, buf, n, &got);
-	if (rc < 0) {
-		char reason[512];
-		msg = err_msg();
-		snprintf(reason, sizeof reason, "%s", !strncmp(msg, name, k) && msg[k] == ':' ? msg + k + 2 : msg);
-		return err_set(rc, "%s: record %" PRIu64 ": %s", name, r->count + 1, reason);
-	}
+	snprintf(place, sizeof place, "record %" PRIu64, r->count + 1);
+	if (rc < 0)
+		return place_error(r, rc, place);
 	if (got < n)
-		return err_set(E_TRUNC, "%s: record %" PRIu64 ": truncated (in its %s)", in_name(r->in), r->count + 1, what);
+		return err_set(E_TRUNC, "%s: %s: truncated (in its %s)", in_name(r->in), place, what);
 	return 0;
 }
 
@@ -213,9 +219,11 @@ static int next_segment(struct stream_reader *r)
 	struct stream_header h;
 	size_t got;
 	char diff[160];
+	char place[48];
 	int rc = in_read(r->in, b, HEADER_SIZE, &got);
+	snprintf(place, sizeof place, "after record %" PRIu64, r->count);
 	if (rc < 0)
-		return rc;
+		return place_error(r, rc, place);
 	if (got == 0)
 		return 0;
 	if (got < HEADER_SIZE)

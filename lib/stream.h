@@ -14,6 +14,7 @@
 #define STREAM_VERSION 1
 #define HIDDEN_MAX 65536
 #define LAYER_MAX 1024
+#define STREAM_ZSTD_LEVEL 1 /* hidden states barely compress: favour speed */
 
 struct stream_header {
 	uint64_t model;     /* fingerprint of the weights that made the states (model_fingerprint) */

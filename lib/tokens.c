@@ -192,6 +192,8 @@ int tokens_next(struct tokens_reader *r, struct record *rec)
 	}
 	if (rc < 0)
 		return rc;
+	if (r->line == 0)
+		return err_set(E_TRUNC, "%s: empty (not even a header line)", name);
 	if (r->open_segment)
 		return err_set(E_TRUNC, "%s: truncated: no end line after %" PRIu64 " records", name, r->count);
 	return 0;

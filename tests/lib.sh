@@ -70,3 +70,24 @@ done_testing() {
 	echo "1..$_n"
 	[ $_failed = 0 ]
 }
+
+# close "what" A B TOL: two tensor streams hold the same records (ids, positions) and their
+# states differ by at most TOL anywhere (compared as text through elsa-view --values).
+close() {
+	elsa-view --values "$2" >"$T/.a" 2>"$T/.err" && elsa-view --values "$3" >"$T/.b" 2>>"$T/.err" ||
+		{ _report 1 "$1" "$T/.err"; return 0; }
+	if [ "$(wc -l <"$T/.a")" -ne "$(wc -l <"$T/.b")" ] || [ ! -s "$T/.a" ]; then
+		echo "different numbers of tokens: $(wc -l <"$T/.a") vs $(wc -l <"$T/.b")" >"$T/.err"
+		_report 1 "$1" "$T/.err"
+		return 0
+	fi
+	paste "$T/.a" "$T/.b" | awk -F'\t' -v tol="$4" '
+		$1 != $4 || $2 != $5 { print "line " NR ": record " $1 "/" $2 " vs " $4 "/" $5; bad = 1; exit }
+		{ n = split($3, x, " "); m = split($6, y, " ")
+		  if (n != m) { print "line " NR ": " n " vs " m " values"; bad = 1; exit }
+		  for (i = 1; i <= n; i++) { d = x[i] - y[i]; if (d < 0) d = -d; if (d > worst) worst = d } }
+		END { if (!bad && worst > tol) { print "max abs difference " worst " > " tol; bad = 1 }
+		      if (!bad) print "max abs difference " worst + 0; exit bad }' >"$T/.err"
+	_report $? "$1" "$T/.err"
+	echo "# $1: $(cat "$T/.err")"
+}

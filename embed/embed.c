@@ -1,0 +1,100 @@
+/* elsa-embed: token stream in, tensor stream of layer 0 (the embedding output) out. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "chunk.h"
+#include "cli.h"
+#include "encoder.h"
+#include "err.h"
+#include "model.h"
+#include "stream.h"
+#include "tokens.h"
+
+static const char usage[] =
+	"usage: elsa-embed -m MODEL_DIR [-o FILE] [--dtype f32|f16|bf16] [-j N] [FILE|-]\n"
+	"Reads a token stream (elsa-tokens(5)) and writes the embedding layer's output, the hidden\n"
+	"states at layer 0, as a tensor stream (elsa-stream(5)).\n"
+	"  -m, --model DIR     Hugging Face model folder (config.json, model.safetensors)\n"
+	"  -o, --output FILE   write FILE (complete or not at all) instead of stdout\n"
+	"      --dtype TYPE    storage of the states: f32 (default), f16 or bf16\n"
+	"  -j, --threads N     threads (default: ELSA_THREADS, else every core)\n"
+	"      --help, --version\n";
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "model", 1, 0, 'm' }, { "output", 1, 0, 'o' }, { "dtype", 1, 0, 'd' }, { "threads", 1, 0, 'j' },
+		{ "help", 0, 0, 'h' },  { "version", 0, 0, 'v' }, { 0 },
+	};
+	const char *model_dir = NULL, *output = "-", *threads = NULL;
+	int dtype = DT_F32, o;
+	cli_init("elsa-embed");
+	while ((o = getopt_long(argc, argv, "m:o:j:", opts, NULL)) != -1) {
+		switch (o) {
+		case 'm': model_dir = optarg; break;
+		case 'o': output = optarg; break;
+		case 'd':
+			if ((dtype = dtype_parse(optarg)) < 0)
+				die("--dtype: '%s' is not f32, f16 or bf16", optarg);
+			break;
+		case 'j': threads = optarg; break;
+		case 'h': cli_help(usage);
+		case 'v': cli_version();
+		default: cli_usage_error();
+		}
+	}
+	if (!model_dir)
+		die("no model folder (-m MODEL_DIR)");
+	if (argc - optind > 1)
+		die("one input at a time (concatenate token streams with cat)");
+	cli_threads(threads);
+
+	struct model m;
+	struct params ps;
+	struct emb_weights w;
+	int missing;
+	if (model_open(&m, model_dir) < 0 || params_init(&ps, &m.cfg, 1, 0, 0, 0) < 0 || params_load(&ps, &m, &missing) < 0)
+		die_lib();
+	params_emb(&ps, ps.mem, &w);
+
+	struct tokens_reader *in = tokens_open(optind < argc ? argv[optind] : "-");
+	if (!in)
+		die_lib();
+	struct chunk ch = { 0 };
+	/* The header comes with the first line: read the first chunk before writing anything. */
+	int n = chunk_read_tokens(&ch, in, CHUNK_TOKENS, &m.cfg);
+	if (n < 0)
+		die_lib();
+	const struct tokens_header *th = tokens_header(in);
+	struct stream_header h = { .model = m.fingerprint, .layer = 0, .hidden = (uint32_t)m.cfg.hidden, .dtype = (uint32_t)dtype };
+	if (th) {
+		h.tokenizer = th->tokenizer;
+		h.max_len = th->max_len;
+		memcpy(h.task, th->task, sizeof h.task);
+	}
+	struct stream_writer *out = stream_create(output, &h, STREAM_ZSTD_LEVEL);
+	if (!out)
+		die_lib();
+	struct progress pr;
+	size_t examples = 0, tokens = 0;
+	progress_start(&pr);
+	for (; n > 0; n = chunk_read_tokens(&ch, in, CHUNK_TOKENS, &m.cfg)) {
+		embeddings_forward(ch.x, &w, &m.cfg, &ch.b, ch.tokens, ch.types);
+		if (chunk_write(&ch, ch.x, m.cfg.hidden, out) < 0)
+			die_lib();
+		examples += ch.n;
+		tokens += ch.b.T;
+		progress_update(&pr, examples, tokens, 0);
+	}
+	if (n < 0)
+		die_lib();
+	if (stream_finish(out) < 0)
+		die_lib();
+	progress_end(&pr);
+	chunk_free(&ch);
+	tokens_close(in);
+	params_free(&ps);
+	model_close(&m);
+	return cli_exit();
+}

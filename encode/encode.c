@@ -1,0 +1,174 @@
+/* elsa-encode: hidden states at layer I in, layer J out, through the frozen encoder layers
+ * I..J-1 (inference); --save writes the states after any layer in between in the same pass. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chunk.h"
+#include "cli.h"
+#include "encoder.h"
+#include "err.h"
+#include "model.h"
+#include "stream.h"
+
+static const char usage[] =
+	"usage: elsa-encode -m MODEL_DIR --to J [--save I=FILE ...] [-o FILE] [--dtype TYPE] [-j N] [FILE|-]\n"
+	"Reads a tensor stream of hidden states at some layer (its header says which) and runs them\n"
+	"through the model's encoder layers up to layer J, writing the states at layer J.\n"
+	"  -m, --model DIR     Hugging Face model folder (config.json, model.safetensors)\n"
+	"  -t, --to J          the layer to stop after (1 .. number of layers)\n"
+	"  -s, --save I=FILE   also write the states at layer I (input layer < I <= J) to FILE\n"
+	"  -o, --output FILE   write the layer-J stream to FILE instead of stdout\n"
+	"      --dtype TYPE    storage of the written states: f32 (default), f16 or bf16\n"
+	"  -j, --threads N     threads (default: ELSA_THREADS, else every core)\n"
+	"      --help, --version\n";
+
+#define MAX_SAVES 64
+
+struct save {
+	int layer;
+	const char *path;
+	struct stream_writer *w;
+};
+
+static struct save saves[MAX_SAVES];
+static int nsaves;
+
+static void parse_save(const char *arg)
+{
+	char *end;
+	long layer = strtol(arg, &end, 10);
+	if (end == arg || *end != '=' || !end[1] || layer < 1 || layer > 100000)
+		die("--save: '%s' is not LAYER=FILE", arg);
+	if (nsaves == MAX_SAVES)
+		die("--save: at most %d", MAX_SAVES);
+	for (int i = 0; i < nsaves; i++)
+		if (saves[i].layer == layer || !strcmp(saves[i].path, end + 1))
+			die("--save: layer %ld or file %s given twice", layer, end + 1);
+	saves[nsaves++] = (struct save){ (int)layer, end + 1, NULL };
+}
+
+/* Leaves no complete-looking output behind, then dies with the library's message. */
+static _Noreturn void fail(struct stream_writer *out)
+{
+	for (int i = 0; i < nsaves; i++)
+		stream_abort(saves[i].w);
+	stream_abort(out);
+	die_lib();
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "model", 1, 0, 'm' }, { "to", 1, 0, 't' },	  { "save", 1, 0, 's' },   { "output", 1, 0, 'o' },
+		{ "dtype", 1, 0, 'd' }, { "threads", 1, 0, 'j' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'v' },
+		{ 0 },
+	};
+	const char *model_dir = NULL, *output = "-", *threads = NULL, *to_arg = NULL;
+	int dtype = DT_F32, o;
+	cli_init("elsa-encode");
+	while ((o = getopt_long(argc, argv, "m:t:s:o:j:", opts, NULL)) != -1) {
+		switch (o) {
+		case 'm': model_dir = optarg; break;
+		case 't': to_arg = optarg; break;
+		case 's': parse_save(optarg); break;
+		case 'o': output = optarg; break;
+		case 'd':
+			if ((dtype = dtype_parse(optarg)) < 0)
+				die("--dtype: '%s' is not f32, f16 or bf16", optarg);
+			break;
+		case 'j': threads = optarg; break;
+		case 'h': cli_help(usage);
+		case 'v': cli_version();
+		default: cli_usage_error();
+		}
+	}
+	if (!model_dir || !to_arg)
+		die("-m MODEL_DIR and --to J are required (see --help)");
+	if (argc - optind > 1)
+		die("one input at a time (concatenate streams with cat)");
+	cli_threads(threads);
+
+	struct model m;
+	if (model_open(&m, model_dir) < 0)
+		die_lib();
+	int to = (int)cli_long("--to", to_arg, 1, m.cfg.layers);
+	struct stream_reader *in = stream_open(optind < argc ? argv[optind] : "-");
+	if (!in)
+		die_lib();
+	const struct stream_header *hin = stream_header(in);
+	int from = (int)hin->layer;
+	if (stream_check(hin, stream_name(in), m.fingerprint, (uint32_t)m.cfg.hidden) < 0)
+		die_lib();
+	if (to <= from)
+		die("--to %d: %s already holds layer %d", to, stream_name(in), from);
+	for (int i = 0; i < nsaves; i++)
+		if (saves[i].layer <= from || saves[i].layer > to)
+			die("--save %d: the layer must lie in %d..%d (after the input's layer %d)", saves[i].layer, from + 1, to,
+			    from);
+
+	struct params ps;
+	int missing;
+	if (params_init(&ps, &m.cfg, 0, from, to, 0) < 0 || params_load(&ps, &m, &missing) < 0)
+		die_lib();
+	struct layer_weights *w = calloc((size_t)(to - from), sizeof *w);
+	if (!w)
+		die("out of memory");
+	for (int l = from; l < to; l++)
+		params_layer(&ps, ps.mem, l, &w[l - from]);
+
+	struct stream_header h = *hin;
+	h.dtype = (uint32_t)dtype;
+	h.layer = (uint32_t)to;
+	struct stream_writer *out = stream_create(output, &h, STREAM_ZSTD_LEVEL);
+	if (!out)
+		die_lib();
+	for (int i = 0; i < nsaves; i++) {
+		h.layer = (uint32_t)saves[i].layer;
+		if (!(saves[i].w = stream_create(saves[i].path, &h, STREAM_ZSTD_LEVEL)))
+			fail(out);
+	}
+
+	struct chunk ch = { 0 };
+	struct layer_acts acts = { 0 };
+	struct progress pr;
+	size_t examples = 0, tokens = 0, H = (size_t)m.cfg.hidden;
+	int n;
+	progress_start(&pr);
+	while ((n = chunk_read_stream(&ch, in, CHUNK_TOKENS, m.cfg.hidden, m.cfg.heads)) > 0) {
+		if (layer_acts_reserve(&acts, &m.cfg, &ch.b) < 0)
+			fail(out);
+		for (int l = from; l < to; l++) {
+			acts.x = ch.x;
+			layer_forward(&acts, &w[l - from], &m.cfg, &ch.b, NULL, (uint64_t)l);
+			memcpy(ch.x, acts.y, ch.b.T * H * sizeof *ch.x);
+			for (int i = 0; i < nsaves; i++)
+				if (saves[i].layer == l + 1 && chunk_write(&ch, ch.x, m.cfg.hidden, saves[i].w) < 0)
+					fail(out);
+		}
+		if (chunk_write(&ch, ch.x, m.cfg.hidden, out) < 0)
+			fail(out);
+		examples += ch.n;
+		tokens += ch.b.T;
+		progress_update(&pr, examples, tokens, 0);
+	}
+	if (n < 0)
+		fail(out);
+	for (int i = 0; i < nsaves; i++) {
+		int rc = stream_finish(saves[i].w);
+		saves[i].w = NULL;
+		if (rc < 0)
+			fail(out);
+	}
+	if (stream_finish(out) < 0)
+		die_lib();
+	progress_end(&pr);
+	layer_acts_free(&acts);
+	chunk_free(&ch);
+	stream_close(in);
+	free(w);
+	params_free(&ps);
+	model_close(&m);
+	return cli_exit();
+}

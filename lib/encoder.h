@@ -1,0 +1,91 @@
+/* encoder.h: the BERT / RoBERTa encoder on a batch of examples laid end to end, each at its own
+ * length (no padding, so no attention mask): the embedding layer, and the post-LayerNorm
+ * encoder layer forward (inference, or training with dropout and the activations backward
+ * needs) and backward.
+ *
+ * Letters: T tokens in the batch, H hidden, I intermediate, A heads, D = H / A head size. */
+#ifndef ELSA_ENCODER_H
+#define ELSA_ENCODER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+struct record;
+
+/* Where each example lies in the batch's arrays. */
+struct batch {
+	size_t n, T;      /* examples, tokens */
+	uint32_t *len;    /* tokens of each example */
+	size_t *start;    /* its first row in [T, .] arrays */
+	size_t *pstart;   /* its first attention probability (A x len x len of them) */
+	size_t P;         /* attention probabilities in all */
+	uint32_t maxlen;
+	size_t cap;
+};
+
+/* Lays out n examples of the given lengths for a model with `heads` heads. 0 or E_NOMEM. */
+int batch_set(struct batch *b, size_t n, const uint32_t *len, int heads);
+void batch_free(struct batch *b);
+
+/* Checks a record's tokens against the embedding tables: ids below the vocabulary size, type ids
+ * below type_vocab_size, length within the position table. 0 or E_MISMATCH naming the token. */
+int embeddings_check(const struct model_config *c, const struct record *r);
+/* out [T, H] = LayerNorm(word[token] + position + token_type[type]) for every example; positions
+ * as BertEmbeddings (0..len-1) or RobertaEmbeddings (padding_idx + 1 + index among non-pad
+ * tokens, padding_idx for pad tokens) compute them. */
+void embeddings_forward(float *out, const struct emb_weights *w, const struct model_config *c, const struct batch *b,
+			const uint32_t *tokens, const uint32_t *types);
+
+/* Dropout of a training step: probability, and the step's seed. p 0: none (inference). */
+struct dropout_cfg {
+	float p;
+	uint64_t seed;
+};
+
+/* The activations of one layer. In training each layer keeps its own (for backward); in
+ * inference one set is reused for every layer. */
+struct layer_acts {
+	float *x;             /* [T, H] input: the previous layer's y, not owned */
+	float *qkv;           /* [T, 3H] */
+	float *probs;         /* [P] attention probabilities (before dropout) */
+	float *ctx;           /* [T, H] attention output per head, heads side by side */
+	float *r1;            /* [T, H] dropout(ctx Wo^T + bo) + x */
+	float *mean1, *rstd1; /* [T] */
+	float *h1;            /* [T, H] LayerNorm(r1) */
+	float *f;             /* [T, I] h1 W1^T + b1 */
+	float *g;             /* [T, I] GELU(f) */
+	float *r2;            /* [T, H] dropout(g W2^T + b2) + h1 */
+	float *mean2, *rstd2; /* [T] */
+	float *y;             /* [T, H] LayerNorm(r2): the layer's output */
+	float *drop;          /* per thread: one head's probabilities after dropout */
+	size_t cap_T, cap_P, cap_drop;
+};
+
+/* Makes room for batch b. 0 or E_NOMEM. */
+int layer_acts_reserve(struct layer_acts *a, const struct model_config *c, const struct batch *b);
+void layer_acts_free(struct layer_acts *a);
+
+/* One encoder layer: a->y from a->x. site names the layer for dropout masks. */
+void layer_forward(struct layer_acts *a, const struct layer_weights *w, const struct model_config *c,
+		   const struct batch *b, const struct dropout_cfg *d, uint64_t site);
+
+/* Scratch memory of backward, shared by the layers of a step. */
+struct layer_scratch {
+	float *d1, *d2, *dqkv; /* [T, H], [T, H], [T, 3H] */
+	float *dI;             /* [T, I] */
+	float *dP;             /* per thread: 2 x maxlen^2 */
+	size_t cap_T, cap_P;
+};
+int layer_scratch_reserve(struct layer_scratch *s, const struct model_config *c, const struct batch *b);
+void layer_scratch_free(struct layer_scratch *s);
+
+/* Backward through one layer: dy [T, H] is the gradient of a->y; gradients of the weights are
+ * added into g; dx [T, H] gets the gradient of a->x (NULL: not needed, the input is frozen,
+ * which saves a GEMM). dx may equal dy. */
+void layer_backward(float *dx, struct layer_weights *g, float *dy, const struct layer_acts *a,
+		    const struct layer_weights *w, const struct model_config *c, const struct batch *b,
+		    const struct dropout_cfg *d, uint64_t site, struct layer_scratch *s);
+
+#endif
