@@ -1,0 +1,25 @@
+/* bpe.h: byte-level BPE, GPT-2's and RoBERTa's: the GPT-2 pre-tokenization pattern (matched by
+ * hand with utf8proc's categories), the byte-to-unicode table, merges applied by rank as Hugging
+ * Face tokenizers applies them, and a bounded cache of words already merged. */
+#ifndef ELSA_BPE_H
+#define ELSA_BPE_H
+
+#include <stddef.h>
+
+#include "wordpiece.h"
+
+struct bpe_options {
+	int add_prefix_space; /* a space before each text that does not start with one */
+	int ignore_merges;    /* a word found whole in the vocabulary is one token */
+};
+
+struct bpe;
+
+/* Reads vocab.json (token to id) and merges.txt (ranked pairs). NULL on failure, with err_msg(). */
+struct bpe *bpe_load(const char *vocab_path, const char *merges_path, const struct bpe_options *o);
+void bpe_free(struct bpe *b);
+const struct vocab *bpe_vocab(const struct bpe *b);
+/* Pre-tokenizes text s[0..n) and appends the ids of its pieces to out. 0 or E_NOMEM. */
+int bpe_encode(struct bpe *b, const char *s, size_t n, struct ids *out);
+
+#endif

@@ -1,0 +1,674 @@
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bpe.h"
+#include "err.h"
+#include "hash.h"
+#include "io.h"
+#include "json.h"
+#include "tokenizer.h"
+#include "unicode.h"
+#include "wordpiece.h"
+
+#define MAX_PARTS 16   /* pieces of a template */
+#define MAX_SPECIAL 64 /* special token ids of both templates */
+
+/* A token matched in the raw text (normalized 0) or in the normalized text (normalized 1). */
+struct added {
+	char *text;
+	size_t len;
+	uint32_t id;
+	int lstrip, rstrip, normalized;
+};
+
+/* A template: special tokens (seq -1; ids t->special[first .. first + count)) and the texts
+ * (seq 0 for a, 1 for b), each with its type id. */
+struct part {
+	int seq;
+	uint32_t type;
+	size_t first, count;
+};
+
+struct template {
+	struct part parts[MAX_PARTS];
+	int n;
+};
+
+struct tokenizer {
+	int bpe_model;             /* 0: WordPiece, 1: byte-level BPE */
+	struct wordpiece wp;
+	struct bert_normalizer norm;
+	struct bpe *bpe;
+	const struct vocab *vocab; /* the model's */
+	struct added *added;
+	size_t nadded;
+	unsigned char starts[2][256]; /* bytes that begin an added token, raw and normalized */
+	struct template single, pair;
+	uint32_t special[MAX_SPECIAL];
+	size_t nspecial;
+	struct buf normalized;     /* scratch */
+	struct ids ids[2];         /* the texts' ids, before truncation */
+};
+
+/* Files and settings */
+
+static void path_in(char *buf, const char *dir, const char *file)
+{
+	snprintf(buf, PATH_MAX, "%s/%s", dir, file);
+}
+
+static int exists(const char *dir, const char *file)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	path_in(path, dir, file);
+	return stat(path, &st) == 0;
+}
+
+static struct json *load_json_in(const char *dir, const char *file)
+{
+	char path[PATH_MAX];
+	path_in(path, dir, file);
+	return json_load(path);
+}
+
+/* A boolean setting: *v keeps its default when key is absent or null. */
+static int get_bool(const struct json *j, int obj, const char *key, int *v, const char *file)
+{
+	int node = json_get(j, obj, key);
+	if (!node || json_type(j, node) == J_NULL)
+		return 0;
+	int b = json_bool(j, node);
+	if (b < 0)
+		return err_set(E_FORMAT, "%s: %s is not true or false", file, key);
+	*v = b;
+	return 0;
+}
+
+/* A string setting, or an added token written as {"content": ...}; dflt when absent or null. */
+static const char *get_str(const struct json *j, int obj, const char *key, const char *dflt)
+{
+	int node = json_get(j, obj, key);
+	if (json_type(j, node) == J_OBJECT)
+		node = json_get(j, node, "content");
+	const char *s = json_type(j, node) == J_STRING ? json_str(j, node, NULL) : NULL;
+	return s ? s : dflt;
+}
+
+/* The "type" of a component of tokenizer.json, "" when it is null or absent. */
+static const char *type_of(const struct json *j, int node)
+{
+	return json_type(j, node) == J_OBJECT ? get_str(j, node, "type", "?") : "";
+}
+
+static long token_id(const struct tokenizer *t, const char *text)
+{
+	return vocab_get(t->vocab, text, strlen(text));
+}
+
+/* Added tokens */
+
+static int add_token(struct tokenizer *t, const char *text, uint32_t id, int lstrip, int rstrip, int normalized)
+{
+	size_t len = strlen(text);
+	if (!len)
+		return 0;
+	struct added *a = realloc(t->added, (t->nadded + 1) * sizeof *a);
+	if (!a)
+		return err_set(E_NOMEM, "out of memory");
+	t->added = a;
+	a += t->nadded;
+	if (!(a->text = strdup(text)))
+		return err_set(E_NOMEM, "out of memory");
+	t->nadded++;
+	a->len = len;
+	a->id = id;
+	a->lstrip = lstrip;
+	a->rstrip = rstrip;
+	a->normalized = normalized;
+	t->starts[normalized][(unsigned char)text[0]] = 1;
+	return 0;
+}
+
+static int added_from_json(struct tokenizer *t, const struct json *j, int list, const char *file)
+{
+	for (size_t i = 0; i < json_len(j, list); i++) {
+		int tok = json_at(j, list, i, NULL);
+		long long id;
+		int single = 0, lstrip = 0, rstrip = 0, normalized = 1;
+		const char *text = get_str(j, tok, "content", NULL);
+		if (!text || json_int(j, json_get(j, tok, "id"), 0, UINT32_MAX - 1, &id) < 0)
+			return err_set(E_FORMAT, "%s: added token %zu has no content or id", file, i + 1);
+		if (get_bool(j, tok, "single_word", &single, file) < 0 || get_bool(j, tok, "lstrip", &lstrip, file) < 0 ||
+		    get_bool(j, tok, "rstrip", &rstrip, file) < 0 ||
+		    get_bool(j, tok, "normalized", &normalized, file) < 0)
+			return E_FORMAT;
+		if (single)
+			return err_set(E_FORMAT, "%s: added token '%s': single_word is not supported", file, text);
+		if (add_token(t, text, (uint32_t)id, lstrip, rstrip, normalized) < 0)
+			return E_NOMEM;
+	}
+	return 0;
+}
+
+/* The special tokens of the model's class in transformers, under the names tokenizer_config.json
+ * gives them, when there is no tokenizer.json. */
+static int added_defaults(struct tokenizer *t, const struct json *cfg)
+{
+	static const char *roles[] = { "pad_token", "unk_token", "cls_token", "sep_token", "mask_token", "bos_token",
+				       "eos_token" };
+	static const char *bert[] = { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", NULL, NULL };
+	static const char *roberta[] = { "<pad>", "<unk>", "<s>", "</s>", "<mask>", "<s>", "</s>" };
+	int root = cfg ? json_root(cfg) : 0;
+	for (size_t i = 0; i < sizeof roles / sizeof *roles; i++) {
+		const char *text = get_str(cfg, root, roles[i], t->bpe_model ? roberta[i] : bert[i]);
+		long id = text ? token_id(t, text) : -1;
+		/* RoBERTa's <mask> takes the spaces before it. */
+		int lstrip = t->bpe_model && !strcmp(roles[i], "mask_token");
+		if (id >= 0 && add_token(t, text, (uint32_t)id, lstrip, 0, t->bpe_model) < 0)
+			return E_NOMEM;
+	}
+	return 0;
+}
+
+/* Templates */
+
+static int add_part(struct template *tp, int seq, uint32_t type, size_t first, size_t count)
+{
+	if (tp->n == MAX_PARTS)
+		return err_set(E_FORMAT, "template with more than %d pieces", MAX_PARTS);
+	tp->parts[tp->n++] = (struct part){ seq, type, first, count };
+	return 0;
+}
+
+static int add_special(struct tokenizer *t, struct template *tp, uint32_t id, uint32_t type)
+{
+	if (t->nspecial == MAX_SPECIAL)
+		return err_set(E_FORMAT, "more than %d special tokens in the templates", MAX_SPECIAL);
+	t->special[t->nspecial] = id;
+	return add_part(tp, -1, type, t->nspecial++, 1);
+}
+
+/* [CLS] A [SEP] and [CLS] A [SEP] B [SEP] with type ids 0 then 1 (BERT), or <s> A </s> and
+ * <s> A </s></s> B </s> with type ids all 0 (RoBERTa). */
+static int classic_template(struct tokenizer *t, uint32_t cls, uint32_t sep, int roberta)
+{
+	uint32_t tb = roberta ? 0 : 1;
+	struct template *s = &t->single, *p = &t->pair;
+	if (add_special(t, s, cls, 0) < 0 || add_part(s, 0, 0, 0, 0) < 0 || add_special(t, s, sep, 0) < 0 ||
+	    add_special(t, p, cls, 0) < 0 || add_part(p, 0, 0, 0, 0) < 0 || add_special(t, p, sep, 0) < 0 ||
+	    (roberta && add_special(t, p, sep, 0) < 0) || add_part(p, 1, tb, 0, 0) < 0 || add_special(t, p, sep, tb) < 0)
+		return E_FORMAT;
+	return 0;
+}
+
+/* No post-processor: the texts alone, b with type id 1. */
+static int plain_template(struct tokenizer *t)
+{
+	return add_part(&t->single, 0, 0, 0, 0) < 0 || add_part(&t->pair, 0, 0, 0, 0) < 0 ||
+			       add_part(&t->pair, 1, 1, 0, 0) < 0 ?
+		       E_FORMAT :
+		       0;
+}
+
+/* A processor's ["text", id] pair (BertProcessing, RobertaProcessing). */
+static int processor_token(const struct json *j, int proc, const char *key, uint32_t *id, const char *file)
+{
+	long long v;
+	if (json_int(j, json_at(j, json_get(j, proc, key), 1, NULL), 0, UINT32_MAX - 1, &v) < 0)
+		return err_set(E_FORMAT, "%s: post_processor.%s is not [text, id]", file, key);
+	*id = (uint32_t)v;
+	return 0;
+}
+
+static int template_pieces(struct tokenizer *t, struct template *tp, const struct json *j, int proc, const char *key,
+			   const char *file)
+{
+	int list = json_get(j, proc, key), specials = json_get(j, proc, "special_tokens");
+	for (size_t i = 0; i < json_len(j, list); i++) {
+		const char *kind = NULL;
+		int item = json_at(j, json_at(j, list, i, NULL), 0, &kind);
+		const char *name = get_str(j, item, "id", "");
+		long long type;
+		if (json_int(j, json_get(j, item, "type_id"), 0, UINT32_MAX, &type) < 0)
+			return err_set(E_FORMAT, "%s: post_processor.%s: piece %zu has no type_id", file, key, i + 1);
+		if (kind && !strcmp(kind, "Sequence")) {
+			if (strcmp(name, "A") && strcmp(name, "B"))
+				return err_set(E_FORMAT, "%s: post_processor.%s: sequence '%s'", file, key, name);
+			if (add_part(tp, name[0] - 'A', (uint32_t)type, 0, 0) < 0)
+				return E_FORMAT;
+			continue;
+		}
+		int ids = json_get(j, json_get(j, specials, name), "ids");
+		if (!kind || strcmp(kind, "SpecialToken") || !json_len(j, ids))
+			return err_set(E_FORMAT, "%s: post_processor.%s: piece %zu is not a known special token", file,
+				       key, i + 1);
+		for (size_t k = 0; k < json_len(j, ids); k++) {
+			long long id;
+			if (json_int(j, json_at(j, ids, k, NULL), 0, UINT32_MAX - 1, &id) < 0 ||
+			    add_special(t, tp, (uint32_t)id, (uint32_t)type) < 0)
+				return err_set(E_FORMAT, "%s: post_processor: special token '%s'", file, name);
+		}
+	}
+	return 0;
+}
+
+/* One post-processor of tokenizer.json; ByteLevel (offsets only) adds nothing. */
+static int processor(struct tokenizer *t, const struct json *j, int proc, const char *file, int *set)
+{
+	const char *type = type_of(j, proc);
+	uint32_t cls, sep;
+	if (!*type || !strcmp(type, "ByteLevel"))
+		return 0;
+	if (*set)
+		return err_set(E_FORMAT, "%s: more than one post-processor adds tokens", file);
+	*set = 1;
+	if (!strcmp(type, "TemplateProcessing"))
+		return template_pieces(t, &t->single, j, proc, "single", file) < 0 ||
+				       template_pieces(t, &t->pair, j, proc, "pair", file) < 0 ?
+			       E_FORMAT :
+			       0;
+	if (!strcmp(type, "BertProcessing") || !strcmp(type, "RobertaProcessing"))
+		return processor_token(j, proc, "cls", &cls, file) < 0 || processor_token(j, proc, "sep", &sep, file) < 0 ?
+			       E_FORMAT :
+			       classic_template(t, cls, sep, type[0] == 'R');
+	return err_set(E_FORMAT, "%s: post-processor '%s' is not supported", file, type);
+}
+
+static int template_from_json(struct tokenizer *t, const struct json *j, const char *file)
+{
+	int proc = json_get(j, json_root(j), "post_processor"), set = 0;
+	if (!strcmp(type_of(j, proc), "Sequence")) {
+		int list = json_get(j, proc, "processors");
+		for (size_t i = 0; i < json_len(j, list); i++)
+			if (processor(t, j, json_at(j, list, i, NULL), file, &set) < 0)
+				return E_FORMAT;
+	} else if (processor(t, j, proc, file, &set) < 0) {
+		return E_FORMAT;
+	}
+	return set ? 0 : plain_template(t);
+}
+
+static int template_default(struct tokenizer *t, const struct json *cfg, const char *dir)
+{
+	int root = cfg ? json_root(cfg) : 0;
+	const char *cls = get_str(cfg, root, "cls_token", t->bpe_model ? "<s>" : "[CLS]");
+	const char *sep = get_str(cfg, root, "sep_token", t->bpe_model ? "</s>" : "[SEP]");
+	long c = token_id(t, cls), s = token_id(t, sep);
+	if (c < 0 || s < 0)
+		return err_set(E_FORMAT, "%s: the vocabulary has no %s token", dir, c < 0 ? cls : sep);
+	return classic_template(t, (uint32_t)c, (uint32_t)s, t->bpe_model);
+}
+
+/* The models */
+
+/* Whether lowercasing changes some token of the vocabulary (special tokens [..] aside): a cased
+ * vocabulary. */
+static int has_case(void *ctx, const char *s, size_t n, uint32_t id)
+{
+	(void)ctx;
+	(void)id;
+	if (n && s[0] == '[')
+		return 0;
+	for (size_t i = 0; i < n;) {
+		int32_t c, low[2];
+		i += (size_t)utf8_decode((const unsigned char *)s + i, n - i, &c);
+		if (uc_lowercase(c, low) != 1 || low[0] != c)
+			return 1;
+	}
+	return 0;
+}
+
+static int bert_settings_json(struct tokenizer *t, const struct json *j, const char *file)
+{
+	int root = json_root(j), model = json_get(j, root, "model"), norm = json_get(j, root, "normalizer");
+	const char *type = get_str(j, model, "type", "WordPiece"); /* untyped: told by its fields */
+	if (strcmp(type, "WordPiece"))
+		return err_set(E_FORMAT, "%s: model '%s' where vocab.txt says WordPiece", file, type);
+	if (strcmp(type_of(j, json_get(j, root, "pre_tokenizer")), "BertPreTokenizer"))
+		return err_set(E_FORMAT, "%s: pre-tokenizer '%s' is not supported with WordPiece", file,
+			       type_of(j, json_get(j, root, "pre_tokenizer")));
+	struct bert_normalizer *o = &t->norm;
+	long long max = 100;
+	int strip = -1, max_node = json_get(j, model, "max_input_chars_per_word");
+	if (max_node && json_int(j, max_node, 0, LLONG_MAX, &max) < 0)
+		return err_set(E_FORMAT, "%s: max_input_chars_per_word is not a whole number", file);
+	t->wp.max_chars = (size_t)max;
+	snprintf(t->wp.prefix, sizeof t->wp.prefix, "%s", get_str(j, model, "continuing_subword_prefix", "##"));
+	const char *unk = get_str(j, model, "unk_token", "[UNK]");
+	long id = token_id(t, unk);
+	if (id < 0)
+		return err_set(E_FORMAT, "%s: the unknown token '%s' is not in vocab.txt", file, unk);
+	t->wp.unk = (uint32_t)id;
+	if (!*type_of(j, norm))
+		return 0;
+	if (strcmp(type_of(j, norm), "BertNormalizer"))
+		return err_set(E_FORMAT, "%s: normalizer '%s' is not supported", file, type_of(j, norm));
+	*o = (struct bert_normalizer){ 1, 1, 0, 1 };
+	if (get_bool(j, norm, "clean_text", &o->clean_text, file) < 0 ||
+	    get_bool(j, norm, "handle_chinese_chars", &o->chinese_chars, file) < 0 ||
+	    get_bool(j, norm, "lowercase", &o->lowercase, file) < 0 || get_bool(j, norm, "strip_accents", &strip, file) < 0)
+		return E_FORMAT;
+	o->strip_accents = strip < 0 ? o->lowercase : strip; /* null: as lowercase */
+	return 0;
+}
+
+/* Without tokenizer.json: do_lower_case from tokenizer_config.json, else from the vocabulary. */
+static int bert_settings_config(struct tokenizer *t, const struct json *cfg, const char *file)
+{
+	int root = cfg ? json_root(cfg) : 0, strip = -1;
+	struct bert_normalizer *o = &t->norm;
+	*o = (struct bert_normalizer){ 1, 1, 0, !vocab_each(t->vocab, has_case, NULL) };
+	if (get_bool(cfg, root, "do_lower_case", &o->lowercase, file) < 0 ||
+	    get_bool(cfg, root, "tokenize_chinese_chars", &o->chinese_chars, file) < 0 ||
+	    get_bool(cfg, root, "strip_accents", &strip, file) < 0)
+		return E_FORMAT;
+	o->strip_accents = strip < 0 ? o->lowercase : strip;
+	t->wp.max_chars = 100;
+	strcpy(t->wp.prefix, "##");
+	const char *unk = get_str(cfg, root, "unk_token", "[UNK]");
+	long id = token_id(t, unk);
+	if (id < 0)
+		return err_set(E_FORMAT, "%s: the unknown token '%s' is not in vocab.txt", file, unk);
+	t->wp.unk = (uint32_t)id;
+	return 0;
+}
+
+static int load_wordpiece(struct tokenizer *t, const char *dir, const struct json *tj, const struct json *cfg)
+{
+	char path[PATH_MAX];
+	path_in(path, dir, "vocab.txt");
+	if (!(t->wp.vocab = vocab_new()) || vocab_read_lines(t->wp.vocab, path) < 0)
+		return E_FORMAT;
+	t->vocab = t->wp.vocab;
+	path_in(path, dir, tj ? "tokenizer.json" : "tokenizer_config.json");
+	int rc = tj ? bert_settings_json(t, tj, path) : bert_settings_config(t, cfg, path);
+	t->wp.prefix_len = strlen(t->wp.prefix);
+	return rc;
+}
+
+static int bpe_settings_json(const struct json *j, struct bpe_options *o, const char *file)
+{
+	int root = json_root(j), model = json_get(j, root, "model"), pre = json_get(j, root, "pre_tokenizer");
+	const char *type = get_str(j, model, "type", "BPE");
+	int regex = 1;
+	if (strcmp(type, "BPE"))
+		return err_set(E_FORMAT, "%s: model '%s' where vocab.json says BPE", file, type);
+	if (*type_of(j, json_get(j, root, "normalizer")))
+		return err_set(E_FORMAT, "%s: normalizer '%s' is not supported with BPE", file,
+			       type_of(j, json_get(j, root, "normalizer")));
+	if (strcmp(type_of(j, pre), "ByteLevel"))
+		return err_set(E_FORMAT, "%s: pre-tokenizer '%s' is not supported with BPE", file, type_of(j, pre));
+	if (json_type(j, json_get(j, model, "dropout")) == J_NUMBER || *get_str(j, model, "continuing_subword_prefix", "") ||
+	    *get_str(j, model, "end_of_word_suffix", ""))
+		return err_set(E_FORMAT, "%s: BPE dropout, prefixes and suffixes are not supported", file);
+	o->add_prefix_space = 1;
+	if (get_bool(j, pre, "add_prefix_space", &o->add_prefix_space, file) < 0 ||
+	    get_bool(j, pre, "use_regex", &regex, file) < 0 || get_bool(j, model, "ignore_merges", &o->ignore_merges, file) < 0)
+		return E_FORMAT;
+	if (!regex)
+		return err_set(E_FORMAT, "%s: ByteLevel without its regex is not supported", file);
+	return 0;
+}
+
+static int load_bpe(struct tokenizer *t, const char *dir, const struct json *tj, const struct json *cfg)
+{
+	char vocab[PATH_MAX], merges[PATH_MAX];
+	struct bpe_options o = { 0, 0 };
+	path_in(vocab, dir, "tokenizer.json");
+	if (tj && bpe_settings_json(tj, &o, vocab) < 0)
+		return E_FORMAT;
+	path_in(vocab, dir, "tokenizer_config.json");
+	if (!tj && cfg && get_bool(cfg, json_root(cfg), "add_prefix_space", &o.add_prefix_space, vocab) < 0)
+		return E_FORMAT;
+	path_in(vocab, dir, "vocab.json");
+	path_in(merges, dir, "merges.txt");
+	if (!(t->bpe = bpe_load(vocab, merges, &o)))
+		return E_FORMAT;
+	t->vocab = bpe_vocab(t->bpe);
+	return 0;
+}
+
+static int load(struct tokenizer *t, const char *dir, struct json **tj, struct json **cfg)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		return err_set(E_IO, "%s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return err_set(E_IO, "%s: not a folder", dir);
+	t->bpe_model = !exists(dir, "vocab.txt");
+	if (t->bpe_model && !exists(dir, "vocab.json"))
+		return err_set(E_IO, "%s: no vocab.txt (BERT) nor vocab.json and merges.txt (RoBERTa)", dir);
+	if (exists(dir, "tokenizer.json") && !(*tj = load_json_in(dir, "tokenizer.json")))
+		return E_FORMAT;
+	if (exists(dir, "tokenizer_config.json") && !(*cfg = load_json_in(dir, "tokenizer_config.json")))
+		return E_FORMAT;
+	if ((t->bpe_model ? load_bpe(t, dir, *tj, *cfg) : load_wordpiece(t, dir, *tj, *cfg)) < 0)
+		return E_FORMAT;
+	path_in(path, dir, "tokenizer.json");
+	int list = *tj ? json_get(*tj, json_root(*tj), "added_tokens") : 0;
+	if ((*tj ? added_from_json(t, *tj, list, path) : added_defaults(t, *cfg)) < 0)
+		return E_FORMAT;
+	return *tj ? template_from_json(t, *tj, path) : template_default(t, *cfg, dir);
+}
+
+struct tokenizer *tokenizer_load(const char *dir)
+{
+	struct tokenizer *t = calloc(1, sizeof *t);
+	struct json *tj = NULL, *cfg = NULL;
+	if (!t) {
+		err_set(E_NOMEM, "out of memory");
+		return NULL;
+	}
+	int rc = load(t, dir, &tj, &cfg);
+	json_free(tj);
+	json_free(cfg);
+	if (rc < 0) {
+		tokenizer_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void tokenizer_free(struct tokenizer *t)
+{
+	if (!t)
+		return;
+	wordpiece_free(&t->wp);
+	bpe_free(t->bpe);
+	for (size_t i = 0; i < t->nadded; i++)
+		free(t->added[i].text);
+	free(t->added);
+	free(t->normalized.p);
+	free(t->ids[0].p);
+	free(t->ids[1].p);
+	free(t);
+}
+
+int tokenizer_specials(const struct tokenizer *t, int pair)
+{
+	const struct template *tp = pair ? &t->pair : &t->single;
+	int n = 0;
+	for (int i = 0; i < tp->n; i++)
+		n += (int)tp->parts[i].count;
+	return n;
+}
+
+/* Encoding */
+
+/* The leftmost, then longest, added token of the given kind in s[from..n). */
+static const struct added *find_added(const struct tokenizer *t, const char *s, size_t n, size_t from, int normalized,
+				      size_t *at)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = from; i < n; i++) {
+		if (!t->starts[normalized][u[i]])
+			continue;
+		const struct added *best = NULL;
+		for (size_t k = 0; k < t->nadded; k++) {
+			const struct added *a = &t->added[k];
+			if (a->normalized == normalized && a->len <= n - i && (!best || a->len > best->len) &&
+			    !memcmp(s + i, a->text, a->len))
+				best = a;
+		}
+		if (best) {
+			*at = i;
+			return best;
+		}
+	}
+	return NULL;
+}
+
+/* Where the whitespace that ends s[lo..i) begins. */
+static size_t space_before(const char *s, size_t lo, size_t i)
+{
+	while (i > lo) {
+		size_t k = i - 1;
+		int32_t c;
+		while (k > lo && ((unsigned char)s[k] & 0xC0) == 0x80)
+			k--;
+		utf8_decode((const unsigned char *)s + k, i - k, &c);
+		if (!uc_is_space(c))
+			break;
+		i = k;
+	}
+	return i;
+}
+
+/* Where the whitespace that starts s[i..n) ends. */
+static size_t space_after(const char *s, size_t n, size_t i)
+{
+	while (i < n) {
+		int32_t c;
+		int len = utf8_decode((const unsigned char *)s + i, n - i, &c);
+		if (!uc_is_space(c))
+			break;
+		i += (size_t)len;
+	}
+	return i;
+}
+
+static int encode_split(struct tokenizer *t, const char *s, size_t n, int normalized, struct ids *out);
+
+/* A text with no added token of the given kind in it. */
+static int encode_plain(struct tokenizer *t, const char *s, size_t n, int normalized, struct ids *out)
+{
+	if (normalized)
+		return t->bpe_model ? bpe_encode(t->bpe, s, n, out) : wordpiece_encode(&t->wp, s, n, out);
+	if (t->bpe_model)
+		return encode_split(t, s, n, 1, out);
+	t->normalized.n = 0;
+	if (bert_normalize(&t->norm, s, n, &t->normalized) < 0)
+		return E_NOMEM;
+	return encode_split(t, t->normalized.p, t->normalized.n, 1, out);
+}
+
+/* Splits s at the added tokens of the given kind (raw or normalized), as Hugging Face's
+ * AddedVocabulary does: lstrip takes the whitespace before a token, rstrip the whitespace after. */
+static int encode_split(struct tokenizer *t, const char *s, size_t n, int normalized, struct ids *out)
+{
+	size_t done = 0, at;
+	const struct added *a;
+	for (size_t from = 0; from < n && (a = find_added(t, s, n, from, normalized, &at)); from = at + a->len) {
+		size_t start = a->lstrip ? space_before(s, done, at) : at;
+		if (done < start && encode_plain(t, s + done, start - done, normalized, out) < 0)
+			return E_NOMEM;
+		if (ids_push(out, a->id) < 0)
+			return E_NOMEM;
+		done = a->rstrip ? space_after(s, n, at + a->len) : at + a->len;
+	}
+	return done < n ? encode_plain(t, s + done, n - done, normalized, out) : 0;
+}
+
+/* Hugging Face's longest_first truncation of a pair to budget tokens (utils/truncation.rs). */
+static void truncate_pair(size_t *na, size_t *nb, size_t budget)
+{
+	if (*na + *nb <= budget)
+		return;
+	int swap = *na > *nb;
+	size_t n1 = swap ? *nb : *na, n2;
+	n2 = n1 > budget ? n1 : (n1 > budget - n1 ? n1 : budget - n1);
+	if (n1 + n2 > budget) {
+		n1 = budget / 2;
+		n2 = n1 + budget % 2;
+	}
+	size_t ka = swap ? n2 : n1, kb = swap ? n1 : n2;
+	if (*na > ka)
+		*na = ka;
+	if (*nb > kb)
+		*nb = kb;
+}
+
+int tokenizer_encode(struct tokenizer *t, const char *a, size_t alen, const char *b, size_t blen, uint32_t max_len,
+		     struct record *rec)
+{
+	const char *text[2] = { a, b };
+	size_t len[2] = { alen, blen }, n[2] = { 0, 0 };
+	int pair = b != NULL;
+	for (int i = 0; i <= pair; i++) {
+		size_t bad = utf8_check(text[i], len[i]);
+		if (bad < len[i])
+			return err_set(E_FORMAT, "invalid UTF-8 in text %c (byte %zu)", 'a' + i, bad + 1);
+		t->ids[i].n = 0;
+		if (encode_split(t, text[i], len[i], 0, &t->ids[i]) < 0)
+			return E_NOMEM;
+		n[i] = t->ids[i].n;
+	}
+	int specials = tokenizer_specials(t, pair);
+	if (max_len && max_len < (uint32_t)specials)
+		return err_set(E_ARG, "max_len %u leaves no room: the template adds %d special tokens", max_len, specials);
+	if (max_len && !pair && n[0] > max_len - (uint32_t)specials)
+		n[0] = max_len - (uint32_t)specials;
+	if (max_len && pair)
+		truncate_pair(&n[0], &n[1], max_len - (uint32_t)specials);
+	size_t total = n[0] + n[1] + (size_t)specials;
+	if (total > SEQ_MAX)
+		return err_set(E_FORMAT, "%zu tokens, more than %d (truncate with max_len)", total, SEQ_MAX);
+	if (record_reserve(rec, (uint32_t)total, 0) < 0)
+		return E_NOMEM;
+	const struct template *tp = pair ? &t->pair : &t->single;
+	uint32_t k = 0;
+	for (int i = 0; i < tp->n; i++) {
+		const struct part *p = &tp->parts[i];
+		const uint32_t *ids = p->seq < 0 ? t->special + p->first : t->ids[p->seq].p;
+		size_t count = p->seq < 0 ? p->count : n[p->seq];
+		for (size_t j = 0; j < count; j++, k++) {
+			rec->tokens[k] = ids[j];
+			rec->types[k] = p->type;
+		}
+	}
+	rec->len = k;
+	return 0;
+}
+
+/* Fingerprint */
+
+int tokenizer_fingerprint(const char *dir, uint64_t *fp)
+{
+	static const char *files[] = { "vocab.txt", "vocab.json", "merges.txt", "tokenizer.json",
+				       "tokenizer_config.json", "special_tokens_map.json" };
+	uint64_t h = 0;
+	int found = 0;
+	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+		char path[PATH_MAX];
+		size_t n;
+		if (!exists(dir, files[i]))
+			continue;
+		path_in(path, dir, files[i]);
+		char *text = read_file(path, &n);
+		if (!text)
+			return E_IO;
+		h = xxh64(text, n, h);
+		free(text);
+		found = 1;
+	}
+	if (!found)
+		return err_set(E_IO, "%s: no tokenizer files (vocab.txt, vocab.json, ...)", dir);
+	*fp = h;
+	return 0;
+}

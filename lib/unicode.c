@@ -1,0 +1,119 @@
+#include <utf8proc.h>
+
+#include "unicode.h"
+
+int utf8_decode(const unsigned char *s, size_t n, int32_t *cp)
+{
+	unsigned char b = s[0];
+	if (b < 0x80) {
+		*cp = b;
+		return 1;
+	}
+	int len = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC2 ? 2 : 0;
+	if (!len || b > 0xF4 || (size_t)len > n)
+		return 0;
+	int32_t c = b & (0x7F >> len);
+	for (int i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3F);
+	}
+	/* The shortest form only, no surrogates, nothing past U+10FFFF. */
+	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+int utf8_encode(int32_t cp, char *out)
+{
+	return (int)utf8proc_encode_char(cp, (utf8proc_uint8_t *)out);
+}
+
+size_t utf8_check(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < n) {
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		int32_t c;
+		int len = utf8_decode(u + i, n - i, &c);
+		if (!len)
+			return i;
+		i += (size_t)len;
+	}
+	return n;
+}
+
+static utf8proc_category_t category(int32_t c)
+{
+	return utf8proc_category(c);
+}
+
+int uc_is_space(int32_t c)
+{
+	if (c < 0x80)
+		return c == ' ' || (c >= '\t' && c <= '\r');
+	utf8proc_category_t k = category(c);
+	return c == 0x85 || k == UTF8PROC_CATEGORY_ZS || k == UTF8PROC_CATEGORY_ZL || k == UTF8PROC_CATEGORY_ZP;
+}
+
+int uc_is_letter(int32_t c)
+{
+	utf8proc_category_t k = category(c);
+	return k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_LO;
+}
+
+int uc_is_number(int32_t c)
+{
+	utf8proc_category_t k = category(c);
+	return k >= UTF8PROC_CATEGORY_ND && k <= UTF8PROC_CATEGORY_NO;
+}
+
+int uc_is_punctuation(int32_t c)
+{
+	utf8proc_category_t k = category(c);
+	return k >= UTF8PROC_CATEGORY_PC && k <= UTF8PROC_CATEGORY_PO;
+}
+
+int uc_is_nonspacing_mark(int32_t c)
+{
+	return category(c) == UTF8PROC_CATEGORY_MN;
+}
+
+int uc_is_other(int32_t c)
+{
+	utf8proc_category_t k = category(c);
+	return k == UTF8PROC_CATEGORY_CC || k == UTF8PROC_CATEGORY_CF || k == UTF8PROC_CATEGORY_CO ||
+	       k == UTF8PROC_CATEGORY_CS;
+}
+
+int uc_combining_class(int32_t c)
+{
+	return utf8proc_get_property(c)->combining_class;
+}
+
+int uc_decompose(int32_t c, int32_t out[UC_DECOMPOSE_MAX])
+{
+	int boundclass = 0;
+	utf8proc_ssize_t n = utf8proc_decompose_char(c, out, UC_DECOMPOSE_MAX, UTF8PROC_DECOMPOSE, &boundclass);
+	if (n < 1 || n > UC_DECOMPOSE_MAX) { /* cannot happen with Unicode's data; keep c as it is */
+		out[0] = c;
+		return 1;
+	}
+	return (int)n;
+}
+
+int uc_lowercase(int32_t c, int32_t out[2])
+{
+	if (c == 0x130) { /* the one unconditional multi-character lowercase mapping (SpecialCasing) */
+		out[0] = 'i';
+		out[1] = 0x307;
+		return 2;
+	}
+	out[0] = utf8proc_tolower(c);
+	return 1;
+}

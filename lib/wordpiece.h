@@ -1,0 +1,70 @@
+/* wordpiece.h: BERT's tokenization: its normalizer (clean text, CJK spacing, accent stripping,
+ * lowercasing), its pre-tokenizer (split at whitespace, isolate punctuation) and the WordPiece model
+ * (greedy longest match with a continuation prefix, a length limit per word); and the pieces the
+ * BPE model shares: the vocabulary table (token text to id) and growable byte and id buffers.
+ * Texts given to these functions are well-formed UTF-8 (see utf8_check). */
+#ifndef ELSA_WORDPIECE_H
+#define ELSA_WORDPIECE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf {
+	char *p;
+	size_t n, cap;
+};
+
+struct ids {
+	uint32_t *p;
+	size_t n, cap;
+};
+
+/* Make room for n more; 0 or E_NOMEM. */
+int buf_grow(struct buf *b, size_t n);
+int ids_grow(struct ids *v, size_t n);
+int ids_push(struct ids *v, uint32_t id);
+
+/* Token text to id, an open-addressing hash table. */
+struct vocab;
+
+struct vocab *vocab_new(void);
+void vocab_free(struct vocab *v);
+/* Adds s[0..n) with id; a text already there takes the new id (as a later line or key does in
+ * Hugging Face's loaders). 0 or E_NOMEM. */
+int vocab_put(struct vocab *v, const char *s, size_t n, uint32_t id);
+/* Empties the table, keeping its memory. */
+void vocab_clear(struct vocab *v);
+/* The id of s[0..n), or -1. */
+long vocab_get(const struct vocab *v, const char *s, size_t n);
+size_t vocab_count(const struct vocab *v);
+/* The length in bytes of the longest text. */
+size_t vocab_longest(const struct vocab *v);
+/* Calls fn on every entry until it returns non-zero; returns that value or 0. */
+int vocab_each(const struct vocab *v, int (*fn)(void *ctx, const char *s, size_t n, uint32_t id), void *ctx);
+/* Reads a vocab.txt: one token per line, its id the line's index, trailing whitespace trimmed. */
+int vocab_read_lines(struct vocab *v, const char *path);
+
+struct bert_normalizer {
+	int clean_text;    /* drop NUL, U+FFFD, Cc, Cf, Co; whitespace becomes ' ' */
+	int chinese_chars; /* put spaces around CJK ideographs */
+	int strip_accents; /* NFD, then drop nonspacing marks (Mn) */
+	int lowercase;
+};
+
+/* Appends the normalized form of s[0..n) to out. 0 or E_NOMEM. */
+int bert_normalize(const struct bert_normalizer *o, const char *s, size_t n, struct buf *out);
+
+struct wordpiece {
+	struct vocab *vocab;
+	uint32_t unk;            /* id of the unknown token */
+	char prefix[32];         /* continuation prefix, "##" */
+	size_t prefix_len;
+	size_t max_chars;        /* longer words become unk (100) */
+	struct buf word;         /* scratch: prefix room, then the word being matched */
+};
+
+void wordpiece_free(struct wordpiece *w);
+/* Pre-tokenizes a normalized text and appends the WordPiece ids of its words to out. 0 or E_NOMEM. */
+int wordpiece_encode(struct wordpiece *w, const char *s, size_t n, struct ids *out);
+
+#endif
