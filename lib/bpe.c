@@ -405,7 +405,7 @@ static int word_to_ids(struct bpe *b, const char *w, size_t n, struct ids *out)
 	return cache_word(b, w, n, out->p + start, out->n - start);
 }
 
-int bpe_encode(struct bpe *b, const char *s, size_t n, struct ids *out)
+int bpe_encode(struct bpe *b, const char *s, size_t n, struct ids *out, size_t *room)
 {
 	if (!n)
 		return 0;
@@ -419,11 +419,13 @@ int bpe_encode(struct bpe *b, const char *s, size_t n, struct ids *out)
 		n++;
 	}
 	const unsigned char *u = (const unsigned char *)s;
-	for (size_t i = 0; i < n;) {
-		size_t end = gpt2_piece(u, n, i);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0;) {
+		size_t end = gpt2_piece(u, n, i), before = out->n;
 		if (word_to_ids(b, s + i, end - i, out) < 0)
 			return E_NOMEM;
+		rc = room_spend(room, out->n - before);
 		i = end;
 	}
-	return 0;
+	return rc;
 }

@@ -19,7 +19,8 @@ struct bpe;
 struct bpe *bpe_load(const char *vocab_path, const char *merges_path, const struct bpe_options *o);
 void bpe_free(struct bpe *b);
 const struct vocab *bpe_vocab(const struct bpe *b);
-/* Pre-tokenizes text s[0..n) and appends the ids of its pieces to out. 0 or E_NOMEM. */
-int bpe_encode(struct bpe *b, const char *s, size_t n, struct ids *out);
+/* Pre-tokenizes text s[0..n) and appends the ids of its pieces to out, piece by piece until the
+ * room is used up (see room_spend). 0, 1 (the room was used up), or E_NOMEM. */
+int bpe_encode(struct bpe *b, const char *s, size_t n, struct ids *out, size_t *room);
 
 #endif

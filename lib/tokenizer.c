@@ -553,36 +553,41 @@ static size_t space_after(const char *s, size_t n, size_t i)
 	return i;
 }
 
-static int encode_split(struct tokenizer *t, const char *s, size_t n, int normalized, struct ids *out);
+static int encode_split(struct tokenizer *t, const char *s, size_t n, int normalized, struct ids *out, size_t *room);
 
-/* A text with no added token of the given kind in it. */
-static int encode_plain(struct tokenizer *t, const char *s, size_t n, int normalized, struct ids *out)
+/* A text with no added token of the given kind in it. 0, 1 (the room is used up), or E_NOMEM. */
+static int encode_plain(struct tokenizer *t, const char *s, size_t n, int normalized, struct ids *out, size_t *room)
 {
 	if (normalized)
-		return t->bpe_model ? bpe_encode(t->bpe, s, n, out) : wordpiece_encode(&t->wp, s, n, out);
+		return t->bpe_model ? bpe_encode(t->bpe, s, n, out, room) : wordpiece_encode(&t->wp, s, n, out, room);
 	if (t->bpe_model)
-		return encode_split(t, s, n, 1, out);
+		return encode_split(t, s, n, 1, out, room);
 	t->normalized.n = 0;
 	if (bert_normalize(&t->norm, s, n, &t->normalized) < 0)
 		return E_NOMEM;
-	return encode_split(t, t->normalized.p, t->normalized.n, 1, out);
+	return encode_split(t, t->normalized.p, t->normalized.n, 1, out, room);
 }
 
 /* Splits s at the added tokens of the given kind (raw or normalized), as Hugging Face's
- * AddedVocabulary does: lstrip takes the whitespace before a token, rstrip the whitespace after. */
-static int encode_split(struct tokenizer *t, const char *s, size_t n, int normalized, struct ids *out)
+ * AddedVocabulary does: lstrip takes the whitespace before a token, rstrip the whitespace after.
+ * Added tokens take room too, but only a word of the model can use it up (and end the text). */
+static int encode_split(struct tokenizer *t, const char *s, size_t n, int normalized, struct ids *out, size_t *room)
 {
 	size_t done = 0, at;
 	const struct added *a;
-	for (size_t from = 0; from < n && (a = find_added(t, s, n, from, normalized, &at)); from = at + a->len) {
+	int rc = 0;
+	for (size_t from = 0; rc == 0 && from < n && (a = find_added(t, s, n, from, normalized, &at)); from = at + a->len) {
 		size_t start = a->lstrip ? space_before(s, done, at) : at;
-		if (done < start && encode_plain(t, s + done, start - done, normalized, out) < 0)
+		if (done < start)
+			rc = encode_plain(t, s + done, start - done, normalized, out, room);
+		if (rc == 0 && ids_push(out, a->id) < 0)
 			return E_NOMEM;
-		if (ids_push(out, a->id) < 0)
-			return E_NOMEM;
+		*room -= *room > 0;
 		done = a->rstrip ? space_after(s, n, at + a->len) : at + a->len;
 	}
-	return done < n ? encode_plain(t, s + done, n - done, normalized, out) : 0;
+	if (rc == 0 && done < n)
+		rc = encode_plain(t, s + done, n - done, normalized, out, room);
+	return rc;
 }
 
 /* Hugging Face's longest_first truncation of a pair to budget tokens (utils/truncation.rs). */
@@ -614,8 +619,9 @@ int tokenizer_encode(struct tokenizer *t, const char *a, size_t alen, const char
 		size_t bad = utf8_check(text[i], len[i]);
 		if (bad < len[i])
 			return err_set(E_FORMAT, "invalid UTF-8 in text %c (byte %zu)", 'a' + i, bad + 1);
+		size_t room = max_len ? max_len : SIZE_MAX;
 		t->ids[i].n = 0;
-		if (encode_split(t, text[i], len[i], 0, &t->ids[i]) < 0)
+		if (encode_split(t, text[i], len[i], 0, &t->ids[i], &room) < 0)
 			return E_NOMEM;
 		n[i] = t->ids[i].n;
 	}

@@ -389,11 +389,31 @@ static int word_to_ids(struct wordpiece *w, const char *s, size_t n, size_t char
 	return 0;
 }
 
-int wordpiece_encode(struct wordpiece *w, const char *s, size_t n, struct ids *out)
+int room_spend(size_t *room, size_t made)
+{
+	if (made >= *room) {
+		*room = 0;
+		return 1;
+	}
+	*room -= made;
+	return 0;
+}
+
+/* One word: its ids, then the room they take. 0, 1 when the room is used up, or E_NOMEM. */
+static int word(struct wordpiece *w, const char *s, size_t n, size_t chars, struct ids *out, size_t *room)
+{
+	size_t before = out->n;
+	if (word_to_ids(w, s, n, chars, out) < 0)
+		return E_NOMEM;
+	return room_spend(room, out->n - before);
+}
+
+int wordpiece_encode(struct wordpiece *w, const char *s, size_t n, struct ids *out, size_t *room)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t start = 0, chars = 0;
-	for (size_t i = 0; i < n;) {
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0;) {
 		int32_t c;
 		int len = utf8_decode(u + i, n - i, &c);
 		int space = uc_is_space(c);
@@ -403,17 +423,17 @@ int wordpiece_encode(struct wordpiece *w, const char *s, size_t n, struct ids *o
 			chars++;
 			continue;
 		}
-		if (i > start && word_to_ids(w, s + start, i - start, chars, out) < 0)
-			return E_NOMEM;
-		if (punct && word_to_ids(w, s + i, (size_t)len, 1, out) < 0)
-			return E_NOMEM;
+		if (i > start)
+			rc = word(w, s + start, i - start, chars, out, room);
+		if (punct && rc == 0)
+			rc = word(w, s + i, (size_t)len, 1, out, room);
 		i += (size_t)len;
 		start = i;
 		chars = 0;
 	}
-	if (n > start && word_to_ids(w, s + start, n - start, chars, out) < 0)
-		return E_NOMEM;
-	return 0;
+	if (n > start && rc == 0)
+		rc = word(w, s + start, n - start, chars, out, room);
+	return rc;
 }
 
 void wordpiece_free(struct wordpiece *w)

@@ -64,7 +64,14 @@ struct wordpiece {
 };
 
 void wordpiece_free(struct wordpiece *w);
-/* Pre-tokenizes a normalized text and appends the WordPiece ids of its words to out. 0 or E_NOMEM. */
-int wordpiece_encode(struct wordpiece *w, const char *s, size_t n, struct ids *out);
+/* Hugging Face's early exit when it truncates on the right: it stops tokenizing a text after the
+ * word that brings the text's tokens to max_len, and its longest_first rule then sees only those.
+ * *room counts the tokens still to make (SIZE_MAX: no limit); room_spend takes a word's count
+ * from it and returns 1 when the word used it up. */
+int room_spend(size_t *room, size_t made);
+
+/* Pre-tokenizes a normalized text and appends the WordPiece ids of its words to out, word by word
+ * until the room is used up. 0, 1 (the room was used up), or E_NOMEM. */
+int wordpiece_encode(struct wordpiece *w, const char *s, size_t n, struct ids *out, size_t *room);
 
 #endif
