@@ -78,7 +78,7 @@ void embeddings_forward(float *out, const struct emb_weights *w, const struct mo
 			const uint32_t *tokens, const uint32_t *types)
 {
 	size_t H = (size_t)c->hidden;
-	#pragma omp parallel for schedule(static)
+	#pragma omp parallel for schedule(static) if (b->T * H >= 32768)
 	for (size_t e = 0; e < b->n; e++) {
 		const uint32_t *tok = tokens + b->start[e], *typ = types + b->start[e];
 		uint32_t nonpad = 0;
@@ -172,7 +172,7 @@ static void attention_forward(float *ctx, float *probs, float *drop, const float
 {
 	size_t D = H / A, H3 = 3 * H;
 	float scale = 1.0f / sqrtf((float)D), p = d ? d->p : 0, keep_scale = 1.0f / (1.0f - p);
-	#pragma omp parallel for schedule(dynamic)
+	#pragma omp parallel for schedule(dynamic) if (b->P >= 4096)
 	for (size_t item = 0; item < b->n * A; item++) {
 		size_t e = item / A, h = item % A, L = b->len[e], r0 = b->start[e];
 		const float *Q = qkv + r0 * H3 + h * D, *K = Q + H, *V = Q + 2 * H;
@@ -216,7 +216,7 @@ static void attention_backward(float *dqkv, const float *dctx, const float *qkv,
 {
 	size_t D = H / A, H3 = 3 * H, M = (size_t)b->maxlen * b->maxlen;
 	float scale = 1.0f / sqrtf((float)D), p = d ? d->p : 0, keep_scale = 1.0f / (1.0f - p);
-	#pragma omp parallel for schedule(dynamic)
+	#pragma omp parallel for schedule(dynamic) if (b->P >= 4096)
 	for (size_t item = 0; item < b->n * A; item++) {
 		size_t e = item / A, h = item % A, L = b->len[e], r0 = b->start[e];
 		const float *Q = qkv + r0 * H3 + h * D, *K = Q + H, *V = Q + 2 * H, *dC = dctx + r0 * H + h * D;

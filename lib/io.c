@@ -266,30 +266,40 @@ struct out {
 	int failed;
 };
 
-/* Temporary files not yet committed, for out_remove_temps() in a signal handler. */
+/* Temporary paths not yet committed, for out_remove_temps() in a signal handler. */
 static char *volatile temps[MAX_TEMPS];
 
-static void temps_add(char *path)
+int temp_track(const char *path)
 {
 	for (int i = 0; i < MAX_TEMPS; i++)
 		if (!temps[i]) {
-			temps[i] = path;
-			return;
+			char *copy = strdup(path);
+			if (!copy)
+				return err_set(E_NOMEM, "out of memory");
+			temps[i] = copy;
+			return 0;
 		}
+	return err_set(E_ARG, "more than %d temporary files at once", MAX_TEMPS);
 }
 
-static void temps_drop(const char *path)
+void temp_forget(const char *path)
 {
 	for (int i = 0; i < MAX_TEMPS; i++)
-		if (temps[i] == path)
+		if (temps[i] && !strcmp(temps[i], path)) {
+			char *p = temps[i];
 			temps[i] = NULL;
+			free(p);
+		}
 }
 
 void out_remove_temps(void)
 {
-	for (int i = 0; i < MAX_TEMPS; i++)
+	for (int i = 0; i < MAX_TEMPS; i++) /* files first, then the folders they were in */
 		if (temps[i])
 			unlink(temps[i]);
+	for (int i = MAX_TEMPS - 1; i >= 0; i--)
+		if (temps[i])
+			rmdir(temps[i]);
 }
 
 static int write_all(struct out *out, const void *buf, size_t n)
@@ -377,7 +387,10 @@ struct out *out_open(const char *path, int zstd_level, int flags)
 	mode_t mask = umask(0); /* mkstemp makes 0600; outputs get the usual 0666 & ~umask */
 	umask(mask);
 	fchmod(out->fd, 0666 & ~mask);
-	temps_add(out->temp);
+	if (temp_track(out->temp) < 0) {
+		unlink(out->temp);
+		goto fail;
+	}
 	return out;
 nomem:
 	err_set(E_NOMEM, "out of memory");
@@ -461,7 +474,7 @@ int out_commit(struct out *out)
 		return rc;
 	}
 	if (out->temp)
-		temps_drop(out->temp);
+		temp_forget(out->temp);
 	out_free(out);
 	return 0;
 }
@@ -474,7 +487,7 @@ void out_abort(struct out *out)
 		if (out->fd >= 0)
 			close(out->fd);
 		unlink(out->temp);
-		temps_drop(out->temp);
+		temp_forget(out->temp);
 	}
 	out_free(out);
 }

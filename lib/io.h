@@ -42,8 +42,13 @@ int out_printf(struct out *out, const char *fmt, ...) __attribute__((format(prin
 int out_commit(struct out *out);
 /* Gives up: removes the temporary file (stdout is left as it is). Frees out. */
 void out_abort(struct out *out);
-/* Removes every temporary file not yet committed; async-signal-safe (for signal handlers). */
+/* Removes every temporary path not yet committed (files, then folders); async-signal-safe, for
+ * signal handlers and fatal errors. */
 void out_remove_temps(void);
+/* Adds a path (a file, or a folder to be emptied of tracked files) to those out_remove_temps()
+ * removes, until temp_forget(path). out_open tracks its own temporary file. */
+int temp_track(const char *path);
+void temp_forget(const char *path);
 
 /* Writes a whole small file atomically (temporary beside it, then rename). */
 int write_file_atomic(const char *path, const void *buf, size_t n);

@@ -7,11 +7,13 @@
 /* Column blocks for the column sums of backward: each thread owns whole columns and adds the
  * rows in order, so the sums do not depend on the thread count. */
 #define COLS 64
+/* Below this many elements a loop runs on one thread: waking the others costs more. */
+#define PARALLEL(n) ((n) >= 32768)
 
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
 		       size_t N, size_t C, float eps)
 {
-	#pragma omp parallel for schedule(static)
+	#pragma omp parallel for schedule(static) if (PARALLEL(N * C))
 	for (size_t n = 0; n < N; n++) {
 		const float *x = inp + n * C;
 		float *y = out + n * C;
@@ -36,7 +38,7 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, c
 void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
 			const float *mean, const float *rstd, size_t N, size_t C, int accumulate)
 {
-	#pragma omp parallel for schedule(static)
+	#pragma omp parallel for schedule(static) if (PARALLEL(N * C))
 	for (size_t n = 0; n < N; n++) {
 		const float *dy = dout + n * C, *x = inp + n * C;
 		float *dx = dinp + n * C, m = mean[n], r = rstd[n];
@@ -52,7 +54,7 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
 			dx[c] = accumulate ? dx[c] + g : g;
 		}
 	}
-	#pragma omp parallel for schedule(static)
+	#pragma omp parallel for schedule(static) if (PARALLEL(N * C))
 	for (size_t c0 = 0; c0 < C; c0 += COLS) {
 		size_t c1 = c0 + COLS < C ? c0 + COLS : C;
 		for (size_t n = 0; n < N; n++) {
@@ -67,7 +69,7 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
 
 void bias_add(float *out, const float *inp, const float *bias, size_t N, size_t C)
 {
-	#pragma omp parallel for schedule(static)
+	#pragma omp parallel for schedule(static) if (PARALLEL(N * C))
 	for (size_t n = 0; n < N; n++)
 		for (size_t c = 0; c < C; c++)
 			out[n * C + c] = inp[n * C + c] + bias[c];
@@ -75,7 +77,7 @@ void bias_add(float *out, const float *inp, const float *bias, size_t N, size_t 
 
 void bias_backward(float *dbias, const float *dout, size_t N, size_t C)
 {
-	#pragma omp parallel for schedule(static)
+	#pragma omp parallel for schedule(static) if (PARALLEL(N * C))
 	for (size_t c0 = 0; c0 < C; c0 += COLS) {
 		size_t c1 = c0 + COLS < C ? c0 + COLS : C;
 		for (size_t n = 0; n < N; n++)
@@ -86,7 +88,7 @@ void bias_backward(float *dbias, const float *dout, size_t N, size_t C)
 
 void gelu_forward(float *out, const float *inp, size_t n)
 {
-	#pragma omp parallel for schedule(static)
+	#pragma omp parallel for schedule(static) if (PARALLEL(n))
 	for (size_t i = 0; i < n; i++) {
 		float x = inp[i];
 		out[i] = 0.5f * x * (1.0f + erff(x * (float)M_SQRT1_2));
@@ -96,7 +98,7 @@ void gelu_forward(float *out, const float *inp, size_t n)
 void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n)
 {
 	const float inv_sqrt_2pi = 0.3989422804014327f;
-	#pragma omp parallel for schedule(static)
+	#pragma omp parallel for schedule(static) if (PARALLEL(n))
 	for (size_t i = 0; i < n; i++) {
 		float x = inp[i];
 		float cdf = 0.5f * (1.0f + erff(x * (float)M_SQRT1_2)), pdf = inv_sqrt_2pi * expf(-0.5f * x * x);
@@ -120,7 +122,7 @@ void bias_dropout_add(float *out, const float *inp, const float *bias, const flo
 		      uint64_t seed, uint64_t site)
 {
 	float scale = p > 0 ? 1.0f / (1.0f - p) : 1.0f;
-	#pragma omp parallel for schedule(static)
+	#pragma omp parallel for schedule(static) if (PARALLEL(N * C))
 	for (size_t n = 0; n < N; n++)
 		for (size_t c = 0; c < C; c++) {
 			size_t i = n * C + c;
@@ -146,7 +148,7 @@ void dropout(float *out, const float *inp, size_t n, float p, uint64_t seed, uin
 		return;
 	}
 	float scale = 1.0f / (1.0f - p);
-	#pragma omp parallel for schedule(static)
+	#pragma omp parallel for schedule(static) if (PARALLEL(n))
 	for (size_t i = 0; i < n; i++)
 		out[i] = dropout_keep(p, seed, site, i) ? inp[i] * scale : 0.0f;
 }

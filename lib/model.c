@@ -249,7 +249,7 @@ int params_load(struct params *ps, const struct model *m, int *head_missing)
 {
 	*head_missing = 0;
 	for (size_t i = 0; i < ps->n; i++) {
-		const struct param *p = &ps->p[i];
+		struct param *p = &ps->p[i];
 		const struct st_tensor *t = find(&m->st, m->prefix, p);
 		char full[160], shape[64];
 		snprintf(full, sizeof full, "%s%s", p->prefixed ? m->prefix : "", p->name);
@@ -267,6 +267,7 @@ int params_load(struct params *ps, const struct model *m, int *head_missing)
 		int rc = st_read_f32(&m->st, t, ps->mem + p->offset);
 		if (rc < 0)
 			return rc;
+		p->loaded = 1;
 	}
 	return 0;
 }

@@ -54,6 +54,7 @@ struct param {
 	size_t offset; /* in floats from the start of the set */
 	int decay;     /* AdamW's weight decay applies: not to biases and LayerNorm */
 	int head;      /* part of the task head (may be absent from a checkpoint) */
+	int loaded;    /* params_load found it */
 };
 
 struct params {
@@ -70,8 +71,8 @@ struct params {
 int params_init(struct params *ps, const struct model_config *c, int emb, int first, int last, int head_outputs);
 void params_free(struct params *ps);
 /* Loads every tensor of the set from the model, checking its shape. A missing tensor is an
- * error naming it, except head tensors, which are left as they are and marked in *head_missing
- * (the number of head tensors absent or of another shape). */
+ * error naming it, except head tensors, which are left as they are (loaded stays 0) and counted
+ * in *head_missing (absent or of another shape). */
 int params_load(struct params *ps, const struct model *m, int *head_missing);
 /* Loads from another safetensors file (a trained run's weights) every tensor of the set that it
  * holds, under full Hugging Face names ("bert.encoder..."); *loaded counts them. */

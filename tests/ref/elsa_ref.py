@@ -150,9 +150,13 @@ class Model:
         x = x + w["embeddings.position_embeddings.weight"][pos]
         return F.layer_norm(x, (self.H,), w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
 
-    def layer(self, i, x, mask, dropout=0.0, training=False):
-        """Encoder layer i on x [B, T, H]; mask [B, T] is 1 for real tokens."""
-        w = {k[len(f"encoder.layer.{i}."):]: v for k, v in self.w.items() if k.startswith(f"encoder.layer.{i}.")}
+    def layer_weights(self, i):
+        """Layer i's tensors, named without the "encoder.layer.i." prefix."""
+        return {k[len(f"encoder.layer.{i}."):]: v for k, v in self.w.items() if k.startswith(f"encoder.layer.{i}.")}
+
+    def layer(self, i, x, mask, w=None, dropout=0.0, training=False):
+        """Encoder layer i on x [B, T, H]; mask [B, T] is 1 for real tokens; w: its weights (to train them)."""
+        w = w if w is not None else self.layer_weights(i)
         B, T, H = x.shape
         D = H // self.A
         lin = lambda t, name: F.linear(t, w[name + ".weight"], w[name + ".bias"])
@@ -194,3 +198,86 @@ def all_layers(model, records, batch=4):
                 for j, r in enumerate(rs):
                     out[layer][b0 + j] = x[j, :len(r["tokens"])].numpy().copy()
     return out
+
+
+def write_safetensors(path, tensors):
+    """Writes {name: float32 array} as an F32 safetensors file."""
+    header, blobs, off = {}, [], 0
+    for name, a in tensors.items():
+        b = np.ascontiguousarray(a, dtype="<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(np.shape(a)), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def head_forward(model, w, y, dropout=0.0, training=False):
+    """Hugging Face's classification head on the top layer's states y [B, T, H]."""
+    cls = y[:, 0]
+    if model.type == "bert":  # BertPooler, dropout, classifier
+        pooled = torch.tanh(F.linear(cls, w["pooler.dense.weight"], w["pooler.dense.bias"]))
+        return F.linear(F.dropout(pooled, dropout, training), w["classifier.weight"], w["classifier.bias"])
+    x = F.dropout(cls, dropout, training)  # RobertaClassificationHead
+    x = torch.tanh(F.linear(x, w["classifier.dense.weight"], w["classifier.dense.bias"]))
+    return F.linear(F.dropout(x, dropout, training), w["classifier.out_proj.weight"], w["classifier.out_proj.bias"])
+
+
+def linear_schedule(warmup, total):
+    """transformers.get_linear_schedule_with_warmup's factor."""
+    return lambda step: step / max(1, warmup) if step < warmup else max(0.0, (total - step) / max(1, total - warmup))
+
+
+def train_reference(model, records, first, outputs, lr, warmup_ratio, weight_decay, steps, batch):
+    """Trains layers first..L-1 and the head from the records' states (layer `first`), dropout
+    off, batches in order, as Hugging Face's Trainer: AdamW, linear schedule, clipping at 1.0.
+    Returns (the first step's loss, its gradients by full name, every step's loss)."""
+    prefix = model.type + "."
+    params = {}
+    for i in range(first, model.L):
+        for k, v in model.layer_weights(i).items():
+            params[f"{prefix}encoder.layer.{i}.{k}"] = v.clone().requires_grad_(True)
+    head_names = (["pooler.dense.weight", "pooler.dense.bias", "classifier.weight", "classifier.bias"]
+                  if model.type == "bert" else
+                  ["classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight", "classifier.out_proj.bias"])
+    for k in head_names:
+        full = (prefix + k) if k.startswith("pooler") else k
+        params[full] = model.w[k].clone().requires_grad_(True)
+    decay = [p for n, p in params.items() if "bias" not in n and "LayerNorm" not in n]
+    no_decay = [p for n, p in params.items() if "bias" in n or "LayerNorm" in n]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=lr, betas=(0.9, 0.999), eps=1e-8)
+    warmup = math.ceil(warmup_ratio * steps)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, linear_schedule(warmup, steps))
+    losses, first_grads = [], None
+    per_epoch = math.ceil(len(records) / batch)
+    for step in range(steps):
+        at = step % per_epoch
+        rs = records[at * batch:(at + 1) * batch]
+        T = max(len(r["tokens"]) for r in rs)
+        x = torch.zeros(len(rs), T, model.H)
+        mask = torch.zeros(len(rs), T, dtype=torch.long)
+        for j, r in enumerate(rs):
+            x[j, :len(r["tokens"])] = torch.from_numpy(r["states"])
+            mask[j, :len(r["tokens"])] = 1
+        for i in range(first, model.L):
+            w = {k[len(f"{prefix}encoder.layer.{i}."):]: v for k, v in params.items() if k.startswith(f"{prefix}encoder.layer.{i}.")}
+            x = model.layer(i, x, mask, w)
+        hw = {k[len(prefix):] if k.startswith(prefix) else k: v for k, v in params.items() if "encoder.layer" not in k}
+        logits = head_forward(model, hw, x)
+        labels = torch.tensor([r["label"] for r in rs])
+        if outputs == 1:
+            loss = F.mse_loss(logits.squeeze(-1), labels.float())
+        else:
+            loss = F.cross_entropy(logits, labels.long())
+        opt.zero_grad()
+        loss.backward()
+        if step == 0:
+            first_grads = {n: p.grad.detach().numpy().copy() for n, p in params.items()}
+        torch.nn.utils.clip_grad_norm_(list(params.values()), 1.0)
+        opt.step()
+        sched.step()
+        losses.append(float(loss))
+    return losses[0], first_grads, losses

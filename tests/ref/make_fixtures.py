@@ -5,6 +5,9 @@
 
 tests/fixtures/encoder/<model>/: mkmodel.args (how the test rebuilds the model), tokens.tsv,
 layer<l>.elsa (the reference's hidden states at every layer, uncompressed f32 tensor streams).
+tests/fixtures/train/<case>/: mkmodel.args, states.elsa (layer-1 states and labels), setup (the
+training settings), grads.safetensors (every gradient after the first step) and losses (the loss
+of each of 20 steps of AdamW with warmup, decay and clipping), dropout off, batches in order.
 The models are made by BUILD_DIR/mkmodel with fixed seeds, so the tests rebuild the same weights.
 """
 import os
@@ -67,10 +70,47 @@ def encoder_fixtures(name, args, tmp):
         elsa_ref.write_stream(os.path.join(out, f"layer{layer}.elsa"), header, recs)
 
 
+TRAIN_CASES = {  # name: (mkmodel arguments, outputs)
+    "bert-cls": ("--type bert --layers 3 --hidden 16 --heads 2 --intermediate 32 --max-pos 128 --labels 2 --seed 21", 2),
+    "roberta-cls": ("--type roberta --layers 3 --hidden 16 --heads 2 --intermediate 32 --max-pos 130 --labels 3 --seed 22", 3),
+    "bert-reg": ("--type bert --layers 3 --hidden 16 --heads 2 --intermediate 32 --max-pos 128 --labels 1 --seed 23", 1),
+    "roberta-reg": ("--type roberta --layers 3 --hidden 16 --heads 2 --intermediate 32 --max-pos 130 --labels 1 --seed 24", 1),
+}
+TRAIN_SETUP = dict(first=1, lr=1e-3, warmup=0.1, weight_decay=0.01, steps=20, batch=4)
+
+
+def train_fixtures(name, args, outputs, tmp):
+    model = make_model(args, os.path.join(tmp, name))
+    rng = np.random.default_rng(sum(map(ord, name)))
+    records = encoder_records(model, rng)
+    for r in records:
+        r["label"] = float(rng.integers(0, outputs)) if outputs > 1 else float(np.round(rng.uniform(0, 5), 2))
+    first = TRAIN_SETUP["first"]
+    states = elsa_ref.all_layers(model, records)[first]
+    for r, s in zip(records, states):
+        r["states"] = s
+    out = os.path.join(OUT, "train", name)
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    with open(os.path.join(out, "mkmodel.args"), "w") as f:
+        f.write(args + "\n")
+    with open(os.path.join(out, "setup"), "w") as f:
+        f.write("".join(f"{k} {v}\n" for k, v in dict(TRAIN_SETUP, outputs=outputs).items()))
+    task = "stsb" if outputs == 1 else "mnli" if outputs == 3 else "rte"
+    elsa_ref.write_stream(os.path.join(out, "states.elsa"), dict(model=0, layer=first, hidden=model.H, task=task), records)
+    _, grads, losses = elsa_ref.train_reference(model, records, first, outputs, TRAIN_SETUP["lr"], TRAIN_SETUP["warmup"],
+                                                TRAIN_SETUP["weight_decay"], TRAIN_SETUP["steps"], TRAIN_SETUP["batch"])
+    elsa_ref.write_safetensors(os.path.join(out, "grads.safetensors"), grads)
+    with open(os.path.join(out, "losses"), "w") as f:
+        f.write("".join(f"{x!r}\n" for x in losses))
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         for name, args in MODELS.items():
             encoder_fixtures(name, args, tmp)
+        for name, (args, outputs) in TRAIN_CASES.items():
+            train_fixtures(name, args, outputs, tmp)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,147 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "dataset.h"
+#include "err.h"
+#include "record.h"
+
+/* Grows the in-memory arrays to hold record n. */
+static int grow(struct dataset *d, size_t *cap, size_t idbytes, size_t *idcap)
+{
+	if (d->n == *cap) {
+		size_t c = *cap ? 2 * *cap : 1024;
+		uint32_t *len = realloc(d->len, c * sizeof *len);
+		double *label = len ? realloc(d->label, c * sizeof *label) : NULL;
+		size_t *id_off = label ? realloc(d->id_off, c * sizeof *id_off) : NULL;
+		size_t *off = id_off ? realloc(d->off, c * sizeof *off) : NULL;
+		if (len)
+			d->len = len;
+		if (label)
+			d->label = label;
+		if (id_off)
+			d->id_off = id_off;
+		if (!off)
+			return err_set(E_NOMEM, "out of memory");
+		d->off = off;
+		*cap = c;
+	}
+	if (idbytes > *idcap) {
+		size_t c = *idcap ? 2 * *idcap : 1 << 16;
+		while (c < idbytes)
+			c *= 2;
+		char *ids = realloc(d->ids, c);
+		if (!ids)
+			return err_set(E_NOMEM, "out of memory");
+		d->ids = ids;
+		*idcap = c;
+	}
+	return 0;
+}
+
+int dataset_load(struct dataset *d, const char *path, const char *dir)
+{
+	struct stream_reader *r = NULL;
+	struct record rec = { 0 };
+	FILE *f = NULL;
+	void *buf = NULL;
+	size_t cap = 0, idcap = 0, idlen = 0, bytes = 0, bufcap = 0;
+	int rc = 0;
+	char tmp[4096];
+	memset(d, 0, sizeof *d);
+	if (!(d->name = strdup(path ? path : "-")))
+		return err_set(E_NOMEM, "out of memory");
+	if (!(r = stream_open(path))) {
+		dataset_free(d);
+		return E_FORMAT;
+	}
+	d->h = *stream_header(r);
+	size_t esize = dtype_size(d->h.dtype), H = d->h.hidden;
+	snprintf(tmp, sizeof tmp, "%s/.elsa-dataset.XXXXXX", dir);
+	int fd = mkstemp(tmp);
+	if (fd < 0 || unlink(tmp) < 0 || !(f = fdopen(fd, "w+b"))) {
+		rc = err_set(E_IO, "%s: cannot make a temporary file: %s", dir, strerror(errno));
+		if (fd >= 0 && !f)
+			close(fd);
+		goto done;
+	}
+	while ((rc = stream_next(r, &rec)) > 0) {
+		size_t n = strlen(rec.id) + 1, sbytes = (size_t)rec.len * H * esize;
+		if ((rc = grow(d, &cap, idlen + n, &idcap)) < 0)
+			break;
+		if (sbytes > bufcap) {
+			void *p = realloc(buf, sbytes);
+			if (!p) {
+				rc = err_set(E_NOMEM, "out of memory");
+				break;
+			}
+			buf = p;
+			bufcap = sbytes;
+		}
+		d->len[d->n] = rec.len;
+		d->label[d->n] = rec.label;
+		d->id_off[d->n] = idlen;
+		memcpy(d->ids + idlen, rec.id, n);
+		idlen += n;
+		d->off[d->n] = bytes;
+		dtype_encode(d->h.dtype, rec.states, buf, (size_t)rec.len * H);
+		if (fwrite(buf, 1, sbytes, f) != sbytes) {
+			rc = err_set(E_IO, "%s: writing the temporary copy of %s: %s", dir, d->name, strerror(errno));
+			break;
+		}
+		bytes += sbytes;
+		d->tokens += rec.len;
+		d->n++;
+	}
+	if (rc < 0)
+		goto done;
+	if (d->n == 0) {
+		rc = err_set(E_FORMAT, "%s: no examples", d->name);
+		goto done;
+	}
+	if (fflush(f) != 0) {
+		rc = err_set(E_IO, "%s: writing the temporary copy of %s: %s", dir, d->name, strerror(errno));
+		goto done;
+	}
+	d->map_size = bytes;
+	d->map = mmap(NULL, bytes, PROT_READ, MAP_SHARED, fileno(f), 0);
+	if (d->map == MAP_FAILED) {
+		d->map = NULL;
+		rc = err_set(E_IO, "%s: mmap: %s", d->name, strerror(errno));
+	}
+done:
+	free(buf);
+	if (f)
+		fclose(f); /* the mapping stays valid; the file goes with it */
+	record_free(&rec);
+	stream_close(r);
+	if (rc < 0)
+		dataset_free(d);
+	return rc;
+}
+
+void dataset_free(struct dataset *d)
+{
+	if (d->map)
+		munmap(d->map, d->map_size);
+	free(d->name);
+	free(d->len);
+	free(d->label);
+	free(d->ids);
+	free(d->id_off);
+	free(d->off);
+	memset(d, 0, sizeof *d);
+}
+
+const char *dataset_id(const struct dataset *d, size_t i)
+{
+	return d->ids + d->id_off[i];
+}
+
+void dataset_states(const struct dataset *d, size_t i, float *dst)
+{
+	dtype_decode(d->h.dtype, d->map + d->off[i], dst, (size_t)d->len[i] * d->h.hidden);
+}

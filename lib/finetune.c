@@ -1,0 +1,145 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "finetune.h"
+#include "rng.h"
+#include "stream.h"
+
+/* The head's dropout site, past every layer's (encoder.c uses site * 4 + k per layer). */
+#define HEAD_SITE ((uint64_t)(LAYER_MAX + 1) * 4)
+
+/* Head tensors the checkpoint lacks, as Hugging Face's _init_weights makes new ones: Linear
+ * weights ~ N(0, 0.02), biases 0. */
+static void init_head(struct finetune *f, uint64_t seed)
+{
+	struct rng r;
+	rng_seed(&r, seed ^ 0x68656164ull); /* "head" */
+	for (size_t i = 0; i < f->ps.n; i++) {
+		const struct param *p = &f->ps.p[i];
+		if (!p->head || p->loaded)
+			continue;
+		float *x = f->ps.mem + p->offset;
+		for (int64_t k = 0; k < p->rows * (p->cols ? p->cols : 1); k++)
+			x[k] = p->cols ? (float)(0.02 * rng_normal(&r)) : 0.0f;
+	}
+}
+
+int finetune_init(struct finetune *f, const struct model *m, int first, size_t outputs, int regression, float dropout,
+		  uint64_t seed, int *new_head)
+{
+	int rc;
+	memset(f, 0, sizeof *f);
+	f->c = m->cfg;
+	f->first = first;
+	f->outputs = outputs;
+	f->regression = regression;
+	f->dropout = dropout;
+	f->seed = seed;
+	int L = m->cfg.layers, n = L - first;
+	if ((rc = params_init(&f->ps, &m->cfg, 0, first, L, (int)outputs)) < 0)
+		return rc;
+	if ((rc = params_load(&f->ps, m, new_head)) < 0)
+		goto fail;
+	if (*new_head)
+		init_head(f, seed);
+	f->grad = calloc(f->ps.size, sizeof *f->grad);
+	f->w = calloc((size_t)n + 1, sizeof *f->w);
+	f->gw = calloc((size_t)n + 1, sizeof *f->gw);
+	f->acts = calloc((size_t)n + 1, sizeof *f->acts);
+	if (!f->grad || !f->w || !f->gw || !f->acts) {
+		rc = err_set(E_NOMEM, "out of memory for %zu parameters' gradients", f->ps.size);
+		goto fail;
+	}
+	for (int l = first; l < L; l++) {
+		params_layer(&f->ps, f->ps.mem, l, &f->w[l - first]);
+		params_layer(&f->ps, f->grad, l, &f->gw[l - first]);
+	}
+	params_head(&f->ps, f->ps.mem, &f->hw);
+	params_head(&f->ps, f->grad, &f->hg);
+	return 0;
+fail:
+	finetune_free(f);
+	return rc;
+}
+
+void finetune_free(struct finetune *f)
+{
+	int n = f->c.layers - f->first;
+	for (int i = 0; f->acts && i < n; i++)
+		layer_acts_free(&f->acts[i]);
+	free(f->acts);
+	free(f->w);
+	free(f->gw);
+	free(f->grad);
+	free(f->x);
+	free(f->dy);
+	layer_scratch_free(&f->scratch);
+	head_acts_free(&f->head);
+	batch_free(&f->b);
+	params_free(&f->ps);
+	memset(f, 0, sizeof *f);
+}
+
+int finetune_batch(struct finetune *f, size_t n, const uint32_t *len)
+{
+	size_t H = (size_t)f->c.hidden;
+	int rc = batch_set(&f->b, n, len, f->c.heads);
+	if (rc < 0)
+		return rc;
+	if (f->b.T > f->cap_T) {
+		free(f->x);
+		free(f->dy);
+		f->x = malloc(f->b.T * H * sizeof *f->x);
+		f->dy = malloc(f->b.T * H * sizeof *f->dy);
+		if (!f->x || !f->dy)
+			return err_set(E_NOMEM, "out of memory for a batch of %zu tokens", f->b.T);
+		f->cap_T = f->b.T;
+	}
+	for (int l = f->first; l < f->c.layers; l++)
+		if ((rc = layer_acts_reserve(&f->acts[l - f->first], &f->c, &f->b)) < 0)
+			return rc;
+	if ((rc = layer_scratch_reserve(&f->scratch, &f->c, &f->b)) < 0)
+		return rc;
+	return head_acts_reserve(&f->head, n, H, f->outputs);
+}
+
+static struct dropout_cfg step_dropout(const struct finetune *f, int train, long step)
+{
+	struct dropout_cfg d = { train ? f->dropout : 0, mix64(f->seed ^ mix64((uint64_t)step)) };
+	return d;
+}
+
+/* The trained layers' output: the top layer's y, or the input when only the head trains. */
+static const float *top(const struct finetune *f)
+{
+	return f->first < f->c.layers ? f->acts[f->c.layers - 1 - f->first].y : f->x;
+}
+
+void finetune_forward(struct finetune *f, int train, long step)
+{
+	struct dropout_cfg d = step_dropout(f, train, step);
+	const float *x = f->x;
+	for (int l = f->first; l < f->c.layers; l++) {
+		struct layer_acts *a = &f->acts[l - f->first];
+		a->x = (float *)x;
+		layer_forward(a, &f->w[l - f->first], &f->c, &f->b, &d, (uint64_t)l);
+		x = a->y;
+	}
+	head_forward(&f->head, &f->hw, f->c.type, top(f), &f->b, (size_t)f->c.hidden, f->outputs, &d, HEAD_SITE);
+}
+
+double finetune_backward(struct finetune *f, const double *labels, int train, long step)
+{
+	struct dropout_cfg d = step_dropout(f, train, step);
+	size_t H = (size_t)f->c.hidden;
+	double loss = head_loss(&f->head, labels, f->b.n, f->outputs, f->regression);
+	memset(f->grad, 0, f->ps.size * sizeof *f->grad);
+	head_backward(f->dy, &f->hg, &f->head, &f->hw, f->c.type, &f->b, H, f->outputs, &d, HEAD_SITE);
+	for (int l = f->c.layers - 1; l >= f->first; l--) {
+		float *dx = l > f->first ? f->dy : NULL; /* no gradient into the frozen input */
+		layer_backward(dx, &f->gw[l - f->first], f->dy, &f->acts[l - f->first], &f->w[l - f->first], &f->c, &f->b,
+			       &d, (uint64_t)l, &f->scratch);
+	}
+	return loss;
+}

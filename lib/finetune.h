@@ -1,0 +1,51 @@
+/* finetune.h: a model under fine-tuning: the trained top layers N..L-1 and the task head, with
+ * their parameters, gradients and activations; a training step's forward and backward; and
+ * inference on the same weights. Frozen layers never appear here: their output, read from a
+ * cache, is the input. */
+#ifndef ELSA_FINETUNE_H
+#define ELSA_FINETUNE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "encoder.h"
+#include "head.h"
+#include "model.h"
+
+struct finetune {
+	struct model_config c;
+	int first;                 /* N: the first trained layer (L: the head alone) */
+	size_t outputs;            /* C */
+	int regression;
+	struct params ps;          /* layers N..L-1 and the head */
+	float *grad;               /* the gradients, in ps's layout */
+	struct layer_weights *w, *gw; /* per trained layer: weights and their gradients */
+	struct head_weights hw, hg;
+	struct layer_acts *acts;   /* per trained layer */
+	struct layer_scratch scratch;
+	struct head_acts head;
+	struct batch b;
+	float *x, *dy;             /* [T, H]: the input states, and the gradient flowing down */
+	size_t cap_T;
+	float dropout;
+	uint64_t seed;
+};
+
+/* Loads layers first..L-1 and the head from the model. Head tensors the checkpoint lacks (or
+ * holds with another number of outputs) are initialized as Hugging Face initializes new ones:
+ * weights ~ N(0, 0.02), biases 0, from seed; *new_head counts them. */
+int finetune_init(struct finetune *f, const struct model *m, int first, size_t outputs, int regression, float dropout,
+		  uint64_t seed, int *new_head);
+void finetune_free(struct finetune *f);
+
+/* Lays out a batch of n examples of the given lengths; then f->x [T, H] is to be filled with
+ * their states at layer N, each example's rows at f->b.start[e]. 0 or E_NOMEM. */
+int finetune_batch(struct finetune *f, size_t n, const uint32_t *len);
+/* Forward through the trained layers and the head: logits in f->head.logits [n, C]. train turns
+ * dropout on, with masks drawn for optimizer step `step`. */
+void finetune_forward(struct finetune *f, int train, long step);
+/* The loss of the last forward against labels, and every trained parameter's gradient in
+ * f->grad (zeroed first). Call after finetune_forward(f, train, step) with the same step. */
+double finetune_backward(struct finetune *f, const double *labels, int train, long step);
+
+#endif

@@ -1,0 +1,121 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "gemm.h"
+#include "head.h"
+#include "kernels.h"
+
+enum { SITE_IN, SITE_OUT }; /* the head's two dropouts: on x (RoBERTa only), on h */
+
+int head_acts_reserve(struct head_acts *a, size_t B, size_t H, size_t C)
+{
+	size_t need = B * (H > C ? H : C);
+	if (need <= a->cap)
+		return 0;
+	head_acts_free(a);
+	a->x = malloc(B * H * sizeof *a->x);
+	a->h = malloc(B * H * sizeof *a->h);
+	a->z = malloc(B * H * sizeof *a->z);
+	a->dh = malloc(B * H * sizeof *a->dh);
+	a->logits = malloc(B * C * sizeof *a->logits);
+	a->dlogits = malloc(B * C * sizeof *a->dlogits);
+	if (!a->x || !a->h || !a->z || !a->dh || !a->logits || !a->dlogits) {
+		head_acts_free(a);
+		return err_set(E_NOMEM, "out of memory");
+	}
+	a->cap = need;
+	return 0;
+}
+
+void head_acts_free(struct head_acts *a)
+{
+	free(a->x);
+	free(a->h);
+	free(a->z);
+	free(a->dh);
+	free(a->logits);
+	free(a->dlogits);
+	memset(a, 0, sizeof *a);
+}
+
+void head_forward(struct head_acts *a, const struct head_weights *w, enum model_type type, const float *y,
+		  const struct batch *b, size_t H, size_t C, const struct dropout_cfg *d, uint64_t site)
+{
+	size_t B = b->n;
+	float p = d ? d->p : 0;
+	uint64_t seed = d ? d->seed : 0;
+	for (size_t e = 0; e < B; e++)
+		memcpy(a->x + e * H, y + b->start[e] * H, H * sizeof *a->x);
+	if (type == MODEL_ROBERTA)
+		dropout(a->x, a->x, B * H, p, seed, site + SITE_IN);
+	gemm(0, 1, B, H, H, 1, a->x, H, w->dense_w, H, 0, a->h, H);
+	bias_add(a->h, a->h, w->dense_b, B, H);
+	tanh_forward(a->h, B * H);
+	dropout(a->z, a->h, B * H, p, seed, site + SITE_OUT);
+	gemm(0, 1, B, C, H, 1, a->z, H, w->out_w, H, 0, a->logits, C);
+	bias_add(a->logits, a->logits, w->out_b, B, C);
+}
+
+double head_loss(struct head_acts *a, const double *labels, size_t B, size_t C, int regression)
+{
+	double total = 0;
+	for (size_t e = 0; e < B; e++) {
+		const float *l = a->logits + e * C;
+		float *dl = a->dlogits + e * C;
+		if (regression) {
+			double diff = (double)l[0] - labels[e];
+			total += diff * diff;
+			dl[0] = (float)(2.0 * diff / (double)B);
+			continue;
+		}
+		size_t y = (size_t)labels[e];
+		double mx = l[0], s = 0;
+		for (size_t c = 1; c < C; c++)
+			mx = l[c] > mx ? l[c] : mx;
+		for (size_t c = 0; c < C; c++)
+			s += exp((double)l[c] - mx);
+		total += mx + log(s) - l[y];
+		for (size_t c = 0; c < C; c++)
+			dl[c] = (float)((exp((double)l[c] - mx) / s - (c == y)) / (double)B);
+	}
+	return total / (double)B;
+}
+
+void head_backward(float *dy, struct head_weights *g, struct head_acts *a, const struct head_weights *w,
+		   enum model_type type, const struct batch *b, size_t H, size_t C, const struct dropout_cfg *d,
+		   uint64_t site)
+{
+	size_t B = b->n;
+	float p = d ? d->p : 0;
+	uint64_t seed = d ? d->seed : 0;
+	/* out: logits = z Wo^T + bo */
+	gemm(1, 0, C, H, B, 1, a->dlogits, C, a->z, H, 1, g->out_w, H);
+	bias_backward(g->out_b, a->dlogits, B, C);
+	gemm(0, 0, B, H, C, 1, a->dlogits, C, w->out_w, H, 0, a->dh, H);
+	/* z = dropout(h), h = tanh(x Wd^T + bd) */
+	dropout(a->dh, a->dh, B * H, p, seed, site + SITE_OUT);
+	tanh_backward(a->dh, a->dh, a->h, B * H);
+	gemm(1, 0, H, H, B, 1, a->dh, H, a->x, H, 1, g->dense_w, H);
+	bias_backward(g->dense_b, a->dh, B, H);
+	/* dx = dh Wd (into a->x, no longer needed), through RoBERTa's input dropout, onto each
+	 * example's first token; every other token gets no gradient from the head. */
+	gemm(0, 0, B, H, H, 1, a->dh, H, w->dense_w, H, 0, a->x, H);
+	if (type == MODEL_ROBERTA)
+		dropout(a->x, a->x, B * H, p, seed, site + SITE_IN);
+	memset(dy, 0, b->T * H * sizeof *dy);
+	for (size_t e = 0; e < B; e++)
+		memcpy(dy + b->start[e] * H, a->x + e * H, H * sizeof *dy);
+}
+
+void head_predict(const float *logits, size_t B, size_t C, int regression, double *out)
+{
+	for (size_t e = 0; e < B; e++) {
+		const float *l = logits + e * C;
+		size_t best = 0;
+		for (size_t c = 1; c < C; c++)
+			best = l[c] > l[best] ? c : best;
+		out[e] = regression ? (double)l[0] : (double)best;
+	}
+}

@@ -1,0 +1,53 @@
+/* runrec.h: the run record (run.yaml, elsa-run(5)): everything about one elsa-train run that
+ * elsa-report and --predict need: the model and layers, every hyperparameter, the training loss
+ * by step, the dev metrics by epoch, and the costs. elsa-train writes it; readers use libyaml. */
+#ifndef ELSA_RUNREC_H
+#define ELSA_RUNREC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "metrics.h"
+
+struct run_loss {
+	long step;   /* optimizer steps done */
+	double loss; /* mean training loss over the steps since the previous entry */
+	double lr;   /* learning rate of the last of them */
+};
+
+struct run_eval {
+	int epoch;
+	long step;
+	double loss;
+	struct evaluation e; /* e.task is set on reading too */
+};
+
+struct run_record {
+	char task[16];
+	char *model_dir;
+	uint64_t model;          /* fingerprint */
+	char model_type[16];
+	int layers, frozen;      /* L, and N: the input layer */
+	int outputs, new_head;   /* head outputs; head tensors newly initialized */
+	char *train, *dev;       /* stream paths ("" for no dev) */
+	size_t train_examples, train_tokens, dev_examples;
+	double lr, warmup, weight_decay, dropout, max_grad_norm;
+	int epochs, batch, shuffle, threads;
+	long max_steps, steps, warmup_steps;
+	uint64_t seed;
+	struct run_loss *loss;
+	size_t nloss;
+	struct run_eval *evals;
+	size_t nevals;
+	double seconds, train_seconds, tokens_per_second, peak_mb;
+};
+
+/* Writes r as YAML to path (atomically). */
+int run_write(const char *path, const struct run_record *r);
+/* Reads a run record written by run_write. 0, or E_FORMAT naming the file and the field. */
+int run_read(const char *path, struct run_record *r);
+void run_free(struct run_record *r);
+/* The last dev evaluation, or NULL when the run had no dev set. */
+const struct run_eval *run_final(const struct run_record *r);
+
+#endif

@@ -1,0 +1,72 @@
+# elsa-train from the command line: a run end to end, its folder, --predict, determinism, and
+# refusals of bad input. (Numerics against PyTorch: tests/unit/finetune.c.)
+. "${ELSA_TOP:-.}/tests/lib.sh"
+F=$TOP/tests/fixtures/encoder/bert
+M=$T/model
+mkmodel $(cat "$F/mkmodel.args") "$M" >/dev/null
+elsa-embed -m "$M" "$F/tokens.tsv" >"$T/l0.zst"
+elsa-encode -m "$M" --to 2 --save 1="$T/l1.zst" "$T/l0.zst" >"$T/l2.zst"
+train() { elsa-train -m "$M" -t rte --train "$T/l2.zst" --dev "$T/l2.zst" --batch 4 --epochs 10 --lr 1e-3 --log-every 5 "$@"; }
+
+ok "a run trains the top layer and the head" train -o "$T/run"
+check "the run folder holds run.yaml, model.safetensors and predictions.tsv" \
+	"[ -s '$T/run/run.yaml' ] && [ -s '$T/run/model.safetensors' ] && [ -s '$T/run/predictions.tsv' ]"
+check "no temporary folder is left beside it" "[ -z \"\$(ls '$T' | grep tmp)\" ]"
+check "run.yaml records N, the trained layers and the steps" \
+	"grep -q '^frozen_layers: 2' '$T/run/run.yaml' && grep -q '^trained_layers: 1' '$T/run/run.yaml' && grep -q '^steps: 20' '$T/run/run.yaml'"
+first=$(grep -m1 'step: 5,' "$T/run/run.yaml" | sed 's/.*loss: \([^,]*\),.*/\1/')
+last=$(grep 'step: 20,' "$T/run/run.yaml" | sed 's/.*loss: \([^,]*\),.*/\1/')
+check "the training loss falls ($first to $last)" "awk 'BEGIN { exit !($last < $first) }'"
+check "predictions.tsv has a header and one line per dev example" \
+	"[ \$(wc -l <'$T/run/predictions.tsv') -eq 9 ] && head -1 '$T/run/predictions.tsv' | grep -q '^id	prediction$'"
+ok "elsa-evaluate scores the run's predictions" elsa-evaluate -t rte --gold "$F/tokens.tsv" --pred "$T/run/predictions.tsv"
+check "the dev score in run.yaml is the one elsa-evaluate computes" \
+	"[ \"\$(grep '^acc:' '$T/.out' | cut -d' ' -f2)\" = \"\$(grep '    acc:' '$T/run/run.yaml' | tail -1 | sed 's/ *acc: //')\" ]"
+elsa-train --predict "$T/run" -m "$M" "$T/l2.zst" >"$T/pred.tsv"
+same "--predict gives the run's own dev predictions" "$T/pred.tsv" "$T/run/predictions.tsv"
+
+# Determinism: the same seed and threads give the same bytes; another seed does not.
+train -o "$T/again" 2>/dev/null
+same "the same seed gives bit-identical weights" "$T/run/model.safetensors" "$T/again/model.safetensors"
+same "... and predictions" "$T/run/predictions.tsv" "$T/again/predictions.tsv"
+train -o "$T/seed7" --seed 7 2>/dev/null
+check "another seed gives other weights" "! cmp -s '$T/run/model.safetensors' '$T/seed7/model.safetensors'"
+
+# Head alone (N = L), regression, and N = 0.
+elsa-encode -m "$M" --to 3 "$T/l2.zst" >"$T/l3.zst"
+ok "N = L trains the head alone" elsa-train -m "$M" -t rte --train "$T/l3.zst" -o "$T/head" --max-steps 3
+check "... and its weights are the head's only" "grep -q '^trained_layers: 0' '$T/head/run.yaml' && ! grep -q encoder '$T/head/model.safetensors'"
+ok "N = 0 trains every layer" elsa-train -m "$M" -t rte --train "$T/l0.zst" -o "$T/all" --max-steps 2
+check "... and its weights hold all three layers" "grep -q 'encoder.layer.0' '$T/all/model.safetensors' && grep -q 'encoder.layer.2' '$T/all/model.safetensors'"
+
+# Bad input: one line naming the file and the mismatch; no run folder.
+fails "train and dev from different layers are refused" "l1.zst: layer 1, but .*l2.zst holds layer 2" \
+	elsa-train -m "$M" -t rte --train "$T/l2.zst" --dev "$T/l1.zst" -o "$T/bad"
+mkmodel --seed 5 $(cat "$F/mkmodel.args" | sed 's/--seed [0-9]*//') "$T/other" >/dev/null
+fails "a stream from another model is refused" "l2.zst: made by another model" \
+	elsa-train -m "$T/other" -t rte --train "$T/l2.zst" -o "$T/bad"
+fails "a stream of another task is refused" "l2.zst: tokenized for task rte, not cola" \
+	elsa-train -m "$M" -t cola --train "$T/l2.zst" -o "$T/bad"
+fails "an existing RUN_DIR is refused without --force" "run: exists \\(use --force" train -o "$T/run"
+ok "--force replaces it" train -o "$T/run" --force --seed 7
+same "... with the new run" "$T/run/model.safetensors" "$T/seed7/model.safetensors"
+printf '#elsa-tokens 1 task=rte tokenizer=0000000000000000 max_len=128\n0\t3\t2 5 6 3\t0 0 0 0\n#end 1\n' >"$T/lab.tok"
+elsa-embed -m "$M" "$T/lab.tok" >"$T/lab.zst"
+fails "a label out of range for the task is refused" "lab.zst: record 1 \\(example 0\\): label 3 is not a class of rte" \
+	elsa-train -m "$M" -t rte --train "$T/lab.zst" -o "$T/bad"
+printf '#elsa-tokens 1 task=rte tokenizer=0000000000000000 max_len=128\n0\t-\t2 5 6 3\t0 0 0 0\n#end 1\n' >"$T/nolab.tok"
+elsa-embed -m "$M" "$T/nolab.tok" >"$T/nolab.zst"
+fails "an unlabelled training set is refused" "nolab.zst: record 1 \\(example 0\\) has no label" \
+	elsa-train -m "$M" -t rte --train "$T/nolab.zst" -o "$T/bad"
+printf '#elsa-tokens 1 task=rte tokenizer=0000000000000000 max_len=128\n#end 0\n' >"$T/empty.tok"
+elsa-embed -m "$M" "$T/empty.tok" >"$T/empty.zst"
+fails "an empty training set is refused" "empty.zst: no examples" elsa-train -m "$M" -t rte --train "$T/empty.zst" -o "$T/bad"
+# A NaN in the states (the first state of record 1, at byte 64 + 24 + 1 + 8 x 4 of the raw
+# stream, elsa-stream(5)): the loss is NaN at the first step.
+printf '#elsa-tokens 1 task=rte tokenizer=0000000000000000 max_len=128\n0\t1\t2 5 6 3\t0 0 0 0\n#end 1\n' >"$T/one.tok"
+elsa-embed -m "$M" "$T/one.tok" | zstd -dcq >"$T/nan.raw"
+printf '\377\377\377\177' | dd of="$T/nan.raw" bs=1 seek=121 conv=notrunc 2>/dev/null
+fails "a NaN loss stops the run, naming the step" "step 1: the loss is nan" \
+	elsa-train -m "$M" -t rte --train "$T/nan.raw" -o "$T/bad"
+check "no run folder is left by any refused run" "[ ! -e '$T/bad' ] && [ -z \"\$(ls '$T' | grep tmp)\" ]"
+done_testing

@@ -1,0 +1,156 @@
+/* Training against the PyTorch reference (tests/fixtures/train, made by tests/ref/make_fixtures.py):
+ * the first step's loss and every gradient, then the loss of each of 20 steps of AdamW with
+ * warmup, decay and clipping; BERT and RoBERTa, classification and regression. */
+#include <math.h>
+
+#include "check.h"
+#include "dataset.h"
+#include "err.h"
+#include "finetune.h"
+#include "optim.h"
+#include "safetensors.h"
+
+struct setup {
+	int first, outputs, steps, batch;
+	double lr, warmup, weight_decay;
+};
+
+static const char *fixture(const char *name, const char *file)
+{
+	static char path[8][4096];
+	static int n;
+	char *p = path[n++ % 8];
+	snprintf(p, sizeof path[0], "%s/tests/fixtures/train/%s/%s", getenv("ELSA_TOP") ? getenv("ELSA_TOP") : ".", name, file);
+	return p;
+}
+
+static int read_setup(const char *name, struct setup *s)
+{
+	FILE *f = fopen(fixture(name, "setup"), "r");
+	char key[64];
+	double v;
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lf", key, &v) == 2) {
+		if (!strcmp(key, "first")) s->first = (int)v;
+		if (!strcmp(key, "outputs")) s->outputs = (int)v;
+		if (!strcmp(key, "steps")) s->steps = (int)v;
+		if (!strcmp(key, "batch")) s->batch = (int)v;
+		if (!strcmp(key, "lr")) s->lr = v;
+		if (!strcmp(key, "warmup")) s->warmup = v;
+		if (!strcmp(key, "weight_decay")) s->weight_decay = v;
+	}
+	fclose(f);
+	return 0;
+}
+
+static const char *make_model(const char *name)
+{
+	static char dir[4096];
+	char cmd[8192], args[1024] = "";
+	FILE *f = fopen(fixture(name, "mkmodel.args"), "r");
+	if (!f || !fgets(args, sizeof args, f))
+		return NULL;
+	fclose(f);
+	args[strcspn(args, "\n")] = 0;
+	snprintf(dir, sizeof dir, "%s", check_tmp(name));
+	snprintf(cmd, sizeof cmd, "%s/mkmodel %s %s", getenv("ELSA_BIN") ? getenv("ELSA_BIN") : "build", args, dir);
+	return system(cmd) == 0 ? dir : NULL;
+}
+
+/* max |a - b| / max |b| over one tensor. A gradient that is zero in exact arithmetic (the key
+ * bias's: softmax ignores a constant added to a row of scores) is float noise on both sides, so
+ * the scale has a floor of 1e-4. */
+static double rel_error(const float *a, const float *b, size_t n)
+{
+	double diff = 0, scale = 1e-4;
+	for (size_t i = 0; i < n; i++) {
+		diff = fmax(diff, fabs((double)a[i] - b[i]));
+		scale = fmax(scale, fabs((double)b[i]));
+	}
+	return diff / scale;
+}
+
+static void run_case(const char *name)
+{
+	struct setup s = { 0 };
+	struct model m;
+	struct dataset d;
+	struct finetune f;
+	struct adamw opt;
+	struct safetensors ref;
+	int new_head;
+	const char *dir = make_model(name);
+	CHECK(dir && read_setup(name, &s) == 0, "%s: fixture or mkmodel", name);
+	if (!dir || model_open(&m, dir) < 0 || dataset_load(&d, fixture(name, "states.elsa"), getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp") < 0) {
+		CHECK(0, "%s: %s", name, err_msg());
+		return;
+	}
+	CHECK(finetune_init(&f, &m, s.first, (size_t)s.outputs, s.outputs == 1, 0, 42, &new_head) == 0, "%s", err_msg());
+	CHECK(new_head == 0, "%s: the checkpoint's head was not used", name);
+	CHECK(adamw_init(&opt, &f.ps, (float)s.lr, (float)s.weight_decay) == 0, "adamw");
+	CHECK(st_open(&ref, fixture(name, "grads.safetensors")) == 0, "%s", err_msg());
+	FILE *lf = fopen(fixture(name, "losses"), "r");
+	long warmup = (long)ceil(s.warmup * s.steps), per_epoch = ((long)d.n + s.batch - 1) / s.batch;
+	double worst_loss = 0, worst_grad = 0;
+	const char *worst_name = "";
+	for (long step = 0; step < s.steps; step++) {
+		size_t first = (size_t)(step % per_epoch) * (size_t)s.batch;
+		size_t n = d.n - first < (size_t)s.batch ? d.n - first : (size_t)s.batch;
+		double labels[64], want;
+		CHECK(finetune_batch(&f, n, d.len + first) == 0, "batch");
+		for (size_t i = 0; i < n; i++) {
+			dataset_states(&d, first + i, f.x + f.b.start[i] * (size_t)m.cfg.hidden);
+			labels[i] = d.label[first + i];
+		}
+		finetune_forward(&f, 1, step);
+		double loss = finetune_backward(&f, labels, 1, step);
+		CHECK(fscanf(lf, "%lf", &want) == 1, "losses file");
+		worst_loss = fmax(worst_loss, fabs(loss - want));
+		if (step == 0)
+			for (size_t t = 0; t < f.ps.n; t++) {
+				const struct param *p = &f.ps.p[t];
+				char full[160];
+				param_full_name(p, m.cfg.type, full, sizeof full);
+				const struct st_tensor *rt = st_find(&ref, full);
+				size_t numel = (size_t)p->rows * (size_t)(p->cols ? p->cols : 1);
+				CHECK(rt && st_numel(rt) == numel, "%s: no reference gradient for %s", name, full);
+				if (!rt || st_numel(rt) != numel)
+					continue;
+				float *g = malloc(numel * sizeof *g);
+				st_read_f32(&ref, rt, g);
+				double e = rel_error(f.grad + p->offset, g, numel);
+				if (e > worst_grad) {
+					worst_grad = e;
+					worst_name = p->name;
+				}
+				free(g);
+			}
+		clip_grad_norm(f.grad, f.ps.size, 1.0);
+		adamw_step(&opt, &f.ps, f.grad, schedule_lr((float)s.lr, step, warmup, s.steps));
+	}
+	CHECK(worst_grad <= 1e-4, "%s: gradient of %s off by %g (relative)", name, worst_name, worst_grad);
+	CHECK(worst_loss <= 1e-5, "%s: a loss off by %g", name, worst_loss);
+	printf("# %s: max relative gradient error %.3g (%s), max loss error over %d steps %.3g\n", name, worst_grad,
+	       worst_name, s.steps, worst_loss);
+	fclose(lf);
+	st_close(&ref);
+	adamw_free(&opt);
+	finetune_free(&f);
+	dataset_free(&d);
+	model_close(&m);
+}
+
+TEST(bert_classification) { run_case("bert-cls"); }
+TEST(roberta_classification) { run_case("roberta-cls"); }
+TEST(bert_regression) { run_case("bert-reg"); }
+TEST(roberta_regression) { run_case("roberta-reg"); }
+
+int main(void)
+{
+	RUN(bert_classification);
+	RUN(roberta_classification);
+	RUN(bert_regression);
+	RUN(roberta_regression);
+	return check_done();
+}

@@ -1,0 +1,242 @@
+/* Finite-difference checks of every backward kernel: for a scalar f(x) = sum(r * op(x)) with a
+ * fixed random r, the analytic gradient must match central differences (in float, so to a
+ * tolerance that float rounding allows). */
+#include <math.h>
+
+#include "check.h"
+#include "encoder.h"
+#include "gemm.h"
+#include "head.h"
+#include "kernels.h"
+#include "model.h"
+#include "rng.h"
+
+static struct rng rng;
+
+static float *randn(size_t n, double scale)
+{
+	float *x = malloc(n * sizeof *x);
+	for (size_t i = 0; i < n; i++)
+		x[i] = (float)(scale * rng_normal(&rng));
+	return x;
+}
+
+static double dot(const float *a, const float *b, size_t n)
+{
+	double s = 0;
+	for (size_t i = 0; i < n; i++)
+		s += (double)a[i] * b[i];
+	return s;
+}
+
+/* Compares analytic gradient g of f at x (n entries, k of them sampled) with central differences. */
+static double fd_error(double (*f)(void *ctx), void *ctx, float *x, const float *g, size_t n, size_t k, float eps)
+{
+	double worst = 0;
+	for (size_t s = 0; s < k; s++) {
+		size_t i = (size_t)rng_below(&rng, n);
+		float keep = x[i];
+		x[i] = keep + eps;
+		double up = f(ctx);
+		x[i] = keep - eps;
+		double down = f(ctx);
+		x[i] = keep;
+		double fd = (up - down) / (2.0 * eps), e = fabs(fd - g[i]) / fmax(fabs(fd) + fabs(g[i]), 1e-2);
+		worst = fmax(worst, e);
+	}
+	return worst;
+}
+
+/* LayerNorm */
+struct ln_ctx {
+	float *x, *w, *b, *r, *y;
+	size_t N, C;
+};
+
+static double ln_f(void *p)
+{
+	struct ln_ctx *c = p;
+	layernorm_forward(c->y, NULL, NULL, c->x, c->w, c->b, c->N, c->C, 1e-5f);
+	return dot(c->y, c->r, c->N * c->C);
+}
+
+TEST(layernorm_backward)
+{
+	size_t N = 5, C = 24;
+	struct ln_ctx c = { randn(N * C, 1), randn(C, 1), randn(C, 1), randn(N * C, 1), malloc(N * C * 4), N, C };
+	float mean[5], rstd[5], *dx = malloc(N * C * 4), *dw = calloc(C, 4), *db = calloc(C, 4);
+	layernorm_forward(c.y, mean, rstd, c.x, c.w, c.b, N, C, 1e-5f);
+	layernorm_backward(dx, dw, db, c.r, c.x, c.w, mean, rstd, N, C, 0);
+	CHECK(fd_error(ln_f, &c, c.x, dx, N * C, 40, 1e-2f) < 2e-2, "d input");
+	CHECK(fd_error(ln_f, &c, c.w, dw, C, 20, 1e-2f) < 2e-2, "d weight");
+	CHECK(fd_error(ln_f, &c, c.b, db, C, 20, 1e-2f) < 2e-2, "d bias");
+	free(c.x), free(c.w), free(c.b), free(c.r), free(c.y), free(dx), free(dw), free(db);
+}
+
+/* GELU and tanh */
+struct ew_ctx {
+	float *x, *r, *y;
+	size_t n;
+	int which;
+};
+
+static double ew_f(void *p)
+{
+	struct ew_ctx *c = p;
+	if (c->which == 0)
+		gelu_forward(c->y, c->x, c->n);
+	else {
+		memcpy(c->y, c->x, c->n * 4);
+		tanh_forward(c->y, c->n);
+	}
+	return dot(c->y, c->r, c->n);
+}
+
+TEST(gelu_and_tanh_backward)
+{
+	size_t n = 64;
+	struct ew_ctx c = { randn(n, 2), randn(n, 1), malloc(n * 4), n, 0 };
+	float *dx = malloc(n * 4);
+	gelu_backward(dx, c.r, c.x, n);
+	CHECK(fd_error(ew_f, &c, c.x, dx, n, 40, 1e-2f) < 1e-2, "gelu");
+	c.which = 1;
+	ew_f(&c);
+	tanh_backward(dx, c.r, c.y, n);
+	CHECK(fd_error(ew_f, &c, c.x, dx, n, 40, 1e-2f) < 1e-2, "tanh");
+	free(c.x), free(c.r), free(c.y), free(dx);
+}
+
+/* A whole encoder layer (attention, projections, LayerNorms, FFN) with dropout, through
+ * layer_backward, for the input and every weight. */
+struct layer_ctx {
+	struct model_config c;
+	struct params ps;
+	struct layer_weights w;
+	struct layer_acts a;
+	struct batch b;
+	struct dropout_cfg d;
+	float *x, *r;
+};
+
+static double layer_f(void *p)
+{
+	struct layer_ctx *c = p;
+	c->a.x = c->x;
+	layer_forward(&c->a, &c->w, &c->c, &c->b, &c->d, 3);
+	return dot(c->a.y, c->r, c->b.T * (size_t)c->c.hidden);
+}
+
+static void layer_case(float p)
+{
+	struct layer_ctx c = { .c = { .type = MODEL_BERT, .hidden = 16, .layers = 1, .heads = 2, .intermediate = 24,
+				      .vocab = 10, .max_pos = 16, .type_vocab = 2, .eps = 1e-12 } };
+	uint32_t len[3] = { 5, 1, 7 };
+	params_init(&c.ps, &c.c, 0, 0, 1, 0);
+	for (size_t i = 0; i < c.ps.size; i++)
+		c.ps.mem[i] = (float)(0.3 * rng_normal(&rng));
+	params_layer(&c.ps, c.ps.mem, 0, &c.w);
+	batch_set(&c.b, 3, len, c.c.heads);
+	layer_acts_reserve(&c.a, &c.c, &c.b);
+	c.d = (struct dropout_cfg){ p, 1234 };
+	size_t TH = c.b.T * 16;
+	c.x = randn(TH, 1);
+	c.r = randn(TH, 1);
+	float *grad = calloc(c.ps.size, 4), *dx = malloc(TH * 4), *dy = malloc(TH * 4);
+	struct layer_weights g;
+	struct layer_scratch s = { 0 };
+	params_layer(&c.ps, grad, 0, &g);
+	layer_scratch_reserve(&s, &c.c, &c.b);
+	layer_f(&c);
+	memcpy(dy, c.r, TH * 4);
+	layer_backward(dx, &g, dy, &c.a, &c.w, &c.c, &c.b, &c.d, 3, &s);
+	double e = fd_error(layer_f, &c, c.x, dx, TH, 60, 1e-2f);
+	CHECK(e < 3e-2, "dropout %g: d input off by %g", p, e);
+	for (size_t t = 0; t < c.ps.n; t++) {
+		const struct param *pa = &c.ps.p[t];
+		size_t n = (size_t)pa->rows * (size_t)(pa->cols ? pa->cols : 1);
+		double et = fd_error(layer_f, &c, c.ps.mem + pa->offset, grad + pa->offset, n, 12, 1e-2f);
+		CHECK(et < 3e-2, "dropout %g: %s off by %g", p, pa->name, et);
+	}
+	free(grad), free(dx), free(dy), free(c.x), free(c.r);
+	layer_scratch_free(&s);
+	layer_acts_free(&c.a);
+	batch_free(&c.b);
+	params_free(&c.ps);
+}
+
+TEST(encoder_layer_backward)
+{
+	layer_case(0);
+	layer_case(0.25f);
+}
+
+/* The head and its loss, both model types, classification and regression. */
+struct head_ctx {
+	struct params ps;
+	struct head_weights w;
+	struct head_acts a;
+	struct batch b;
+	struct dropout_cfg d;
+	enum model_type type;
+	size_t C;
+	float *y;
+	double labels[3];
+};
+
+static double head_f(void *p)
+{
+	struct head_ctx *c = p;
+	head_forward(&c->a, &c->w, c->type, c->y, &c->b, 16, c->C, &c->d, 99);
+	return head_loss(&c->a, c->labels, c->b.n, c->C, c->C == 1);
+}
+
+static void head_case(enum model_type type, size_t C)
+{
+	struct model_config mc = { .type = type, .hidden = 16, .layers = 1, .heads = 2, .intermediate = 8, .vocab = 4,
+				   .max_pos = 8, .type_vocab = 1 };
+	struct head_ctx c = { .type = type, .C = C, .labels = { 1, 0, C == 1 ? 2.5 : (double)(2 % C) } };
+	uint32_t len[3] = { 4, 2, 3 };
+	params_init(&c.ps, &mc, 0, 1, 1, (int)C);
+	for (size_t i = 0; i < c.ps.size; i++)
+		c.ps.mem[i] = (float)(0.5 * rng_normal(&rng));
+	params_head(&c.ps, c.ps.mem, &c.w);
+	batch_set(&c.b, 3, len, 2);
+	head_acts_reserve(&c.a, 3, 16, C);
+	c.d = (struct dropout_cfg){ 0.2f, 77 };
+	c.y = randn(c.b.T * 16, 1);
+	float *grad = calloc(c.ps.size, 4), *dy = malloc(c.b.T * 16 * 4);
+	struct head_weights g;
+	params_head(&c.ps, grad, &g);
+	head_f(&c);
+	head_backward(dy, &g, &c.a, &c.w, type, &c.b, 16, C, &c.d, 99);
+	CHECK(fd_error(head_f, &c, c.y, dy, c.b.T * 16, 40, 1e-2f) < 2e-2, "%s C=%zu: d states", model_type_name(type), C);
+	for (size_t t = 0; t < c.ps.n; t++) {
+		const struct param *pa = &c.ps.p[t];
+		size_t n = (size_t)pa->rows * (size_t)(pa->cols ? pa->cols : 1);
+		double e = fd_error(head_f, &c, c.ps.mem + pa->offset, grad + pa->offset, n, 12, 1e-2f);
+		CHECK(e < 2e-2, "%s C=%zu: %s off by %g", model_type_name(type), C, pa->name, e);
+	}
+	free(grad), free(dy), free(c.y);
+	head_acts_free(&c.a);
+	batch_free(&c.b);
+	params_free(&c.ps);
+}
+
+TEST(head_and_loss_backward)
+{
+	head_case(MODEL_BERT, 2);
+	head_case(MODEL_ROBERTA, 3);
+	head_case(MODEL_BERT, 1);
+	head_case(MODEL_ROBERTA, 1);
+}
+
+int main(void)
+{
+	rng_seed(&rng, 2024);
+	threads_set(2);
+	RUN(layernorm_backward);
+	RUN(gelu_and_tanh_backward);
+	RUN(encoder_layer_backward);
+	RUN(head_and_loss_backward);
+	return check_done();
+}
