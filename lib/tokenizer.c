@@ -444,6 +444,8 @@ static int load(struct tokenizer *t, const char *dir, struct json **tj, struct j
 	t->bpe_model = !exists(dir, "vocab.txt");
 	if (t->bpe_model && !exists(dir, "vocab.json"))
 		return err_set(E_IO, "%s: no vocab.txt (BERT) nor vocab.json and merges.txt (RoBERTa)", dir);
+	if (t->bpe_model && !exists(dir, "merges.txt"))
+		return err_set(E_IO, "%s/merges.txt: missing (vocab.json goes with merges.txt)", dir);
 	if (exists(dir, "tokenizer.json") && !(*tj = load_json_in(dir, "tokenizer.json")))
 		return E_FORMAT;
 	if (exists(dir, "tokenizer_config.json") && !(*cfg = load_json_in(dir, "tokenizer_config.json")))

@@ -1,0 +1,478 @@
+/* The tokenizer on small hand-made vocabularies, one rule at a time: each expected id list is
+ * worked out by hand from the vocabulary written here and the rule under test (Hugging Face
+ * tokenizers' behaviour, as described in ../shared/README.md and its Rust sources). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "check.h"
+#include "err.h"
+#include "hash.h"
+#include "record.h"
+#include "tokenizer.h"
+
+/* Model folders */
+
+struct file {
+	const char *name, *text;
+};
+
+static const char *made[16][8]; /* files written, to remove at the end */
+static const char *dirs[16];
+static int ndirs;
+
+static const char *make_model(const char *name, const struct file *files)
+{
+	char *dir = strdup(check_tmp(name));
+	mkdir(dir, 0700);
+	dirs[ndirs] = dir;
+	for (int i = 0; files[i].name; i++) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s", dir, files[i].name);
+		FILE *f = fopen(path, "w");
+		if (f) {
+			fputs(files[i].text, f);
+			fclose(f);
+		}
+		made[ndirs][i] = files[i].name;
+	}
+	ndirs++;
+	return dir;
+}
+
+static void remove_models(void)
+{
+	for (int d = 0; d < ndirs; d++) {
+		for (int i = 0; made[d][i]; i++) {
+			char path[4096];
+			snprintf(path, sizeof path, "%s/%s", dirs[d], made[d][i]);
+			unlink(path);
+		}
+		rmdir(dirs[d]);
+		free((void *)dirs[d]);
+	}
+}
+
+static struct tokenizer *load(const char *dir)
+{
+	struct tokenizer *t = tokenizer_load(dir);
+	CHECK(t, "%s", err_msg());
+	return t;
+}
+
+/* Encoding and comparing */
+
+#define LIST(...) ((const uint32_t[]){ __VA_ARGS__ }), sizeof((const uint32_t[]){ __VA_ARGS__ }) / sizeof(uint32_t)
+
+static void show(const char *what, const uint32_t *v, size_t n)
+{
+	printf("#   %s:", what);
+	for (size_t i = 0; i < n; i++)
+		printf(" %u", v[i]);
+	printf("\n");
+}
+
+/* Encodes (a, b) and checks the ids (and, when types is not NULL, the type ids). */
+static void expect(struct tokenizer *t, const char *a, const char *b, uint32_t max_len, const uint32_t *ids, size_t n,
+		   const uint32_t *types, size_t ntypes, int line)
+{
+	struct record rec = { 0 };
+	if (!t)
+		return;
+	int rc = tokenizer_encode(t, a, strlen(a), b, b ? strlen(b) : 0, max_len, &rec);
+	int same = rc == 0 && rec.len == n && !memcmp(rec.tokens, ids, n * sizeof *ids);
+	if (types)
+		same = same && ntypes == n && !memcmp(rec.types, types, n * sizeof *types);
+	if (!same) {
+		check_fail(__FILE__, line, "tokens", "'%s' / '%s' (max_len %u): %s", a, b ? b : "(none)", max_len,
+			   rc ? err_msg() : "other ids");
+		show("want", ids, n);
+		if (!rc)
+			show("got ", rec.tokens, rec.len);
+		if (types && !rc)
+			show("got types", rec.types, rec.len);
+	}
+	record_free(&rec);
+}
+
+#define EXPECT(t, a, b, max_len, ids) expect(t, a, b, max_len, ids, NULL, 0, __LINE__)
+#define EXPECT_TYPES(t, a, b, max_len, ids, types) expect(t, a, b, max_len, ids, types, __LINE__)
+
+/* A BERT vocabulary, uncased (no capital letters: lowercasing is inferred). Ids are line numbers. */
+static const char bert_vocab[] =
+	"[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n"                  /* 0-4 */
+	"the\ncat\nsat\nun\n##aff\n##able\n.\n,\n!\na\n##a\n"   /* 5-15 */
+	"cafe\n\u4e2d\n\u6587\n##s\nhello\nworld\naa\n##aa\n"   /* 16-23: 17 中, 18 文 */
+	"naive\nx\ny\na\U0001D165\U0001D16D\n[\n]\nmask\n"      /* 24-30: 27 a + two musical marks */
+	"i\u0307\n\u00e9\n##\u00e9\n##\u6587\n";                /* 31 i̇, 32 é, 33 ##é, 34 ##文 */
+
+static const char *bert_dir, *cased_dir;
+
+/* A cased vocabulary: lowercasing and accent stripping are off. */
+static const char cased_vocab[] = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n" /* 0-4 */
+				  "The\nCat\nthe\ncat\nCaf\u00e9\nCafe\n"   /* 5-10 */
+				  "i\u0307\nI\n\u00e9\n##\u00e9\n";              /* 11 i̇, 12 I, 13 é, 14 ##é */
+
+
+TEST(wordpiece_greedy_longest_match)
+{
+	struct tokenizer *t = load(bert_dir);
+	EXPECT(t, "the cat sat.", NULL, 0, LIST(2, 5, 6, 7, 11, 3));
+	EXPECT(t, "unaffable", NULL, 0, LIST(2, 8, 9, 10, 3));
+	/* aaaaa: longest first piece "aa", then "##aa", then "##a" */
+	EXPECT(t, "aaaaa", NULL, 0, LIST(2, 22, 23, 15, 3));
+	EXPECT(t, "cats", NULL, 0, LIST(2, 6, 19, 3));
+	/* a word whose rest cannot be matched is one [UNK], as is one without any first piece */
+	EXPECT(t, "catz", NULL, 0, LIST(2, 1, 3));
+	EXPECT(t, "zzz cat", NULL, 0, LIST(2, 1, 6, 3));
+	tokenizer_free(t);
+}
+
+TEST(bert_normalizer)
+{
+	struct tokenizer *t = load(bert_dir);
+	/* lowercase, accents stripped (precomposed and decomposed) */
+	EXPECT(t, "The CAT", NULL, 0, LIST(2, 5, 6, 3));
+	EXPECT(t, "Caf\u00e9 NA\u00cfVE", NULL, 0, LIST(2, 16, 24, 3));
+	EXPECT(t, "cafe\u0301", NULL, 0, LIST(2, 16, 3));
+	/* U+0130 is decomposed and stripped before lowercasing: "i" (unknown here), not "i\u0307" */
+	EXPECT(t, "\u0130", NULL, 0, LIST(2, 1, 3));
+	/* canonical ordering: the marks that survive stripping (Mc) come out by combining class */
+	EXPECT(t, "a\U0001D16D\U0001D165", NULL, 0, LIST(2, 27, 3));
+	/* CJK ideographs are words of their own */
+	EXPECT(t, "\u4e2d\u6587", NULL, 0, LIST(2, 17, 18, 3));
+	EXPECT(t, "a\u4e2d", NULL, 0, LIST(2, 14, 17, 3));
+	/* controls, format characters and U+FFFD go; Unicode spaces split words */
+	EXPECT(t, "hel\u200blo \x01" "cat\xef\xbf\xbd", NULL, 0, LIST(2, 20, 6, 3));
+	EXPECT(t, "cat\u00a0sat\u3000the\u2028a\x0b" "a", NULL, 0, LIST(2, 6, 7, 5, 22, 3));
+	EXPECT(t, "\u200b\u200b", NULL, 0, LIST(2, 3));
+	tokenizer_free(t);
+}
+
+TEST(bert_pre_tokenizer)
+{
+	struct tokenizer *t = load(bert_dir);
+	EXPECT(t, "hello,world!", NULL, 0, LIST(2, 20, 12, 21, 13, 3));
+	EXPECT(t, "...", NULL, 0, LIST(2, 11, 11, 11, 3));
+	EXPECT(t, "  \t hello \n\n world  ", NULL, 0, LIST(2, 20, 21, 3));
+	/* Unicode punctuation (P*) splits, a symbol (So) does not: "a" + ¿ + "a", "a©a" one word */
+	EXPECT(t, "a\u00bfa a\u00a9a", NULL, 0, LIST(2, 14, 1, 14, 1, 3));
+	tokenizer_free(t);
+}
+
+TEST(word_length_limit_counts_characters)
+{
+	struct tokenizer *t = load(bert_dir), *cased = load(cased_dir);
+	char word[512];
+	uint32_t want[60];
+	/* 100 a's: "aa" then 49 "##aa" */
+	memset(word, 'a', 100);
+	word[100] = 0;
+	want[0] = 2;
+	want[1] = 22;
+	for (int i = 0; i < 49; i++)
+		want[2 + i] = 23;
+	want[51] = 3;
+	expect(t, word, NULL, 0, want, 52, NULL, 0, __LINE__);
+	word[100] = 'a';
+	word[101] = 0;
+	EXPECT(t, word, NULL, 0, LIST(2, 1, 3));
+	/* é is 2 bytes: 100 of them (200 bytes) are within the limit (é, then 99 ##é), 101 are not */
+	for (int i = 0; i < 100; i++)
+		memcpy(word + 2 * i, "\u00e9", 2);
+	word[200] = 0;
+	struct record rec = { 0 };
+	CHECK(cased && tokenizer_encode(cased, word, 200, NULL, 0, 0, &rec) == 0 && rec.len == 102 &&
+		      rec.tokens[1] == 13 && rec.tokens[2] == 14 && rec.tokens[100] == 14,
+	      "100 x é: %u tokens", rec.len);
+	memcpy(word + 200, "\u00e9", 3);
+	EXPECT(cased, word, NULL, 0, LIST(2, 1, 3));
+	record_free(&rec);
+	tokenizer_free(t);
+	tokenizer_free(cased);
+}
+
+TEST(special_tokens_in_text)
+{
+	struct tokenizer *t = load(bert_dir);
+	EXPECT(t, "the [MASK] sat", NULL, 0, LIST(2, 5, 4, 7, 3));
+	EXPECT(t, "x[MASK]y", NULL, 0, LIST(2, 25, 4, 26, 3));
+	/* case-sensitive, matched before normalization */
+	EXPECT(t, "[mask]", NULL, 0, LIST(2, 28, 30, 29, 3));
+	EXPECT(t, "[CLS][SEP]", "[PAD]", 0, LIST(2, 2, 3, 3, 0, 3));
+	tokenizer_free(t);
+}
+
+TEST(pairs_and_empty_texts)
+{
+	struct tokenizer *t = load(bert_dir);
+	EXPECT_TYPES(t, "the cat", "sat", 0, LIST(2, 5, 6, 3, 7, 3), LIST(0, 0, 0, 0, 1, 1));
+	EXPECT_TYPES(t, "cat", "", 0, LIST(2, 6, 3, 3), LIST(0, 0, 0, 1));
+	EXPECT_TYPES(t, "", "cat", 0, LIST(2, 3, 6, 3), LIST(0, 0, 1, 1));
+	EXPECT_TYPES(t, "", NULL, 0, LIST(2, 3), LIST(0, 0));
+	tokenizer_free(t);
+}
+
+TEST(truncation_longest_first)
+{
+	struct tokenizer *t = load(bert_dir);
+	const char *x8 = "x x x x x x x x", *x4 = "x x x x", *y4 = "y y y y", *y2 = "y y";
+	EXPECT(t, "the cat sat the cat", NULL, 5, LIST(2, 5, 6, 7, 3));
+	EXPECT(t, "the cat", NULL, 5, LIST(2, 5, 6, 3));
+	/* budget 10 - 3 = 7. Only the longer cut: 8 + 2 -> 5 + 2 */
+	EXPECT(t, x8, y2, 10, LIST(2, 25, 25, 25, 25, 25, 3, 26, 26, 3));
+	EXPECT(t, y2, x8, 10, LIST(2, 26, 26, 3, 25, 25, 25, 25, 25, 3));
+	/* both cut, a tie: the second text gets the odd token (3 + 4) */
+	EXPECT(t, x4, y4, 10, LIST(2, 25, 25, 25, 3, 26, 26, 26, 26, 3));
+	/* both cut, 8 and 4: the longer gets it (4 + 3) */
+	EXPECT(t, x8, y4, 10, LIST(2, 25, 25, 25, 25, 3, 26, 26, 26, 3));
+	/* max_len exactly the special tokens: empty texts */
+	EXPECT(t, x4, y4, 3, LIST(2, 3, 3));
+	struct record rec = { 0 };
+	CHECK(tokenizer_encode(t, "x", 1, "y", 1, 2, &rec) == E_ARG, "max_len 2 < 3 special tokens accepted");
+	record_free(&rec);
+	tokenizer_free(t);
+}
+
+TEST(truncation_early_exit)
+{
+	/* Hugging Face stops tokenizing a text once it has max_len tokens (after the word that gets
+	 * there), so longest_first compares 10 (twenty x, cut) with 12 (four "unaffable", whole):
+	 * the second is longer and gets the odd token, 3 + 4, where whole lengths (20 vs 12) would
+	 * have given 4 + 3. */
+	struct tokenizer *t = load(bert_dir);
+	const char *x20 = "x x x x x x x x x x x x x x x x x x x x", *y20 = "y y y y y y y y y y y y y y y y y y y y";
+	EXPECT(t, x20, "unaffable unaffable unaffable unaffable", 10, LIST(2, 25, 25, 25, 3, 8, 9, 10, 8, 3));
+	/* an added token counts too but never ends the text: 9 x, [MASK] (10), then one more x
+	 * (11) ends it, so the first is longer (11 vs 10) and gets 4 */
+	EXPECT(t, "x x x x x x x x x [MASK] x x x x x", y20, 10, LIST(2, 25, 25, 25, 25, 3, 26, 26, 26, 3));
+	/* ... and one that comes after the end is dropped: 10 x end the text at 10 */
+	EXPECT(t, "x x x x x x x x x x [MASK] [MASK]", y20, 10, LIST(2, 25, 25, 25, 3, 26, 26, 26, 26, 3));
+	tokenizer_free(t);
+}
+
+TEST(cjk_spacing_off)
+{
+	static const struct file files[] = { { "vocab.txt", bert_vocab },
+					     { "tokenizer_config.json", "{\"tokenize_chinese_chars\": false}" },
+					     { NULL, NULL } };
+	struct tokenizer *t = load(make_model("nocjk", files));
+	EXPECT(t, "\u4e2d\u6587", NULL, 0, LIST(2, 17, 34, 3));
+	tokenizer_free(t);
+}
+
+TEST(cased_vocabulary)
+{
+	struct tokenizer *t = load(cased_dir);
+	EXPECT(t, "The Cat the CAT", NULL, 0, LIST(2, 5, 6, 7, 1, 3));
+	/* no NFD without accent stripping: the decomposed form is another word */
+	EXPECT(t, "Caf\u00e9 Cafe\u0301", NULL, 0, LIST(2, 9, 1, 3));
+	tokenizer_free(t);
+}
+
+TEST(tokenizer_json_settings)
+{
+	/* strip accents without lowercasing; a template of its own: a single text gets only [SEP],
+	 * a pair [CLS] (type 2) A B [SEP] (type 1); only [CLS] and [SEP] are added tokens. */
+	static const char json[] =
+		"{\"added_tokens\": [{\"id\": 2, \"content\": \"[CLS]\", \"special\": true, \"normalized\": false},"
+		" {\"id\": 3, \"content\": \"[SEP]\", \"special\": true, \"normalized\": false}],"
+		" \"normalizer\": {\"type\": \"BertNormalizer\", \"clean_text\": true, \"handle_chinese_chars\": true,"
+		" \"strip_accents\": true, \"lowercase\": false},"
+		" \"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"},"
+		" \"post_processor\": {\"type\": \"TemplateProcessing\","
+		" \"single\": [{\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}, {\"SpecialToken\": {\"id\": \"[SEP]\", \"type_id\": 0}}],"
+		" \"pair\": [{\"SpecialToken\": {\"id\": \"[CLS]\", \"type_id\": 2}}, {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}},"
+		" {\"Sequence\": {\"id\": \"B\", \"type_id\": 1}}, {\"SpecialToken\": {\"id\": \"[SEP]\", \"type_id\": 1}}],"
+		" \"special_tokens\": {\"[CLS]\": {\"id\": \"[CLS]\", \"ids\": [2], \"tokens\": [\"[CLS]\"]},"
+		" \"[SEP]\": {\"id\": \"[SEP]\", \"ids\": [3], \"tokens\": [\"[SEP]\"]}}},"
+		" \"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", \"continuing_subword_prefix\": \"##\","
+		" \"max_input_chars_per_word\": 100, \"vocab\": {}}}";
+	static const struct file files[] = { { "vocab.txt", cased_vocab }, { "tokenizer.json", json }, { NULL, NULL } };
+	struct tokenizer *t = load(make_model("json", files));
+	EXPECT_TYPES(t, "Caf\u00e9 \u0130", NULL, 0, LIST(10, 12, 3), LIST(0, 0, 0));
+	EXPECT_TYPES(t, "The", "Cat", 0, LIST(2, 5, 6, 3), LIST(2, 0, 1, 1));
+	CHECK(t && tokenizer_specials(t, 0) == 1 && tokenizer_specials(t, 1) == 2, "special token counts");
+	/* [MASK] is not an added token here: [ and MASK and ] are unknown words */
+	EXPECT(t, "[MASK]", NULL, 0, LIST(1, 1, 1, 3));
+	tokenizer_free(t);
+}
+
+TEST(lowercase_without_stripping)
+{
+	/* Rust's full lowercase mapping: U+0130 becomes i + U+0307 */
+	static const char json[] = "{\"normalizer\": {\"type\": \"BertNormalizer\", \"strip_accents\": false, \"lowercase\": true},"
+				   " \"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"},"
+				   " \"post_processor\": null, \"added_tokens\": [], \"model\": {\"unk_token\": \"[UNK]\"}}";
+	static const struct file files[] = { { "vocab.txt", cased_vocab }, { "tokenizer.json", json }, { NULL, NULL } };
+	struct tokenizer *t = load(make_model("lower", files));
+	/* no post-processor: no special tokens, the second text with type 1 */
+	EXPECT_TYPES(t, "\u0130", "THE", 0, LIST(11, 7), LIST(0, 1));
+	tokenizer_free(t);
+}
+
+/* Byte-level BPE: a vocabulary of the 256 byte characters, each with its byte's value as id,
+ * then merged tokens and the special tokens. */
+static const char *bpe_dir;
+
+static const char merges[] = "#version: 0.2\n"
+			     "\u0120 t\n"       /* 256 Ġt */
+			     "h e\n"            /* 257 he */
+			     "\u0120t he\n"     /* 258 Ġthe */
+			     "a a\n"            /* 259 aa */
+			     "\u0120 \u0120\n"  /* 260 ĠĠ */
+			     "\u0120 b\n"       /* 261 Ġb */
+			     "' s\n"            /* 262 's */
+			     "b 1\n"            /* 263 b1 */
+			     "a b\n";           /* 264 ab */
+
+static const char *merged[] = { "\u0120t", "he", "\u0120the", "aa", "\u0120\u0120", "\u0120b", "'s", "b1", "ab" };
+static const char *specials[] = { "<s>", "</s>", "<pad>", "<unk>", "<mask>" }; /* 265-269 */
+
+/* The byte-to-unicode table, written out from its definition in GPT-2's encoder. */
+static int byte_char(int b)
+{
+	static int table[256], ready;
+	if (!ready) {
+		int n = 0;
+		for (int c = 0; c < 256; c++)
+			table[c] = (c >= 33 && c <= 126) || (c >= 161 && c <= 172) || (c >= 174) ? c : 256 + n++;
+		ready = 1;
+	}
+	return table[b];
+}
+
+static char *bpe_vocab_json(void)
+{
+	static char json[16384];
+	size_t k = 0;
+	k += (size_t)snprintf(json + k, sizeof json - k, "{");
+	for (int b = 0; b < 256; b++) {
+		int c = byte_char(b);
+		char u[8] = { 0 };
+		if (c < 0x80)
+			u[0] = (char)c;
+		else {
+			u[0] = (char)(0xC0 | c >> 6);
+			u[1] = (char)(0x80 | (c & 0x3F));
+		}
+		k += (size_t)snprintf(json + k, sizeof json - k, "%s\"%s%s\": %d", b ? ", " : "",
+				      c == '"' || c == '\\' ? "\\" : "", u, b);
+	}
+	for (int i = 0; i < 9; i++)
+		k += (size_t)snprintf(json + k, sizeof json - k, ", \"%s\": %d", merged[i], 256 + i);
+	for (int i = 0; i < 5; i++)
+		k += (size_t)snprintf(json + k, sizeof json - k, ", \"%s\": %d", specials[i], 265 + i);
+	snprintf(json + k, sizeof json - k, "}");
+	return json;
+}
+
+TEST(bpe_merges_by_rank)
+{
+	struct tokenizer *t = load(bpe_dir);
+	/* the: (h,e) merges, (t,he) is no rule */
+	EXPECT(t, "the", NULL, 0, LIST(265, 't', 257, 266));
+	/* " the": Ġt (rank 0), he (1), then Ġthe (2) */
+	EXPECT(t, " the", NULL, 0, LIST(265, 258, 266));
+	/* aaa: the leftmost pair of equal rank first */
+	EXPECT(t, "aaa", NULL, 0, LIST(265, 259, 'a', 266));
+	EXPECT(t, "aaaa", NULL, 0, LIST(265, 259, 259, 266));
+	/* é is bytes C3 A9, whose characters stand for themselves */
+	EXPECT(t, "\u00e9", NULL, 0, LIST(265, 0xC3, 0xA9, 266));
+	tokenizer_free(t);
+}
+
+TEST(gpt2_pre_tokenizer)
+{
+	struct tokenizer *t = load(bpe_dir);
+	/* spaces: "a", "  " (the run less its last space), " b" */
+	EXPECT(t, "a   b", NULL, 0, LIST(265, 'a', 260, 261, 266));
+	/* trailing spaces stay one piece; a lone space before a letter joins it */
+	EXPECT(t, "a  ", NULL, 0, LIST(265, 'a', 260, 266));
+	EXPECT(t, " b", NULL, 0, LIST(265, 261, 266));
+	/* "\n " before a letter: the newline alone, then " b" */
+	EXPECT(t, "\n b", NULL, 0, LIST(265, '\n', 261, 266));
+	/* contractions are pieces of their own; the letters and the digit are not one piece */
+	EXPECT(t, "a's", NULL, 0, LIST(265, 'a', 262, 266));
+	EXPECT(t, "ab1", NULL, 0, LIST(265, 264, '1', 266));
+	/* "!'s": punctuation runs take the apostrophe, so no contraction */
+	EXPECT(t, "!'s", NULL, 0, LIST(265, '!', '\'', 's', 266));
+	tokenizer_free(t);
+}
+
+TEST(roberta_template_and_mask)
+{
+	struct tokenizer *t = load(bpe_dir);
+	EXPECT_TYPES(t, "a", "b", 0, LIST(265, 'a', 266, 266, 'b', 266), LIST(0, 0, 0, 0, 0, 0));
+	EXPECT(t, "", "", 0, LIST(265, 266, 266, 266));
+	/* <mask> takes the spaces before it; the other special tokens do not */
+	EXPECT(t, "a <mask>", NULL, 0, LIST(265, 'a', 269, 266));
+	EXPECT(t, "a<mask>b <pad>", NULL, 0, LIST(265, 'a', 269, 'b', ' ', 267, 266));
+	/* budget 8 - 4 = 4: two and two */
+	EXPECT(t, "aaaaaaaa", "bbbbbbbb", 8, LIST(265, 259, 259, 266, 266, 'b', 'b', 266));
+	tokenizer_free(t);
+}
+
+TEST(bad_inputs)
+{
+	struct tokenizer *t = load(bert_dir);
+	struct record rec = { 0 };
+	if (t) {
+		CHECK(tokenizer_encode(t, "ok", 2, "a\xff", 2, 0, &rec) == E_FORMAT && strstr(err_msg(), "text b") &&
+			      strstr(err_msg(), "byte 2"),
+		      "invalid UTF-8: %s", err_msg());
+		CHECK(tokenizer_encode(t, "\xed\xa0\x80", 3, NULL, 0, 0, &rec) == E_FORMAT, "a surrogate accepted");
+		CHECK(tokenizer_encode(t, "\xc0\xaf", 2, NULL, 0, 0, &rec) == E_FORMAT, "an overlong form accepted");
+	}
+	record_free(&rec);
+	tokenizer_free(t);
+	CHECK(!tokenizer_load("/nonexistent/model") && strstr(err_msg(), "/nonexistent/model"), "%s", err_msg());
+	static const struct file files[] = { { "vocab.json", "{}" }, { NULL, NULL } };
+	const char *dir = make_model("nomerges", files);
+	CHECK(!tokenizer_load(dir) && strstr(err_msg(), "merges.txt"), "missing merges.txt: %s", err_msg());
+	static const struct file nounk[] = { { "vocab.txt", "a\nb\n" }, { NULL, NULL } };
+	CHECK(!tokenizer_load(make_model("nounk", nounk)) && strstr(err_msg(), "[UNK]"), "%s", err_msg());
+}
+
+TEST(fingerprint_chains_the_files)
+{
+	static const struct file files[] = { { "vocab.txt", "[UNK]\n" }, { "tokenizer_config.json", "{}" }, { NULL, NULL } };
+	const char *dir = make_model("fp", files);
+	uint64_t fp = 0, want = xxh64("{}", 2, xxh64("[UNK]\n", 6, 0));
+	CHECK(tokenizer_fingerprint(dir, &fp) == 0 && fp == want, "%016llx, want %016llx", (unsigned long long)fp,
+	      (unsigned long long)want);
+	static const struct file none[] = { { "README", "x" }, { NULL, NULL } };
+	CHECK(tokenizer_fingerprint(make_model("fp0", none), &fp) == E_IO, "a folder without tokenizer files");
+}
+
+int main(void)
+{
+	static struct file bert[] = { { "vocab.txt", bert_vocab }, { NULL, NULL } };
+	static struct file cased[] = { { "vocab.txt", cased_vocab }, { NULL, NULL } };
+	static struct file bpe[] = { { "vocab.json", NULL }, { "merges.txt", merges }, { NULL, NULL } };
+	bpe[0].text = bpe_vocab_json();
+	bert_dir = make_model("bert", bert);
+	cased_dir = make_model("cased", cased);
+	bpe_dir = make_model("bpe", bpe);
+	RUN(wordpiece_greedy_longest_match);
+	RUN(bert_normalizer);
+	RUN(bert_pre_tokenizer);
+	RUN(word_length_limit_counts_characters);
+	RUN(special_tokens_in_text);
+	RUN(pairs_and_empty_texts);
+	RUN(truncation_longest_first);
+	RUN(truncation_early_exit);
+	RUN(cjk_spacing_off);
+	RUN(cased_vocabulary);
+	RUN(tokenizer_json_settings);
+	RUN(lowercase_without_stripping);
+	RUN(bpe_merges_by_rank);
+	RUN(gpt2_pre_tokenizer);
+	RUN(roberta_template_and_mask);
+	RUN(bad_inputs);
+	RUN(fingerprint_chains_the_files);
+	remove_models();
+	return check_done();
+}
