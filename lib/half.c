@@ -79,26 +79,25 @@ size_t dtype_size(enum dtype d)
 
 void dtype_encode(enum dtype d, const float *src, void *dst, size_t n)
 {
-	uint16_t *h = dst;
+	unsigned char *h = dst; /* may be unaligned (a stream record's states follow its id) */
 	if (d == DT_F32)
 		memcpy(dst, src, n * 4);
-	else if (d == DT_F16)
-		for (size_t i = 0; i < n; i++)
-			h[i] = f32_to_f16(src[i]);
 	else
-		for (size_t i = 0; i < n; i++)
-			h[i] = f32_to_bf16(src[i]);
+		for (size_t i = 0; i < n; i++) {
+			uint16_t v = d == DT_F16 ? f32_to_f16(src[i]) : f32_to_bf16(src[i]);
+			memcpy(h + 2 * i, &v, 2);
+		}
 }
 
 void dtype_decode(enum dtype d, const void *src, float *dst, size_t n)
 {
-	const uint16_t *h = src;
+	const unsigned char *h = src; /* may be unaligned: read each value with memcpy */
 	if (d == DT_F32)
 		memcpy(dst, src, n * 4);
-	else if (d == DT_F16)
-		for (size_t i = 0; i < n; i++)
-			dst[i] = f16_to_f32(h[i]);
 	else
-		for (size_t i = 0; i < n; i++)
-			dst[i] = bf16_to_f32(h[i]);
+		for (size_t i = 0; i < n; i++) {
+			uint16_t v;
+			memcpy(&v, h + 2 * i, 2);
+			dst[i] = d == DT_F16 ? f16_to_f32(v) : bf16_to_f32(v);
+		}
 }

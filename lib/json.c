@@ -120,11 +120,19 @@ static int build(struct json *j, yaml_parser_t *p, const char *name)
 			/* Close the container on top: move its pending children into kids. */
 			int c = stack[--depth];
 			size_t n = npending - mark[depth];
+			if (j->nodes[c].type == J_OBJECT) /* YAML allows any key; JSON, and callers, only scalars */
+				for (size_t k = 0; k < n && rc == 0; k += 2)
+					if (!j->nodes[pending[mark[depth] + k]].text)
+						rc = err_set(E_FORMAT, "%s: line %zu: a key that is not a string", name,
+							     e.start_mark.line + 1);
+			if (rc < 0)
+				break;
 			if (grow((void **)&j->kids, &j->kcap, j->nkids + n, sizeof *j->kids) < 0) {
 				rc = E_NOMEM;
 				break;
 			}
-			memcpy(j->kids + j->nkids, pending + mark[depth], n * sizeof *pending);
+			if (n) /* an empty container: pending and kids may still be NULL */
+				memcpy(j->kids + j->nkids, pending + mark[depth], n * sizeof *pending);
 			j->nodes[c].first = j->nkids;
 			j->nodes[c].n = n;
 			j->nkids += n;

@@ -286,9 +286,16 @@ int stream_next(struct stream_reader *r, struct record *rec)
 		return err_set(E_FORMAT, "%s: record %" PRIu64 ": bad flags or label", name, no);
 	size_t esize = dtype_size(r->h.dtype), nstates = (size_t)len * r->h.hidden;
 	size_t body = idlen + 8 * (size_t)len + nstates * esize;
-	if ((rc = reserve_buf(r, body)) < 0 || (rc = record_reserve(rec, len, r->h.hidden)) < 0)
-		return rc;
-	if ((rc = read_exact(r, r->buf, body, "body")) < 0)
+	/* Read the body in steps that at most double what has arrived, so that a record claiming
+	 * gigabytes in a short input is truncation, not a huge allocation; then make room for it. */
+	for (size_t have = 0, step; have < body; have += step) {
+		step = body - have;
+		if (step > (1u << 20) && step > have)
+			step = have > (1u << 20) ? have : (1u << 20);
+		if ((rc = reserve_buf(r, have + step)) < 0 || (rc = read_exact(r, r->buf + have, step, "body")) < 0)
+			return rc;
+	}
+	if ((rc = record_reserve(rec, len, r->h.hidden)) < 0)
 		return rc;
 	if ((rc = record_set_id(rec, (const char *)r->buf, idlen)) < 0)
 		return err_prefix(rc, "%s: record %" PRIu64, name, no);
