@@ -9,6 +9,7 @@
 #include "err.h"
 #include "model.h"
 #include "stream.h"
+#include "tokenizer.h"
 #include "tokens.h"
 
 static const char usage[] =
@@ -69,6 +70,10 @@ int main(int argc, char **argv)
 	const struct tokens_header *th = tokens_header(in);
 	struct stream_header h = { .model = m.fingerprint, .layer = 0, .hidden = (uint32_t)m.cfg.hidden, .dtype = (uint32_t)dtype };
 	if (th) {
+		uint64_t fp;
+		if (th->tokenizer && tokenizer_fingerprint(model_dir, &fp) == 0 && fp != th->tokenizer)
+			die("%s: tokens made by another tokenizer (fingerprint %016llx; %s's is %016llx)", tokens_name(in),
+			    (unsigned long long)th->tokenizer, model_dir, (unsigned long long)fp);
 		h.tokenizer = th->tokenizer;
 		h.max_len = th->max_len;
 		memcpy(h.task, th->task, sizeof h.task);
@@ -80,7 +85,7 @@ int main(int argc, char **argv)
 	size_t examples = 0, tokens = 0;
 	progress_start(&pr);
 	for (; n > 0; n = chunk_read_tokens(&ch, in, CHUNK_TOKENS, &m.cfg)) {
-		embeddings_forward(ch.x, &w, &m.cfg, &ch.b, ch.tokens, ch.types);
+		embeddings_forward(ch.x, NULL, &w, &m.cfg, &ch.b, ch.tokens, ch.types);
 		if (chunk_write(&ch, ch.x, m.cfg.hidden, out) < 0)
 			die_lib();
 		examples += ch.n;

@@ -9,34 +9,40 @@
 #include "err.h"
 #include "record.h"
 
-/* Grows the in-memory arrays to hold record n. */
-static int grow(struct dataset *d, size_t *cap, size_t idbytes, size_t *idcap)
+static int resize(void **p, size_t n, size_t sz)
+{
+	void *q = realloc(*p, n * sz);
+	if (!q)
+		return err_set(E_NOMEM, "out of memory");
+	*p = q;
+	return 0;
+}
+
+/* Grows the in-memory arrays to hold one more record, its id and its tokens. */
+static int grow(struct dataset *d, size_t *cap, size_t idbytes, size_t *idcap, size_t ntokens, size_t *tokcap)
 {
 	if (d->n == *cap) {
 		size_t c = *cap ? 2 * *cap : 1024;
-		uint32_t *len = realloc(d->len, c * sizeof *len);
-		double *label = len ? realloc(d->label, c * sizeof *label) : NULL;
-		size_t *id_off = label ? realloc(d->id_off, c * sizeof *id_off) : NULL;
-		size_t *off = id_off ? realloc(d->off, c * sizeof *off) : NULL;
-		if (len)
-			d->len = len;
-		if (label)
-			d->label = label;
-		if (id_off)
-			d->id_off = id_off;
-		if (!off)
-			return err_set(E_NOMEM, "out of memory");
-		d->off = off;
+		if (resize((void **)&d->len, c, sizeof *d->len) || resize((void **)&d->label, c, sizeof *d->label) ||
+		    resize((void **)&d->id_off, c, sizeof *d->id_off) || resize((void **)&d->off, c, sizeof *d->off) ||
+		    resize((void **)&d->tok_off, c, sizeof *d->tok_off))
+			return E_NOMEM;
 		*cap = c;
+	}
+	if (ntokens > *tokcap) {
+		size_t c = *tokcap ? 2 * *tokcap : 1 << 16;
+		while (c < ntokens)
+			c *= 2;
+		if (resize((void **)&d->tokens, c, sizeof *d->tokens) || resize((void **)&d->types, c, sizeof *d->types))
+			return E_NOMEM;
+		*tokcap = c;
 	}
 	if (idbytes > *idcap) {
 		size_t c = *idcap ? 2 * *idcap : 1 << 16;
 		while (c < idbytes)
 			c *= 2;
-		char *ids = realloc(d->ids, c);
-		if (!ids)
-			return err_set(E_NOMEM, "out of memory");
-		d->ids = ids;
+		if (resize((void **)&d->ids, c, 1))
+			return E_NOMEM;
 		*idcap = c;
 	}
 	return 0;
@@ -48,7 +54,7 @@ int dataset_load(struct dataset *d, const char *path, const char *dir)
 	struct record rec = { 0 };
 	FILE *f = NULL;
 	void *buf = NULL;
-	size_t cap = 0, idcap = 0, idlen = 0, bytes = 0, bufcap = 0;
+	size_t cap = 0, idcap = 0, idlen = 0, bytes = 0, bufcap = 0, tokcap = 0;
 	int rc = 0;
 	char tmp[4096];
 	memset(d, 0, sizeof *d);
@@ -70,7 +76,7 @@ int dataset_load(struct dataset *d, const char *path, const char *dir)
 	}
 	while ((rc = stream_next(r, &rec)) > 0) {
 		size_t n = strlen(rec.id) + 1, sbytes = (size_t)rec.len * H * esize;
-		if ((rc = grow(d, &cap, idlen + n, &idcap)) < 0)
+		if ((rc = grow(d, &cap, idlen + n, &idcap, d->ntokens + rec.len, &tokcap)) < 0)
 			break;
 		if (sbytes > bufcap) {
 			void *p = realloc(buf, sbytes);
@@ -87,13 +93,16 @@ int dataset_load(struct dataset *d, const char *path, const char *dir)
 		memcpy(d->ids + idlen, rec.id, n);
 		idlen += n;
 		d->off[d->n] = bytes;
+		d->tok_off[d->n] = d->ntokens;
+		memcpy(d->tokens + d->ntokens, rec.tokens, rec.len * sizeof *rec.tokens);
+		memcpy(d->types + d->ntokens, rec.types, rec.len * sizeof *rec.types);
 		dtype_encode(d->h.dtype, rec.states, buf, (size_t)rec.len * H);
 		if (fwrite(buf, 1, sbytes, f) != sbytes) {
 			rc = err_set(E_IO, "%s: writing the temporary copy of %s: %s", dir, d->name, strerror(errno));
 			break;
 		}
 		bytes += sbytes;
-		d->tokens += rec.len;
+		d->ntokens += rec.len;
 		d->n++;
 	}
 	if (rc < 0)
@@ -133,12 +142,25 @@ void dataset_free(struct dataset *d)
 	free(d->ids);
 	free(d->id_off);
 	free(d->off);
+	free(d->tok_off);
+	free(d->tokens);
+	free(d->types);
 	memset(d, 0, sizeof *d);
 }
 
 const char *dataset_id(const struct dataset *d, size_t i)
 {
 	return d->ids + d->id_off[i];
+}
+
+const uint32_t *dataset_tokens(const struct dataset *d, size_t i)
+{
+	return d->tokens + d->tok_off[i];
+}
+
+const uint32_t *dataset_types(const struct dataset *d, size_t i)
+{
+	return d->types + d->tok_off[i];
 }
 
 void dataset_states(const struct dataset *d, size_t i, float *dst)

@@ -58,6 +58,12 @@ static uint32_t roberta_position(const struct model_config *c, const uint32_t *t
 	return (uint32_t)c->pad_id + ++*nonpad;
 }
 
+/* The position of token t of an example, as the model's embedding layer numbers it. */
+static uint32_t position(const struct model_config *c, const uint32_t *tokens, uint32_t t, uint32_t *nonpad)
+{
+	return c->type == MODEL_BERT ? t : roberta_position(c, tokens, t, nonpad);
+}
+
 int embeddings_check(const struct model_config *c, const struct record *r)
 {
 	uint32_t nonpad = 0, maxpos = 0;
@@ -66,7 +72,7 @@ int embeddings_check(const struct model_config *c, const struct record *r)
 			return err_set(E_MISMATCH, "token %u: id %u is outside the vocabulary (%d)", t, r->tokens[t], c->vocab);
 		if (r->types[t] >= (uint32_t)c->type_vocab)
 			return err_set(E_MISMATCH, "token %u: type id %u, the model has %d", t, r->types[t], c->type_vocab);
-		uint32_t pos = c->type == MODEL_BERT ? t : roberta_position(c, r->tokens, t, &nonpad);
+		uint32_t pos = position(c, r->tokens, t, &nonpad);
 		maxpos = pos > maxpos ? pos : maxpos;
 	}
 	if (maxpos >= (uint32_t)c->max_pos)
@@ -74,23 +80,75 @@ int embeddings_check(const struct model_config *c, const struct record *r)
 	return 0;
 }
 
-void embeddings_forward(float *out, const struct emb_weights *w, const struct model_config *c, const struct batch *b,
-			const uint32_t *tokens, const uint32_t *types)
+void embeddings_forward(float *out, struct emb_acts *a, const struct emb_weights *w, const struct model_config *c,
+			const struct batch *b, const uint32_t *tokens, const uint32_t *types)
 {
 	size_t H = (size_t)c->hidden;
+	float *sum = a ? a->sum : out;
 	#pragma omp parallel for schedule(static) if (b->T * H >= 32768)
 	for (size_t e = 0; e < b->n; e++) {
 		const uint32_t *tok = tokens + b->start[e], *typ = types + b->start[e];
 		uint32_t nonpad = 0;
 		for (uint32_t t = 0; t < b->len[e]; t++) {
-			uint32_t pos = c->type == MODEL_BERT ? t : roberta_position(c, tok, t, &nonpad);
+			uint32_t pos = position(c, tok, t, &nonpad);
 			const float *we = w->word + tok[t] * H, *te = w->type + typ[t] * H, *pe = w->pos + pos * H;
-			float *o = out + (b->start[e] + t) * H;
+			float *o = sum + (b->start[e] + t) * H;
 			for (size_t k = 0; k < H; k++)
 				o[k] = (we[k] + te[k]) + pe[k]; /* in BertEmbeddings' order */
 		}
 	}
-	layernorm_forward(out, NULL, NULL, out, w->ln_w, w->ln_b, b->T, H, (float)c->eps);
+	layernorm_forward(out, a ? a->mean : NULL, a ? a->rstd : NULL, sum, w->ln_w, w->ln_b, b->T, H, (float)c->eps);
+}
+
+void embeddings_backward(struct emb_weights *g, const float *dout, struct emb_acts *a, const struct emb_weights *w,
+			 const struct model_config *c, const struct batch *b, const uint32_t *tokens,
+			 const uint32_t *types)
+{
+	size_t H = (size_t)c->hidden;
+	layernorm_backward(a->dsum, g->ln_w, g->ln_b, dout, a->sum, w->ln_w, a->mean, a->rstd, b->T, H, 0);
+	/* Scatter-add into the table rows: each thread owns a block of columns and walks every
+	 * token in order, so the sums do not depend on the thread count. */
+	#pragma omp parallel for schedule(static) if (b->T * H >= 32768)
+	for (size_t k0 = 0; k0 < H; k0 += 64) {
+		size_t k1 = k0 + 64 < H ? k0 + 64 : H;
+		for (size_t e = 0; e < b->n; e++) {
+			const uint32_t *tok = tokens + b->start[e], *typ = types + b->start[e];
+			uint32_t nonpad = 0;
+			for (uint32_t t = 0; t < b->len[e]; t++) {
+				uint32_t pos = position(c, tok, t, &nonpad);
+				const float *d = a->dsum + (b->start[e] + t) * H;
+				for (size_t k = k0; k < k1; k++) {
+					g->word[tok[t] * H + k] += d[k];
+					g->type[typ[t] * H + k] += d[k];
+					g->pos[pos * H + k] += d[k];
+				}
+			}
+		}
+	}
+}
+
+int emb_acts_reserve(struct emb_acts *a, const struct model_config *c, size_t T)
+{
+	if (T <= a->cap)
+		return 0;
+	size_t H = (size_t)c->hidden;
+	free(a->sum), free(a->dsum), free(a->mean), free(a->rstd);
+	a->sum = malloc(T * H * sizeof *a->sum);
+	a->dsum = malloc(T * H * sizeof *a->dsum);
+	a->mean = malloc(T * sizeof *a->mean);
+	a->rstd = malloc(T * sizeof *a->rstd);
+	if (!a->sum || !a->dsum || !a->mean || !a->rstd) {
+		emb_acts_free(a);
+		return err_set(E_NOMEM, "out of memory for the embeddings of %zu tokens", T);
+	}
+	a->cap = T;
+	return 0;
+}
+
+void emb_acts_free(struct emb_acts *a)
+{
+	free(a->sum), free(a->dsum), free(a->mean), free(a->rstd);
+	memset(a, 0, sizeof *a);
 }
 
 static int alloc(float **p, size_t n)

@@ -32,11 +32,27 @@ void batch_free(struct batch *b);
 /* Checks a record's tokens against the embedding tables: ids below the vocabulary size, type ids
  * below type_vocab_size, length within the position table. 0 or E_MISMATCH naming the token. */
 int embeddings_check(const struct model_config *c, const struct record *r);
-/* out [T, H] = LayerNorm(word[token] + position + token_type[type]) for every example; positions
+/* The embedding layer's activations, kept in training for backward. */
+struct emb_acts {
+	float *sum;         /* [T, H] word + token type + position, before LayerNorm */
+	float *mean, *rstd; /* [T] */
+	float *dsum;        /* [T, H] backward's scratch */
+	size_t cap;
+};
+int emb_acts_reserve(struct emb_acts *a, const struct model_config *c, size_t T);
+void emb_acts_free(struct emb_acts *a);
+
+/* out [T, H] = LayerNorm(word[token] + token_type[type] + position) for every example; positions
  * as BertEmbeddings (0..len-1) or RobertaEmbeddings (padding_idx + 1 + index among non-pad
- * tokens, padding_idx for pad tokens) compute them. */
-void embeddings_forward(float *out, const struct emb_weights *w, const struct model_config *c, const struct batch *b,
-			const uint32_t *tokens, const uint32_t *types);
+ * tokens, padding_idx for pad tokens) compute them. a NULL: inference; else a keeps what
+ * backward needs. */
+void embeddings_forward(float *out, struct emb_acts *a, const struct emb_weights *w, const struct model_config *c,
+			const struct batch *b, const uint32_t *tokens, const uint32_t *types);
+/* Backward from dout [T, H], the gradient of the embedding output: adds into g's LayerNorm and
+ * into the rows of the word, position and token type tables that the tokens used. */
+void embeddings_backward(struct emb_weights *g, const float *dout, struct emb_acts *a, const struct emb_weights *w,
+			 const struct model_config *c, const struct batch *b, const uint32_t *tokens,
+			 const uint32_t *types);
 
 /* Dropout of a training step: probability, and the step's seed. p 0: none (inference). */
 struct dropout_cfg {

@@ -3,11 +3,13 @@
 
 #include "err.h"
 #include "finetune.h"
+#include "kernels.h"
 #include "rng.h"
 #include "stream.h"
 
-/* The head's dropout site, past every layer's (encoder.c uses site * 4 + k per layer). */
+/* Dropout sites of the head and the embeddings, past every layer's (site * 4 + k per layer). */
 #define HEAD_SITE ((uint64_t)(LAYER_MAX + 1) * 4)
+#define EMB_SITE ((uint64_t)(LAYER_MAX + 2) * 4)
 
 /* Head tensors the checkpoint lacks, as Hugging Face's _init_weights makes new ones: Linear
  * weights ~ N(0, 0.02), biases 0. */
@@ -25,19 +27,22 @@ static void init_head(struct finetune *f, uint64_t seed)
 	}
 }
 
-int finetune_init(struct finetune *f, const struct model *m, int first, size_t outputs, int regression, float dropout,
-		  uint64_t seed, int *new_head)
+int finetune_init(struct finetune *f, const struct model *m, int first, int emb, size_t outputs, int regression,
+		  float dropout, uint64_t seed, int *new_head)
 {
 	int rc;
 	memset(f, 0, sizeof *f);
+	if (emb && first != 0)
+		return err_set(E_ARG, "the embeddings train only with every layer (N = 0, not %d)", first);
 	f->c = m->cfg;
 	f->first = first;
+	f->emb = emb;
 	f->outputs = outputs;
 	f->regression = regression;
 	f->dropout = dropout;
 	f->seed = seed;
 	int L = m->cfg.layers, n = L - first;
-	if ((rc = params_init(&f->ps, &m->cfg, 0, first, L, (int)outputs)) < 0)
+	if ((rc = params_init(&f->ps, &m->cfg, emb, first, L, (int)outputs)) < 0)
 		return rc;
 	if ((rc = params_load(&f->ps, m, new_head)) < 0)
 		goto fail;
@@ -57,6 +62,10 @@ int finetune_init(struct finetune *f, const struct model *m, int first, size_t o
 	}
 	params_head(&f->ps, f->ps.mem, &f->hw);
 	params_head(&f->ps, f->grad, &f->hg);
+	if (emb) {
+		params_emb(&f->ps, f->ps.mem, &f->ew);
+		params_emb(&f->ps, f->grad, &f->eg);
+	}
 	return 0;
 fail:
 	finetune_free(f);
@@ -74,6 +83,9 @@ void finetune_free(struct finetune *f)
 	free(f->grad);
 	free(f->x);
 	free(f->dy);
+	free(f->tokens);
+	free(f->types);
+	emb_acts_free(&f->ea);
 	layer_scratch_free(&f->scratch);
 	head_acts_free(&f->head);
 	batch_free(&f->b);
@@ -88,14 +100,18 @@ int finetune_batch(struct finetune *f, size_t n, const uint32_t *len)
 	if (rc < 0)
 		return rc;
 	if (f->b.T > f->cap_T) {
-		free(f->x);
-		free(f->dy);
-		f->x = malloc(f->b.T * H * sizeof *f->x);
-		f->dy = malloc(f->b.T * H * sizeof *f->dy);
-		if (!f->x || !f->dy)
-			return err_set(E_NOMEM, "out of memory for a batch of %zu tokens", f->b.T);
-		f->cap_T = f->b.T;
+		size_t T = f->b.T;
+		free(f->x), free(f->dy), free(f->tokens), free(f->types);
+		f->x = malloc(T * H * sizeof *f->x);
+		f->dy = malloc(T * H * sizeof *f->dy);
+		f->tokens = malloc(T * sizeof *f->tokens);
+		f->types = malloc(T * sizeof *f->types);
+		if (!f->x || !f->dy || !f->tokens || !f->types)
+			return err_set(E_NOMEM, "out of memory for a batch of %zu tokens", T);
+		f->cap_T = T;
 	}
+	if (f->emb && (rc = emb_acts_reserve(&f->ea, &f->c, f->b.T)) < 0)
+		return rc;
 	for (int l = f->first; l < f->c.layers; l++)
 		if ((rc = layer_acts_reserve(&f->acts[l - f->first], &f->c, &f->b)) < 0)
 			return rc;
@@ -120,6 +136,10 @@ void finetune_forward(struct finetune *f, int train, long step)
 {
 	struct dropout_cfg d = step_dropout(f, train, step);
 	const float *x = f->x;
+	if (f->emb) { /* BertEmbeddings: LayerNorm, then dropout */
+		embeddings_forward(f->x, &f->ea, &f->ew, &f->c, &f->b, f->tokens, f->types);
+		dropout(f->x, f->x, f->b.T * (size_t)f->c.hidden, d.p, d.seed, EMB_SITE);
+	}
 	for (int l = f->first; l < f->c.layers; l++) {
 		struct layer_acts *a = &f->acts[l - f->first];
 		a->x = (float *)x;
@@ -137,9 +157,13 @@ double finetune_backward(struct finetune *f, const double *labels, int train, lo
 	memset(f->grad, 0, f->ps.size * sizeof *f->grad);
 	head_backward(f->dy, &f->hg, &f->head, &f->hw, f->c.type, &f->b, H, f->outputs, &d, HEAD_SITE);
 	for (int l = f->c.layers - 1; l >= f->first; l--) {
-		float *dx = l > f->first ? f->dy : NULL; /* no gradient into the frozen input */
+		float *dx = l > f->first || f->emb ? f->dy : NULL; /* no gradient into a frozen input */
 		layer_backward(dx, &f->gw[l - f->first], f->dy, &f->acts[l - f->first], &f->w[l - f->first], &f->c, &f->b,
 			       &d, (uint64_t)l, &f->scratch);
+	}
+	if (f->emb) {
+		dropout(f->dy, f->dy, f->b.T * H, d.p, d.seed, EMB_SITE);
+		embeddings_backward(&f->eg, f->dy, &f->ea, &f->ew, &f->c, &f->b, f->tokens, f->types);
 	}
 	return loss;
 }

@@ -70,8 +70,8 @@ int run_write(const char *path, const struct run_record *r)
 	rc = rc ? rc : put_key_str(o, "  ", "dir", r->model_dir);
 	rc = rc ? rc : put_key_str(o, "  ", "fingerprint", fp);
 	rc = rc ? rc : put_key_str(o, "  ", "type", r->model_type);
-	rc = rc ? rc : out_printf(o, "  layers: %d\nfrozen_layers: %d\ntrained_layers: %d\n", r->layers, r->frozen,
-				  r->layers - r->frozen);
+	rc = rc ? rc : out_printf(o, "  layers: %d\nfrozen_layers: %d\ntrained_layers: %d\ntrain_embeddings: %s\n",
+				  r->layers, r->frozen, r->layers - r->frozen, r->train_embeddings ? "true" : "false");
 	rc = rc ? rc : out_printf(o, "head:\n  outputs: %d\n  new_tensors: %d\n", r->outputs, r->new_head);
 	rc = rc ? rc : out_printf(o, "data:\n");
 	rc = rc ? rc : put_key_str(o, "  ", "train", r->train);
@@ -233,6 +233,7 @@ int run_read(const char *path, struct run_record *r)
 	get_fixed(&rd, model, "type", r->model_type, sizeof r->model_type);
 	r->layers = (int)get_long(&rd, model, "layers");
 	r->frozen = (int)get_long(&rd, root, "frozen_layers");
+	r->train_embeddings = json_bool(j, node(&rd, root, "train_embeddings")) == 1;
 	r->outputs = (int)get_long(&rd, head, "outputs");
 	r->new_head = (int)get_long(&rd, head, "new_tensors");
 	r->train = get_str(&rd, data, "train");

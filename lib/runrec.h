@@ -28,6 +28,7 @@ struct run_record {
 	uint64_t model;          /* fingerprint */
 	char model_type[16];
 	int layers, frozen;      /* L, and N: the input layer */
+	int train_embeddings;    /* the embeddings trained too (N = 0) */
 	int outputs, new_head;   /* head outputs; head tensors newly initialized */
 	char *train, *dev;       /* stream paths ("" for no dev) */
 	size_t train_examples, train_tokens, dev_examples;

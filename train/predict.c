@@ -27,7 +27,12 @@ size_t predict_stream(struct finetune *f, const struct model *m, const struct ta
 	while ((n = chunk_read_stream(&ch, r, CHUNK_TOKENS, f->c.hidden, f->c.heads)) > 0) {
 		if (finetune_batch(f, ch.n, ch.lens) < 0)
 			die_lib();
-		memcpy(f->x, ch.x, ch.b.T * H * sizeof *f->x);
+		if (f->emb) { /* a full fine-tune computes its own embeddings from the tokens */
+			memcpy(f->tokens, ch.tokens, ch.b.T * sizeof *f->tokens);
+			memcpy(f->types, ch.types, ch.b.T * sizeof *f->types);
+		} else {
+			memcpy(f->x, ch.x, ch.b.T * H * sizeof *f->x);
+		}
 		finetune_forward(f, 0, 0);
 		head_predict(f->head.logits, ch.n, f->outputs, f->regression, pred);
 		for (size_t i = 0; i < ch.n; i++)
@@ -87,7 +92,7 @@ int main_predict(int argc, char **argv)
 	int new_head;
 	size_t loaded;
 	snprintf(path, sizeof path, "%s/model.safetensors", run_dir);
-	if (finetune_init(&f, &m, rec.frozen, (size_t)rec.outputs, t->nlabels == 0, 0, rec.seed, &new_head) < 0 ||
+	if (finetune_init(&f, &m, rec.frozen, rec.train_embeddings, (size_t)rec.outputs, t->nlabels == 0, 0, rec.seed, &new_head) < 0 ||
 	    st_open(&st, path) < 0 || params_load_file(&f.ps, &st, m.cfg.type, &loaded) < 0)
 		die_lib();
 	if (loaded != f.ps.n)

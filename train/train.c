@@ -45,6 +45,7 @@ static const char usage[] =
 	"      --max-steps N      stop after N optimizer steps (0: epochs decide)\n"
 	"      --no-shuffle       batches in input order\n"
 	"      --log-every K      mean training loss every K steps, on stderr and in run.yaml (50)\n"
+	"      --train-embeddings also train the embeddings (a full fine-tune; streams of layer 0)\n"
 	"      --force            replace an existing RUN_DIR\n"
 	"  -j, --threads N        threads (default: ELSA_THREADS, else every core)\n"
 	"      --predict RUN_DIR  predict STREAM with a trained run; predictions on stdout (or -o)\n"
@@ -53,7 +54,7 @@ static const char usage[] =
 struct options {
 	const char *model_dir, *task, *train, *dev, *run_dir, *threads;
 	double lr, warmup, weight_decay, dropout;
-	int epochs, batch, shuffle, log_every, force;
+	int epochs, batch, shuffle, log_every, force, train_embeddings;
 	long max_steps;
 	uint64_t seed;
 };
@@ -100,7 +101,13 @@ static void load_batch(struct finetune *f, const struct dataset *d, const uint32
 		die_lib();
 	free(len);
 	for (size_t i = 0; i < n; i++) {
-		dataset_states(d, idx[i], f->x + f->b.start[i] * (size_t)f->c.hidden);
+		size_t at = f->b.start[i];
+		if (f->emb) { /* a full fine-tune computes its own embeddings from the tokens */
+			memcpy(f->tokens + at, dataset_tokens(d, idx[i]), d->len[idx[i]] * sizeof *f->tokens);
+			memcpy(f->types + at, dataset_types(d, idx[i]), d->len[idx[i]] * sizeof *f->types);
+		} else {
+			dataset_states(d, idx[i], f->x + at * (size_t)f->c.hidden);
+		}
 		labels[i] = d->label[idx[i]];
 	}
 }
@@ -267,16 +274,18 @@ static int train(const struct options *o)
 	struct adamw opt;
 	int new_head, N = (int)tr.h.layer;
 	size_t C = (size_t)task_outputs(task);
-	if (finetune_init(&f, &m, N, C, task->nlabels == 0, (float)o->dropout, o->seed, &new_head) < 0 ||
+	if (o->train_embeddings && N != 0)
+		die("--train-embeddings: %s holds layer %d; a full fine-tune reads layer 0 (elsa-embed's output)", tr.name, N);
+	if (finetune_init(&f, &m, N, o->train_embeddings, C, task->nlabels == 0, (float)o->dropout, o->seed, &new_head) < 0 ||
 	    adamw_init(&opt, &f.ps, (float)o->lr, (float)o->weight_decay) < 0)
 		die_lib();
 
 	long per_epoch = (long)((tr.n + (size_t)o->batch - 1) / (size_t)o->batch);
 	long total = o->max_steps > 0 ? o->max_steps : per_epoch * o->epochs;
 	long warmup = (long)ceil(o->warmup * (double)total);
-	struct run_record rec = { .layers = m.cfg.layers, .frozen = N, .outputs = (int)C, .new_head = new_head,
+	struct run_record rec = { .layers = m.cfg.layers, .frozen = N, .train_embeddings = o->train_embeddings, .outputs = (int)C, .new_head = new_head,
 				  .model = m.fingerprint, .model_dir = (char *)o->model_dir, .train = (char *)o->train,
-				  .dev = (char *)(o->dev ? o->dev : ""), .train_examples = tr.n, .train_tokens = tr.tokens,
+				  .dev = (char *)(o->dev ? o->dev : ""), .train_examples = tr.n, .train_tokens = tr.ntokens,
 				  .dev_examples = dev.n, .lr = o->lr, .warmup = o->warmup, .weight_decay = o->weight_decay,
 				  .dropout = o->dropout, .max_grad_norm = 1.0, .epochs = o->epochs, .batch = o->batch,
 				  .shuffle = o->shuffle, .threads = threads_get(), .max_steps = o->max_steps,
@@ -368,14 +377,14 @@ static int train(const struct options *o)
 
 int main(int argc, char **argv)
 {
-	enum { LR = 256, EPOCHS, BATCH, WARMUP, DECAY, DROPOUT, SEED, MAX_STEPS, NO_SHUFFLE, LOG_EVERY, FORCE, TRAIN, DEV, PREDICT };
+	enum { LR = 256, EPOCHS, BATCH, WARMUP, DECAY, DROPOUT, SEED, MAX_STEPS, NO_SHUFFLE, LOG_EVERY, FORCE, TRAIN, DEV, PREDICT, TRAIN_EMB };
 	static const struct option opts[] = {
 		{ "model", 1, 0, 'm' },	      { "task", 1, 0, 't' },	       { "train", 1, 0, TRAIN },
 		{ "dev", 1, 0, DEV },	      { "output", 1, 0, 'o' },	       { "lr", 1, 0, LR },
 		{ "epochs", 1, 0, EPOCHS },   { "batch", 1, 0, BATCH },	       { "warmup", 1, 0, WARMUP },
 		{ "weight-decay", 1, 0, DECAY }, { "dropout", 1, 0, DROPOUT }, { "seed", 1, 0, SEED },
 		{ "max-steps", 1, 0, MAX_STEPS }, { "no-shuffle", 0, 0, NO_SHUFFLE }, { "log-every", 1, 0, LOG_EVERY },
-		{ "force", 0, 0, FORCE },     { "threads", 1, 0, 'j' },	       { "predict", 1, 0, PREDICT },
+		{ "force", 0, 0, FORCE },     { "train-embeddings", 0, 0, TRAIN_EMB },     { "threads", 1, 0, 'j' },	       { "predict", 1, 0, PREDICT },
 		{ "help", 0, 0, 'h' },	      { "version", 0, 0, 'v' },	       { 0 },
 	};
 	struct options o = { .lr = 2e-5, .weight_decay = 0.01, .dropout = 0.1, .epochs = 3, .batch = 16, .shuffle = 1,
@@ -404,6 +413,7 @@ int main(int argc, char **argv)
 		case NO_SHUFFLE: o.shuffle = 0; break;
 		case LOG_EVERY: o.log_every = (int)cli_long("--log-every", optarg, 1, 1 << 30); break;
 		case FORCE: o.force = 1; break;
+		case TRAIN_EMB: o.train_embeddings = 1; break;
 		case 'h': cli_help(usage);
 		case 'v': cli_version();
 		default: cli_usage_error();

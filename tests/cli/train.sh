@@ -39,6 +39,14 @@ check "... and its weights are the head's only" "grep -q '^trained_layers: 0' '$
 ok "N = 0 trains every layer" elsa-train -m "$M" -t rte --train "$T/l0.zst" -o "$T/all" --max-steps 2
 check "... and its weights hold all three layers" "grep -q 'encoder.layer.0' '$T/all/model.safetensors' && grep -q 'encoder.layer.2' '$T/all/model.safetensors'"
 
+ok "--train-embeddings trains the embeddings too (a full fine-tune)" \
+	elsa-train -m "$M" -t rte --train "$T/l0.zst" -o "$T/full" --max-steps 2 --train-embeddings
+check "... and its weights hold them" "grep -q 'bert.embeddings.word_embeddings.weight' '$T/full/model.safetensors'"
+elsa-train --predict "$T/full" -m "$M" "$T/l0.zst" >"$T/full.pred"
+check "--predict of a full fine-tune computes its own embeddings" "[ \$(wc -l <'$T/full.pred') -eq 9 ]"
+fails "--train-embeddings needs layer-0 streams" "train-embeddings: .*l2.zst holds layer 2" \
+	elsa-train -m "$M" -t rte --train "$T/l2.zst" -o "$T/bad" --train-embeddings
+
 # Bad input: one line naming the file and the mismatch; no run folder.
 fails "train and dev from different layers are refused" "l1.zst: layer 1, but .*l2.zst holds layer 2" \
 	elsa-train -m "$M" -t rte --train "$T/l2.zst" --dev "$T/l1.zst" -o "$T/bad"

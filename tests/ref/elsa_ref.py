@@ -138,9 +138,10 @@ class Model:
         self.eps = self.cfg.get("layer_norm_eps", 1e-12)
         self.pad = self.cfg.get("pad_token_id", 0)
 
-    def embeddings(self, tokens, types):
-        """Hidden states at layer 0 for a padded batch: tokens, types [B, T] (long)."""
-        w = self.w
+    def embeddings(self, tokens, types, w=None):
+        """Hidden states at layer 0 for a padded batch: tokens, types [B, T] (long); w: the
+        embeddings' weights (to train them), named as in self.w."""
+        w = w if w is not None else self.w
         if self.type == "roberta":
             mask = (tokens != self.pad).long()
             pos = torch.cumsum(mask, dim=1) * mask + self.pad
@@ -230,12 +231,17 @@ def linear_schedule(warmup, total):
     return lambda step: step / max(1, warmup) if step < warmup else max(0.0, (total - step) / max(1, total - warmup))
 
 
-def train_reference(model, records, first, outputs, lr, warmup_ratio, weight_decay, steps, batch):
+def train_reference(model, records, first, outputs, lr, warmup_ratio, weight_decay, steps, batch, embeddings=False):
     """Trains layers first..L-1 and the head from the records' states (layer `first`), dropout
     off, batches in order, as Hugging Face's Trainer: AdamW, linear schedule, clipping at 1.0.
+    With embeddings (first 0), the embeddings train too, computed from the records' tokens.
     Returns (the first step's loss, its gradients by full name, every step's loss)."""
     prefix = model.type + "."
     params = {}
+    if embeddings:
+        for k, v in model.w.items():
+            if k.startswith("embeddings."):
+                params[prefix + k] = v.clone().requires_grad_(True)
     for i in range(first, model.L):
         for k, v in model.layer_weights(i).items():
             params[f"{prefix}encoder.layer.{i}.{k}"] = v.clone().requires_grad_(True)
@@ -245,6 +251,7 @@ def train_reference(model, records, first, outputs, lr, warmup_ratio, weight_dec
     for k in head_names:
         full = (prefix + k) if k.startswith("pooler") else k
         params[full] = model.w[k].clone().requires_grad_(True)
+    # Hugging Face's Trainer: no decay on biases and LayerNorm weights (embeddings do decay)
     decay = [p for n, p in params.items() if "bias" not in n and "LayerNorm" not in n]
     no_decay = [p for n, p in params.items() if "bias" in n or "LayerNorm" in n]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
@@ -262,6 +269,11 @@ def train_reference(model, records, first, outputs, lr, warmup_ratio, weight_dec
         for j, r in enumerate(rs):
             x[j, :len(r["tokens"])] = torch.from_numpy(r["states"])
             mask[j, :len(r["tokens"])] = 1
+        if embeddings:
+            tok, _ = pad_batch([r["tokens"] for r in rs], model.pad)
+            typ, _ = pad_batch([r["types"] for r in rs])
+            ew = {k[len(prefix):]: v for k, v in params.items() if k.startswith(prefix + "embeddings.")}
+            x = model.embeddings(tok, typ, ew)
         for i in range(first, model.L):
             w = {k[len(f"{prefix}encoder.layer.{i}."):]: v for k, v in params.items() if k.startswith(f"{prefix}encoder.layer.{i}.")}
             x = model.layer(i, x, mask, w)

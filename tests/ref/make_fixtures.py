@@ -5,7 +5,8 @@
 
 tests/fixtures/encoder/<model>/: mkmodel.args (how the test rebuilds the model), tokens.tsv,
 layer<l>.elsa (the reference's hidden states at every layer, uncompressed f32 tensor streams).
-tests/fixtures/train/<case>/: mkmodel.args, states.elsa (layer-1 states and labels), setup (the
+tests/fixtures/train/<case>/: mkmodel.args, states.elsa (layer-1 states and labels; layer 0 and
+the tokens for the cases that train the embeddings), setup (the
 training settings), grads.safetensors (every gradient after the first step) and losses (the loss
 of each of 20 steps of AdamW with warmup, decay and clipping), dropout off, batches in order.
 The models are made by BUILD_DIR/mkmodel with fixed seeds, so the tests rebuild the same weights.
@@ -70,11 +71,13 @@ def encoder_fixtures(name, args, tmp):
         elsa_ref.write_stream(os.path.join(out, f"layer{layer}.elsa"), header, recs)
 
 
-TRAIN_CASES = {  # name: (mkmodel arguments, outputs)
+TRAIN_CASES = {  # name: (mkmodel arguments, outputs); "-emb": the embeddings train too, from layer 0
     "bert-cls": ("--type bert --layers 3 --hidden 16 --heads 2 --intermediate 32 --max-pos 128 --labels 2 --seed 21", 2),
     "roberta-cls": ("--type roberta --layers 3 --hidden 16 --heads 2 --intermediate 32 --max-pos 130 --labels 3 --seed 22", 3),
     "bert-reg": ("--type bert --layers 3 --hidden 16 --heads 2 --intermediate 32 --max-pos 128 --labels 1 --seed 23", 1),
     "roberta-reg": ("--type roberta --layers 3 --hidden 16 --heads 2 --intermediate 32 --max-pos 130 --labels 1 --seed 24", 1),
+    "bert-emb": ("--type bert --layers 2 --hidden 16 --heads 2 --intermediate 32 --max-pos 128 --labels 2 --seed 25", 2),
+    "roberta-emb": ("--type roberta --layers 2 --hidden 16 --heads 2 --intermediate 32 --max-pos 130 --labels 1 --seed 26", 1),
 }
 TRAIN_SETUP = dict(first=1, lr=1e-3, warmup=0.1, weight_decay=0.01, steps=20, batch=4)
 
@@ -85,7 +88,8 @@ def train_fixtures(name, args, outputs, tmp):
     records = encoder_records(model, rng)
     for r in records:
         r["label"] = float(rng.integers(0, outputs)) if outputs > 1 else float(np.round(rng.uniform(0, 5), 2))
-    first = TRAIN_SETUP["first"]
+    embeddings = name.endswith("-emb")
+    first = 0 if embeddings else TRAIN_SETUP["first"]
     states = elsa_ref.all_layers(model, records)[first]
     for r, s in zip(records, states):
         r["states"] = s
@@ -95,11 +99,13 @@ def train_fixtures(name, args, outputs, tmp):
     with open(os.path.join(out, "mkmodel.args"), "w") as f:
         f.write(args + "\n")
     with open(os.path.join(out, "setup"), "w") as f:
-        f.write("".join(f"{k} {v}\n" for k, v in dict(TRAIN_SETUP, outputs=outputs).items()))
+        f.write("".join(f"{k} {v}\n" for k, v in dict(TRAIN_SETUP, first=first, outputs=outputs,
+                                                      embeddings=int(embeddings)).items()))
     task = "stsb" if outputs == 1 else "mnli" if outputs == 3 else "rte"
     elsa_ref.write_stream(os.path.join(out, "states.elsa"), dict(model=0, layer=first, hidden=model.H, task=task), records)
     _, grads, losses = elsa_ref.train_reference(model, records, first, outputs, TRAIN_SETUP["lr"], TRAIN_SETUP["warmup"],
-                                                TRAIN_SETUP["weight_decay"], TRAIN_SETUP["steps"], TRAIN_SETUP["batch"])
+                                                TRAIN_SETUP["weight_decay"], TRAIN_SETUP["steps"], TRAIN_SETUP["batch"],
+                                                embeddings)
     elsa_ref.write_safetensors(os.path.join(out, "grads.safetensors"), grads)
     with open(os.path.join(out, "losses"), "w") as f:
         f.write("".join(f"{x!r}\n" for x in losses))

@@ -1,6 +1,7 @@
 /* Training against the PyTorch reference (tests/fixtures/train, made by tests/ref/make_fixtures.py):
  * the first step's loss and every gradient, then the loss of each of 20 steps of AdamW with
- * warmup, decay and clipping; BERT and RoBERTa, classification and regression. */
+ * warmup, decay and clipping; BERT and RoBERTa, classification and regression, and a full
+ * fine-tune that trains the embeddings too. */
 #include <math.h>
 
 #include "check.h"
@@ -11,7 +12,7 @@
 #include "safetensors.h"
 
 struct setup {
-	int first, outputs, steps, batch;
+	int first, outputs, steps, batch, embeddings;
 	double lr, warmup, weight_decay;
 };
 
@@ -33,6 +34,7 @@ static int read_setup(const char *name, struct setup *s)
 		return -1;
 	while (fscanf(f, "%63s %lf", key, &v) == 2) {
 		if (!strcmp(key, "first")) s->first = (int)v;
+		if (!strcmp(key, "embeddings")) s->embeddings = (int)v;
 		if (!strcmp(key, "outputs")) s->outputs = (int)v;
 		if (!strcmp(key, "steps")) s->steps = (int)v;
 		if (!strcmp(key, "batch")) s->batch = (int)v;
@@ -86,7 +88,7 @@ static void run_case(const char *name)
 		CHECK(0, "%s: %s", name, err_msg());
 		return;
 	}
-	CHECK(finetune_init(&f, &m, s.first, (size_t)s.outputs, s.outputs == 1, 0, 42, &new_head) == 0, "%s", err_msg());
+	CHECK(finetune_init(&f, &m, s.first, s.embeddings, (size_t)s.outputs, s.outputs == 1, 0, 42, &new_head) == 0, "%s", err_msg());
 	CHECK(new_head == 0, "%s: the checkpoint's head was not used", name);
 	CHECK(adamw_init(&opt, &f.ps, (float)s.lr, (float)s.weight_decay) == 0, "adamw");
 	CHECK(st_open(&ref, fixture(name, "grads.safetensors")) == 0, "%s", err_msg());
@@ -100,7 +102,10 @@ static void run_case(const char *name)
 		double labels[64], want;
 		CHECK(finetune_batch(&f, n, d.len + first) == 0, "batch");
 		for (size_t i = 0; i < n; i++) {
-			dataset_states(&d, first + i, f.x + f.b.start[i] * (size_t)m.cfg.hidden);
+			size_t at = f.b.start[i];
+			dataset_states(&d, first + i, f.x + at * (size_t)m.cfg.hidden);
+			memcpy(f.tokens + at, dataset_tokens(&d, first + i), d.len[first + i] * sizeof *f.tokens);
+			memcpy(f.types + at, dataset_types(&d, first + i), d.len[first + i] * sizeof *f.types);
 			labels[i] = d.label[first + i];
 		}
 		finetune_forward(&f, 1, step);
@@ -145,6 +150,8 @@ TEST(bert_classification) { run_case("bert-cls"); }
 TEST(roberta_classification) { run_case("roberta-cls"); }
 TEST(bert_regression) { run_case("bert-reg"); }
 TEST(roberta_regression) { run_case("roberta-reg"); }
+TEST(bert_with_embeddings) { run_case("bert-emb"); }
+TEST(roberta_with_embeddings) { run_case("roberta-emb"); }
 
 int main(void)
 {
@@ -152,5 +159,7 @@ int main(void)
 	RUN(roberta_classification);
 	RUN(bert_regression);
 	RUN(roberta_regression);
+	RUN(bert_with_embeddings);
+	RUN(roberta_with_embeddings);
 	return check_done();
 }
