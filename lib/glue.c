@@ -177,6 +177,8 @@ static int choose_layout(struct glue_reader *r, char *line, size_t len)
 	memcpy(r->first, line, len + 1);
 	r->first_len = len;
 	int n = split(r, line);
+	if (n > MAX_COLS)
+		return err_set(E_FORMAT, "%s: line 1: more than %d columns", in_name(r->in), MAX_COLS);
 	if (header_fits(r, n, &f->test)) {
 		r->lay = f->test;
 		r->lay.ncols = n;

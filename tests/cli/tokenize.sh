@@ -127,6 +127,8 @@ printf 'idx\ts1\ts2\tlabel\n0\tcat\tdog\tentailment\n' >"$T/head.tsv"
 bad "a header of another layout" \
 	"head.tsv: line 1: not a rte file header; expected columns: index sentence1 sentence2 label \\(train/dev\\) or: index sentence1 sentence2" \
 	"$T/head.tsv"
+awk 'BEGIN { printf "index"; for (i = 0; i < 70; i++) printf "\tc%d", i; print "" }' >"$T/wide.tsv"
+bad "a header of more than 64 columns" "wide.tsv: line 1: more than 64 columns" "$T/wide.tsv" -t mnli
 bad "--max-len below the special tokens" "rte.tsv: line 2: max_len 2 leaves no room" "$T/rte.tsv" --max-len 2
 printf 'x\t0\tcat\tentailment\n' >"$T/numlabel.tsv"
 fails "labels must be numbers without -t" "numlabel.tsv: line 1: label 'entailment' is not a number" \
