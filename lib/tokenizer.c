@@ -209,10 +209,9 @@ static int classic_template(struct tokenizer *t, uint32_t cls, uint32_t sep, int
 /* No post-processor: the texts alone, b with type id 1. */
 static int plain_template(struct tokenizer *t)
 {
-	return add_part(&t->single, 0, 0, 0, 0) < 0 || add_part(&t->pair, 0, 0, 0, 0) < 0 ||
-			       add_part(&t->pair, 1, 1, 0, 0) < 0 ?
-		       E_FORMAT :
-		       0;
+	if (add_part(&t->single, 0, 0, 0, 0) < 0 || add_part(&t->pair, 0, 0, 0, 0) < 0 || add_part(&t->pair, 1, 1, 0, 0) < 0)
+		return E_FORMAT;
+	return 0;
 }
 
 /* A processor's ["text", id] pair (BertProcessing, RobertaProcessing). */
@@ -267,16 +266,17 @@ static int processor(struct tokenizer *t, const struct json *j, int proc, const 
 	if (*set)
 		return err_set(E_FORMAT, "%s: more than one post-processor adds tokens", file);
 	*set = 1;
-	if (!strcmp(type, "TemplateProcessing"))
-		return template_pieces(t, &t->single, j, proc, "single", file) < 0 ||
-				       template_pieces(t, &t->pair, j, proc, "pair", file) < 0 ?
-			       E_FORMAT :
-			       0;
-	if (!strcmp(type, "BertProcessing") || !strcmp(type, "RobertaProcessing"))
-		return processor_token(j, proc, "cls", &cls, file) < 0 || processor_token(j, proc, "sep", &sep, file) < 0 ?
-			       E_FORMAT :
-			       classic_template(t, cls, sep, type[0] == 'R');
-	return err_set(E_FORMAT, "%s: post-processor '%s' is not supported", file, type);
+	if (!strcmp(type, "TemplateProcessing")) {
+		if (template_pieces(t, &t->single, j, proc, "single", file) < 0 ||
+		    template_pieces(t, &t->pair, j, proc, "pair", file) < 0)
+			return E_FORMAT;
+		return 0;
+	}
+	if (strcmp(type, "BertProcessing") && strcmp(type, "RobertaProcessing"))
+		return err_set(E_FORMAT, "%s: post-processor '%s' is not supported", file, type);
+	if (processor_token(j, proc, "cls", &cls, file) < 0 || processor_token(j, proc, "sep", &sep, file) < 0)
+		return E_FORMAT;
+	return classic_template(t, cls, sep, type[0] == 'R');
 }
 
 static int template_from_json(struct tokenizer *t, const struct json *j, const char *file)

@@ -304,8 +304,8 @@ static int put(struct norm *z, int32_t c)
 {
 	if (!z->o->strip_accents)
 		return emit(z, c);
-	int32_t d[UC_DECOMPOSE_MAX];
-	int n = c < 0x80 ? (d[0] = c, 1) : uc_decompose(c, d);
+	int32_t d[UC_DECOMPOSE_MAX] = { c };
+	int n = c < 0x80 ? 1 : uc_decompose(c, d);
 	for (int i = 0; i < n; i++)
 		if (put_decomposed(z, d[i]) < 0)
 			return E_NOMEM;
@@ -320,9 +320,11 @@ static int put_cleaned(struct norm *z, int32_t c)
 		if (uc_is_space(c))
 			c = ' ';
 	}
-	if (z->o->chinese_chars && is_cjk(c))
-		return put(z, ' ') < 0 || put(z, c) < 0 ? E_NOMEM : put(z, ' ');
-	return put(z, c);
+	if (!z->o->chinese_chars || !is_cjk(c))
+		return put(z, c);
+	if (put(z, ' ') < 0 || put(z, c) < 0 || put(z, ' ') < 0)
+		return E_NOMEM;
+	return 0;
 }
 
 int bert_normalize(const struct bert_normalizer *o, const char *s, size_t n, struct buf *out)
