@@ -338,7 +338,10 @@ static int bert_settings_json(struct tokenizer *t, const struct json *j, const c
 	if (max_node && json_int(j, max_node, 0, LLONG_MAX, &max) < 0)
 		return err_set(E_FORMAT, "%s: max_input_chars_per_word is not a whole number", file);
 	t->wp.max_chars = (size_t)max;
-	snprintf(t->wp.prefix, sizeof t->wp.prefix, "%s", get_str(j, model, "continuing_subword_prefix", "##"));
+	const char *prefix = get_str(j, model, "continuing_subword_prefix", "##");
+	if (strlen(prefix) >= sizeof t->wp.prefix)
+		return err_set(E_FORMAT, "%s: continuing_subword_prefix longer than %zu bytes", file, sizeof t->wp.prefix - 1);
+	strcpy(t->wp.prefix, prefix);
 	const char *unk = get_str(j, model, "unk_token", "[UNK]");
 	long id = token_id(t, unk);
 	if (id < 0)
