@@ -24,8 +24,9 @@ static struct record *slot(struct chunk *ch)
 	return &ch->rec[ch->n];
 }
 
-/* Lays the n records end to end: tokens, types and, when hidden > 0, states. */
-static int lay_out(struct chunk *ch, int hidden, int heads)
+/* Lays the n records end to end: tokens, types and, when states is set, states (hidden each).
+ * Token records leave states out: a reused slot may hold stale states of another length. */
+static int lay_out(struct chunk *ch, int hidden, int heads, int states)
 {
 	size_t T = 0, H = (size_t)(hidden > 0 ? hidden : 0);
 	for (size_t i = 0; i < ch->n; i++)
@@ -46,7 +47,7 @@ static int lay_out(struct chunk *ch, int hidden, int heads)
 		size_t at = ch->b.start[i];
 		memcpy(ch->tokens + at, r->tokens, r->len * sizeof *r->tokens);
 		memcpy(ch->types + at, r->types, r->len * sizeof *r->types);
-		if (H && r->states)
+		if (states && H && r->states)
 			memcpy(ch->x + at * H, r->states, r->len * H * sizeof *ch->x);
 	}
 	return 0;
@@ -68,7 +69,7 @@ int chunk_read_stream(struct chunk *ch, struct stream_reader *r, size_t max_toke
 	}
 	if (rc < 0)
 		return rc;
-	return (rc = lay_out(ch, hidden, heads)) < 0 ? rc : (int)ch->n;
+	return (rc = lay_out(ch, hidden, heads, 1)) < 0 ? rc : (int)ch->n;
 }
 
 int chunk_read_tokens(struct chunk *ch, struct tokens_reader *r, size_t max_tokens, const struct model_config *c)
@@ -89,7 +90,7 @@ int chunk_read_tokens(struct chunk *ch, struct tokens_reader *r, size_t max_toke
 	}
 	if (rc < 0)
 		return rc;
-	return (rc = lay_out(ch, c->hidden, c->heads)) < 0 ? rc : (int)ch->n;
+	return (rc = lay_out(ch, c->hidden, c->heads, 0)) < 0 ? rc : (int)ch->n;
 }
 
 int chunk_write(struct chunk *ch, const float *y, int hidden, struct stream_writer *w)
