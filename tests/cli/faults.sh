@@ -69,6 +69,9 @@ for t in $STREAMS; do
 	check "$t: stdout cut by a full disk: the tool said so" "grep -q 'File too large' '$T/o/$t.err'"
 	fails "$t: ... and elsa-view refuses the cut stream" "truncated" elsa-view -c "$T/o/$t.cut"
 done
+fails "train -o RUN_DIR: a full disk while writing the run folder is a one-line error" "File too large" \
+	limited 16 elsa-train -m "$T/m" -t rte --train "$T/l3small" -o "$T/o/run" --max-steps 2 --batch 8
+check "train -o RUN_DIR: ... and leaves no run folder, not even a temporary one" "[ -z \"\$(leftovers '$T/o' run)\" ]"
 mkdir -p "$T/tiny"
 if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=32k elsa-faults "$T/tiny" 2>/dev/null; then
 	trap 'umount "$T/tiny" 2>/dev/null; rm -rf "$T"' EXIT
