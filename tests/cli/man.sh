@@ -1,0 +1,68 @@
+# The man pages: every page renders without a warning, and every long option a tool's --help
+# prints appears in the tool's man1 page, so that --help and the manual cannot drift apart.
+. "${ELSA_TOP:-.}/tests/lib.sh"
+
+pages=$(ls "$TOP"/man/man1/*.1 "$TOP"/man/man5/*.5 "$TOP"/man/man7/*.7 2>/dev/null)
+check "there are man pages" "[ -n \"\$pages\" ]"
+
+# Rendering: man(1) as a reader sees the page (tbl included), and groff with every warning on.
+for f in $pages; do
+	name=${f#"$TOP"/}
+	if command -v man >/dev/null; then
+		MANWIDTH=80 man --warnings -l "$f" 2>"$T/warn" >"$T/page"
+		check "$name renders with man, without warnings" "[ ! -s '$T/warn' ] && [ -s '$T/page' ]"
+		[ -s "$T/warn" ] && sed 's/^/#   /' "$T/warn" | head -5
+	else
+		skip "$name renders with man" "man(1) is not installed"
+	fi
+	if command -v groff >/dev/null; then
+		groff -t -man -Tutf8 -rcR=1 -rLL=80n -ww -z "$f" 2>"$T/warn"
+		check "$name formats with groff -ww, without warnings" "[ ! -s '$T/warn' ]"
+		[ -s "$T/warn" ] && sed 's/^/#   /' "$T/warn" | head -5
+	else
+		skip "$name formats with groff -ww" "groff is not installed"
+	fi
+	check "$name names the version the tools print ($(elsa-view --version | cut -d' ' -f2))" \
+		"head -3 '$f' | grep -q '^\\.TH .*\"elsa $(elsa-view --version | cut -d' ' -f2)\"'"
+done
+
+# The long options of a tool's --help: those of its usage lines and those that begin its option
+# lines (the text before the description, and after a ';'), not options a description mentions.
+help_options() {
+	awk '
+		/^usage:/ { usage = 1 }
+		usage && !/^(usage:|[ \t])/ { usage = 0 }
+		usage { print; next }
+		/^[ \t]+-/ { n = split($0, part, ";")
+			for (i = 1; i <= n; i++) {
+				p = part[i]; sub(/^[ \t]+/, "", p)
+				if (p ~ /^-/) { sub(/  .*/, "", p); print p }
+			} }
+	' | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u
+}
+# The page's text with roff's escapes for dashes and fonts undone.
+man_text() {
+	sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' -e 's/\\f([A-Za-z][A-Za-z]//g' -e 's/\\f\[[^]]*\]//g' -e 's/\\&//g' \
+		-e 's/\\c$//' "$1"
+}
+
+for bin in "$B"/elsa-*; do
+	[ -x "$bin" ] || continue
+	tool=$(basename "$bin")
+	page=$TOP/man/man1/$tool.1
+	if [ ! -f "$page" ]; then
+		skip "$tool: every --help option is in its man page" "man/man1/$tool.1 does not exist yet"
+		continue
+	fi
+	"$bin" --help >"$T/help" 2>&1
+	help_options <"$T/help" >"$T/opts"
+	man_text "$page" >"$T/man"
+	: >"$T/missing"
+	while read -r opt; do
+		grep -qE -- "$opt([^a-z0-9-]|\$)" "$T/man" || echo "$opt" >>"$T/missing"
+	done <"$T/opts"
+	check "$tool: its --help prints long options ($(wc -l <"$T/opts" | tr -d ' '))" "[ -s '$T/opts' ]"
+	check "$tool: every --help option is in $tool.1" "[ ! -s '$T/missing' ]"
+	[ -s "$T/missing" ] && echo "#   missing from $tool.1: $(tr '\n' ' ' <"$T/missing")"
+done
+done_testing
