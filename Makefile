@@ -30,7 +30,8 @@ TOOLS     = $(foreach t,$(ALLTOOLS),$(if $(wildcard $(t)/*.c),$(t)))
 BINS      = $(TOOLS:%=$(O)/elsa-%)
 LIB_OBJ   = $(patsubst %.c,$(O)/%.o,$(wildcard lib/*.c))
 UNIT      = $(patsubst tests/unit/%.c,$(O)/tests/%,$(wildcard tests/unit/*.c))
-TESTBIN   = $(O)/mkmodel
+DEVTOOLS  = mkmodel mkdata
+TESTBIN   = $(DEVTOOLS:%=$(O)/%)
 MAN       = $(wildcard man/man1/*.1 man/man5/*.5 man/man7/*.7)
 
 all: $(BINS) $(TESTBIN)
@@ -50,8 +51,12 @@ $(O)/elsa-$(1): $(patsubst %.c,$(O)/%.o,$(wildcard $(1)/*.c)) $(O)/libelsa.a
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool,$(t))))
 
-$(O)/mkmodel: $(O)/tests/mkmodel.o $(O)/libelsa.a
-	$(CC) $(XLDFLAGS) -o $@ $^ $(LDLIBS)
+# Development tools (tests/NAME.c): model and data generators for tests, the demo and bench.
+define devtool
+$(O)/$(1): $(O)/tests/$(1).o $(O)/libelsa.a
+	$$(CC) $$(XLDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach t,$(DEVTOOLS),$(eval $(call devtool,$(t))))
 
 $(O)/tests/%: $(O)/tests/unit/%.o $(O)/libelsa.a
 	$(CC) $(XLDFLAGS) -o $@ $^ $(LDLIBS)

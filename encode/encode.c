@@ -9,6 +9,8 @@
 #include "cli.h"
 #include "encoder.h"
 #include "err.h"
+#include "gemm.h"
+#include "io.h"
 #include "model.h"
 #include "stream.h"
 
@@ -22,6 +24,7 @@ static const char usage[] =
 	"  -o, --output FILE   write the layer-J stream to FILE instead of stdout\n"
 	"      --dtype TYPE    storage of the written states: f32 (default), f16 or bf16\n"
 	"  -j, --threads N     threads (default: ELSA_THREADS, else every core)\n"
+	"      --stats FILE    write what was done (examples, tokens, layers, seconds) as YAML\n"
 	"      --help, --version\n";
 
 #define MAX_SAVES 64
@@ -49,6 +52,18 @@ static void parse_save(const char *arg)
 	saves[nsaves++] = (struct save){ (int)layer, end + 1, NULL };
 }
 
+/* The --stats file: what the pass did and how long it took (elsa-report's cost table). */
+static void write_stats(const char *path, size_t examples, size_t tokens, int from, int to, double seconds)
+{
+	struct out *o = out_open(path, 0, 0);
+	if (!o || out_printf(o, "examples: %zu\ntokens: %zu\nfrom_layer: %d\nto_layer: %d\nseconds: %.6f\n"
+				"tokens_per_second: %.1f\nthreads: %d\n",
+				examples, tokens, from, to, seconds, (double)tokens / (seconds > 0 ? seconds : 1e-9),
+				threads_get()) < 0 ||
+	    out_commit(o) < 0)
+		die_lib();
+}
+
 /* Leaves no complete-looking output behind, then dies with the library's message. */
 static _Noreturn void fail(struct stream_writer *out)
 {
@@ -63,9 +78,9 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "model", 1, 0, 'm' }, { "to", 1, 0, 't' },	  { "save", 1, 0, 's' },   { "output", 1, 0, 'o' },
 		{ "dtype", 1, 0, 'd' }, { "threads", 1, 0, 'j' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'v' },
-		{ 0 },
+		{ "stats", 1, 0, 'S' }, { 0 },
 	};
-	const char *model_dir = NULL, *output = "-", *threads = NULL, *to_arg = NULL;
+	const char *model_dir = NULL, *output = "-", *threads = NULL, *to_arg = NULL, *stats = NULL;
 	int dtype = DT_F32, o;
 	cli_init("elsa-encode");
 	while ((o = getopt_long(argc, argv, "m:t:s:o:j:", opts, NULL)) != -1) {
@@ -79,6 +94,7 @@ int main(int argc, char **argv)
 				die("--dtype: '%s' is not f32, f16 or bf16", optarg);
 			break;
 		case 'j': threads = optarg; break;
+		case 'S': stats = optarg; break;
 		case 'h': cli_help(usage);
 		case 'v': cli_version();
 		default: cli_usage_error();
@@ -135,6 +151,7 @@ int main(int argc, char **argv)
 	struct progress pr;
 	size_t examples = 0, tokens = 0, H = (size_t)m.cfg.hidden;
 	int n;
+	double t0 = now_seconds();
 	progress_start(&pr);
 	while ((n = chunk_read_stream(&ch, in, CHUNK_TOKENS, m.cfg.hidden, m.cfg.heads)) > 0) {
 		if (layer_acts_reserve(&acts, &m.cfg, &ch.b) < 0)
@@ -164,6 +181,8 @@ int main(int argc, char **argv)
 	if (stream_finish(out) < 0)
 		die_lib();
 	progress_end(&pr);
+	if (stats)
+		write_stats(stats, examples, tokens, from, to, now_seconds() - t0);
 	layer_acts_free(&acts);
 	chunk_free(&ch);
 	stream_close(in);

@@ -40,16 +40,6 @@ struct options {
 	int seed_given, submission;
 };
 
-static _Noreturn void unknown_task(const char *name)
-{
-	size_t n;
-	const struct task *t = task_all(&n);
-	char list[256] = "";
-	for (size_t i = 0; i < n; i++)
-		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? " " : "", t[i].name);
-	die("unknown task '%s' (tasks: %s)", name, list);
-}
-
 static void check_options(const struct options *o)
 {
 	if (!o->task)
@@ -85,8 +75,7 @@ static struct options parse_options(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "t:g:p:b:s:o:hV", longs, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			if (!(o.task = task_find(optarg)))
-				unknown_task(optarg);
+			o.task = cli_task(optarg);
 			break;
 		case 'g': o.gold = optarg; break;
 		case GOLD_TSV: o.gold_tsv = optarg; break;

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "err.h"
 #include "gemm.h"
+#include "glue.h"
 #include "io.h"
 
 const char *prog = "elsa";
@@ -99,6 +100,18 @@ double cli_double(const char *opt, const char *arg, double lo, double hi)
 	if (errno || end == arg || *end || !(v >= lo && v <= hi))
 		die("%s: '%s' is not a number in [%g, %g]", opt, arg, lo, hi);
 	return v;
+}
+
+const struct task *cli_task(const char *name)
+{
+	size_t n;
+	const struct task *t = task_find(name), *all = task_all(&n);
+	char list[256] = "";
+	if (t)
+		return t;
+	for (size_t i = 0; i < n; i++)
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? " " : "", all[i].name);
+	die("unknown task '%s' (tasks: %s)", name, list);
 }
 
 int cli_threads(const char *arg)

@@ -26,6 +26,9 @@ _Noreturn void cli_usage_error(void);
 /* Parses a whole number or a real for option opt within [lo, hi], or dies naming opt. */
 long cli_long(const char *opt, const char *arg, long lo, long hi);
 double cli_double(const char *opt, const char *arg, double lo, double hi);
+/* The task named name, or dies naming the tasks there are. */
+struct task;
+const struct task *cli_task(const char *name);
 /* Sets the thread count from -j (arg, may be NULL), else ELSA_THREADS, else every core. */
 int cli_threads(const char *arg);
 

@@ -7,6 +7,7 @@
 
 #include "dataset.h"
 #include "err.h"
+#include "mem.h"
 #include "record.h"
 
 static int resize(void **p, size_t n, size_t sz)
@@ -19,7 +20,7 @@ static int resize(void **p, size_t n, size_t sz)
 }
 
 /* Grows the in-memory arrays to hold one more record, its id and its tokens. */
-static int grow(struct dataset *d, size_t *cap, size_t idbytes, size_t *idcap, size_t ntokens, size_t *tokcap)
+static int grow_records(struct dataset *d, size_t *cap, size_t idbytes, size_t *idcap, size_t ntokens, size_t *tokcap)
 {
 	if (d->n == *cap) {
 		size_t c = *cap ? 2 * *cap : 1024;
@@ -29,23 +30,11 @@ static int grow(struct dataset *d, size_t *cap, size_t idbytes, size_t *idcap, s
 			return E_NOMEM;
 		*cap = c;
 	}
-	if (ntokens > *tokcap) {
-		size_t c = *tokcap ? 2 * *tokcap : 1 << 16;
-		while (c < ntokens)
-			c *= 2;
-		if (resize((void **)&d->tokens, c, sizeof *d->tokens) || resize((void **)&d->types, c, sizeof *d->types))
-			return E_NOMEM;
-		*tokcap = c;
-	}
-	if (idbytes > *idcap) {
-		size_t c = *idcap ? 2 * *idcap : 1 << 16;
-		while (c < idbytes)
-			c *= 2;
-		if (resize((void **)&d->ids, c, 1))
-			return E_NOMEM;
-		*idcap = c;
-	}
-	return 0;
+	size_t types_cap = *tokcap;
+	if (grow((void **)&d->types, &types_cap, ntokens, sizeof *d->types) < 0 ||
+	    grow((void **)&d->tokens, tokcap, ntokens, sizeof *d->tokens) < 0)
+		return E_NOMEM;
+	return grow((void **)&d->ids, idcap, idbytes, 1);
 }
 
 int dataset_load(struct dataset *d, const char *path, const char *dir)
@@ -76,7 +65,7 @@ int dataset_load(struct dataset *d, const char *path, const char *dir)
 	}
 	while ((rc = stream_next(r, &rec)) > 0) {
 		size_t n = strlen(rec.id) + 1, sbytes = (size_t)rec.len * H * esize;
-		if ((rc = grow(d, &cap, idlen + n, &idcap, d->ntokens + rec.len, &tokcap)) < 0)
+		if ((rc = grow_records(d, &cap, idlen + n, &idcap, d->ntokens + rec.len, &tokcap)) < 0)
 			break;
 		if (sbytes > bufcap) {
 			void *p = realloc(buf, sbytes);

@@ -196,7 +196,7 @@ void layer_acts_free(struct layer_acts *a)
 int layer_scratch_reserve(struct layer_scratch *s, const struct model_config *c, const struct batch *b)
 {
 	size_t H = (size_t)c->hidden, I = (size_t)c->intermediate, T = b->T;
-	size_t P = 2 * (size_t)b->maxlen * b->maxlen * (size_t)omp_get_max_threads();
+	size_t P = 3 * (size_t)b->maxlen * b->maxlen * (size_t)omp_get_max_threads();
 	int rc = 0;
 	if (T > s->cap_T) {
 		rc |= alloc(&s->d1, T * H) | alloc(&s->d2, T * H) | alloc(&s->dqkv, 3 * T * H) | alloc(&s->dI, T * I);
@@ -229,7 +229,8 @@ static void attention_forward(float *ctx, float *probs, float *drop, const float
 			      size_t A, const struct dropout_cfg *d, uint64_t site)
 {
 	size_t D = H / A, H3 = 3 * H;
-	float scale = 1.0f / sqrtf((float)D), p = d ? d->p : 0, keep_scale = 1.0f / (1.0f - p);
+	float scale = 1.0f / sqrtf((float)D), p = d ? d->p : 0;
+	struct mask m = mask_make(p, d ? d->seed : 0, site);
 	#pragma omp parallel for schedule(dynamic) if (b->P >= 4096)
 	for (size_t item = 0; item < b->n * A; item++) {
 		size_t e = item / A, h = item % A, L = b->len[e], r0 = b->start[e];
@@ -241,7 +242,7 @@ static void attention_forward(float *ctx, float *probs, float *drop, const float
 		if (p > 0) {
 			Pd = drop + (size_t)omp_get_thread_num() * b->maxlen * b->maxlen;
 			for (size_t i = 0; i < L * L; i++)
-				Pd[i] = dropout_keep(p, d->seed, site, off + i) ? S[i] * keep_scale : 0.0f;
+				Pd[i] = mask_keep(&m, off + i) ? S[i] * m.scale : 0.0f;
 		}
 		gemm_serial(0, 0, L, D, L, 1, Pd, L, V, H3, 0, ctx + r0 * H + h * D, H);
 	}
@@ -273,7 +274,8 @@ static void attention_backward(float *dqkv, const float *dctx, const float *qkv,
 			       float *scratch)
 {
 	size_t D = H / A, H3 = 3 * H, M = (size_t)b->maxlen * b->maxlen;
-	float scale = 1.0f / sqrtf((float)D), p = d ? d->p : 0, keep_scale = 1.0f / (1.0f - p);
+	float scale = 1.0f / sqrtf((float)D), p = d ? d->p : 0;
+	struct mask m = mask_make(p, d ? d->seed : 0, site);
 	#pragma omp parallel for schedule(dynamic) if (b->P >= 4096)
 	for (size_t item = 0; item < b->n * A; item++) {
 		size_t e = item / A, h = item % A, L = b->len[e], r0 = b->start[e];
@@ -281,10 +283,12 @@ static void attention_backward(float *dqkv, const float *dctx, const float *qkv,
 		float *dQ = dqkv + r0 * H3 + h * D, *dK = dQ + H, *dV = dQ + 2 * H;
 		size_t off = b->pstart[e] + h * L * L;
 		const float *P = probs + off, *Pd = P;
-		float *dP = scratch + 2 * M * (size_t)omp_get_thread_num(), *drop = dP + M;
-		if (p > 0) {
-			for (size_t i = 0; i < L * L; i++)
-				drop[i] = dropout_keep(p, d->seed, site, off + i) ? P[i] * keep_scale : 0.0f;
+		float *dP = scratch + 3 * M * (size_t)omp_get_thread_num(), *drop = dP + M, *keep = drop + M;
+		if (p > 0) { /* the forward's mask, drawn once: keep[i] is 0 or the scale */
+			for (size_t i = 0; i < L * L; i++) {
+				keep[i] = mask_keep(&m, off + i) ? m.scale : 0.0f;
+				drop[i] = P[i] * keep[i];
+			}
 			Pd = drop;
 		}
 		gemm_serial(1, 0, L, D, L, 1, Pd, L, dC, H, 0, dV, H3);
@@ -294,7 +298,7 @@ static void attention_backward(float *dqkv, const float *dctx, const float *qkv,
 			const float *pr = P + i * L;
 			if (p > 0)
 				for (size_t j = 0; j < L; j++)
-					dp[j] = dropout_keep(p, d->seed, site, off + i * L + j) ? dp[j] * keep_scale : 0.0f;
+					dp[j] *= keep[i * L + j];
 			float dot = 0;
 			for (size_t j = 0; j < L; j++)
 				dot += dp[j] * pr[j];

@@ -91,7 +91,7 @@ void layer_forward(struct layer_acts *a, const struct layer_weights *w, const st
 struct layer_scratch {
 	float *d1, *d2, *dqkv; /* [T, H], [T, H], [T, 3H] */
 	float *dI;             /* [T, I] */
-	float *dP;             /* per thread: 2 x maxlen^2 */
+	float *dP;             /* per thread: 3 x maxlen^2 */
 	size_t cap_T, cap_P;
 };
 int layer_scratch_reserve(struct layer_scratch *s, const struct model_config *c, const struct batch *b);

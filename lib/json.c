@@ -7,6 +7,7 @@
 #include "err.h"
 #include "io.h"
 #include "json.h"
+#include "mem.h"
 
 struct node {
 	enum json_type type;
@@ -22,21 +23,6 @@ struct json {
 	int *kids;
 	size_t nkids, kcap;
 };
-
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	if (need <= *cap)
-		return 0;
-	size_t c = *cap ? *cap * 2 : 256;
-	while (c < need)
-		c *= 2;
-	void *q = realloc(*p, c * size);
-	if (!q)
-		return err_set(E_NOMEM, "out of memory");
-	*p = q;
-	*cap = c;
-	return 0;
-}
 
 static int new_node(struct json *j, enum json_type type)
 {

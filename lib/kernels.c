@@ -2,7 +2,6 @@
 #include <string.h>
 
 #include "kernels.h"
-#include "rng.h"
 
 /* Column blocks for the column sums of backward: each thread owns whole columns and adds the
  * rows in order, so the sums do not depend on the thread count. */
@@ -121,23 +120,16 @@ void tanh_backward(float *dinp, const float *dout, const float *out, size_t n)
 void bias_dropout_add(float *out, const float *inp, const float *bias, const float *res, size_t N, size_t C, float p,
 		      uint64_t seed, uint64_t site)
 {
-	float scale = p > 0 ? 1.0f / (1.0f - p) : 1.0f;
+	struct mask m = mask_make(p, seed, site);
 	#pragma omp parallel for schedule(static) if (PARALLEL(N * C))
 	for (size_t n = 0; n < N; n++)
 		for (size_t c = 0; c < C; c++) {
 			size_t i = n * C + c;
 			float v = inp[i] + bias[c];
 			if (p > 0)
-				v = dropout_keep(p, seed, site, i) ? v * scale : 0.0f;
+				v = mask_keep(&m, i) ? v * m.scale : 0.0f;
 			out[i] = v + res[i];
 		}
-}
-
-int dropout_keep(float p, uint64_t seed, uint64_t site, uint64_t i)
-{
-	/* 24 random bits against the threshold: P(keep) = 1 - p to within 2^-24. */
-	uint64_t h = mix64(mix64(seed ^ mix64(site)) + i);
-	return (float)(h >> 40) >= p * 16777216.0f;
 }
 
 void dropout(float *out, const float *inp, size_t n, float p, uint64_t seed, uint64_t site)
@@ -147,10 +139,10 @@ void dropout(float *out, const float *inp, size_t n, float p, uint64_t seed, uin
 			memcpy(out, inp, n * sizeof *out);
 		return;
 	}
-	float scale = 1.0f / (1.0f - p);
+	struct mask m = mask_make(p, seed, site);
 	#pragma omp parallel for schedule(static) if (PARALLEL(n))
 	for (size_t i = 0; i < n; i++)
-		out[i] = dropout_keep(p, seed, site, i) ? inp[i] * scale : 0.0f;
+		out[i] = mask_keep(&m, i) ? inp[i] * m.scale : 0.0f;
 }
 
 void softmax_rows(float *x, size_t N, size_t C)

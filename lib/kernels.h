@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rng.h"
+
 /* out = LayerNorm(inp) * w + b per row, biased variance, eps added to it (PyTorch's LayerNorm).
  * mean and rstd (N each) are saved for backward when not NULL. out may equal inp. */
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
@@ -38,12 +40,29 @@ void tanh_backward(float *dinp, const float *dout, const float *out, size_t n);
 void bias_dropout_add(float *out, const float *inp, const float *bias, const float *res, size_t N, size_t C, float p,
 		      uint64_t seed, uint64_t site);
 
-/* Dropout with a counter-based mask: element i of the tensor named (seed, site) is kept with
- * probability 1 - p and scaled by 1 / (1 - p). The same call in backward gives the same mask, so
- * masks are never stored. p = 0 copies. out may equal inp. */
+/* A dropout mask drawn from a counter-based stream: element i of the tensor named (seed, site)
+ * is kept, and scaled by 1 / (1 - p), when the i-th 32-bit draw is at least p * 2^32. Backward
+ * makes the same mask again, so masks are never stored. */
+struct mask {
+	uint64_t key;
+	uint32_t threshold;
+	float scale;
+};
+
+static inline struct mask mask_make(float p, uint64_t seed, uint64_t site)
+{
+	struct mask m = { mix64(seed ^ mix64(site)), (uint32_t)((double)p * 4294967296.0), 1.0f / (1.0f - p) };
+	return m;
+}
+
+static inline int mask_keep(const struct mask *m, uint64_t i)
+{
+	uint64_t h = mix64(m->key + (i >> 1)); /* two draws per hash */
+	return (uint32_t)(i & 1 ? h >> 32 : h) >= m->threshold;
+}
+
+/* out = inp with dropout p (mask_make(p, seed, site)); p = 0 copies. out may equal inp. */
 void dropout(float *out, const float *inp, size_t n, float p, uint64_t seed, uint64_t site);
-/* Whether element i is kept (the mask dropout() applies). */
-int dropout_keep(float p, uint64_t seed, uint64_t site, uint64_t i);
 
 /* Softmax over each row of x (N rows of C) in place. */
 void softmax_rows(float *x, size_t N, size_t C);

@@ -7,6 +7,7 @@
 #include "err.h"
 #include "glue.h"
 #include "io.h"
+#include "mem.h"
 #include "predictions.h"
 #include "record.h"
 #include "tokens.h"
@@ -17,14 +18,8 @@
 
 static int scores_add(struct scores *s, const char *id, double value, size_t line)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 256;
-		struct scored *v = realloc(s->v, cap * sizeof *v);
-		if (!v)
-			return err_set(E_NOMEM, "out of memory");
-		s->v = v;
-		s->cap = cap;
-	}
+	if (grow((void **)&s->v, &s->cap, s->n + 1, sizeof *s->v) < 0)
+		return E_NOMEM;
 	char *copy = strdup(id);
 	if (!copy)
 		return err_set(E_NOMEM, "out of memory");

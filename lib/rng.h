@@ -22,6 +22,12 @@ double rng_normal(struct rng *r);
 void rng_shuffle(struct rng *r, uint32_t *idx, uint32_t n);
 
 /* splitmix64's finalizer: a well-mixed 64-bit hash of x. */
-uint64_t mix64(uint64_t x);
+static inline uint64_t mix64(uint64_t x)
+{
+	x += 0x9E3779B97F4A7C15ull;
+	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+	x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+	return x ^ (x >> 31);
+}
 
 #endif

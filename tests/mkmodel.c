@@ -29,7 +29,10 @@ static const char usage[] =
 	"  --dtype f32|f16|bf16  storage of the weights (f32)\n"
 	"  --no-prefix           tensors without bert./roberta. (BertModel / RobertaModel)\n"
 	"  --gamma-beta          LayerNorm tensors named gamma/beta (old BERT checkpoints)\n"
-	"  --tokenizer DIR       copy the tokenizer files of DIR (its vocabulary sets vocab_size)\n";
+	"  --tokenizer DIR       copy the tokenizer files of DIR (its vocabulary sets vocab_size)\n"
+	"  --word-std X          standard deviation of the word embeddings (0.02, as Hugging Face\n"
+	"                        initializes them; larger makes word identity stand out in a model\n"
+	"                        that was never pretrained, as the demo's)\n";
 
 /* A small English vocabulary, enough for the tests' and the demo's sentences. */
 static const char *const words[] = {
@@ -51,6 +54,7 @@ static const char *const words[] = {
 
 static const char *type_s = "bert", *tokenizer_dir, *dtype_s = "f32";
 static int layers = 2, hidden = 32, heads = 4, intermediate, max_pos, labels, seed = 1, no_prefix, gamma_beta;
+static double word_std = 0.02;
 
 static void write_text(const char *dir, const char *file, const char *text, size_t n)
 {
@@ -254,7 +258,7 @@ static void fill(struct params *ps, const struct model_config *c)
 		float *x = ps->mem + p->offset;
 		size_t n = (size_t)p->rows * (size_t)(p->cols ? p->cols : 1);
 		int ln_weight = strstr(p->name, "LayerNorm.weight") != NULL;
-		double scale = p->cols ? 0.02 : ln_weight ? 0.1 : 0.05;
+		double scale = strstr(p->name, "word_embeddings") ? word_std : p->cols ? 0.02 : ln_weight ? 0.1 : 0.05;
 		for (size_t k = 0; k < n; k++)
 			x[k] = (float)((ln_weight ? 1.0 : 0.0) + scale * rng_normal(&r));
 	}
@@ -308,7 +312,7 @@ int main(int argc, char **argv)
 		{ "type", 1, 0, 't' },	  { "layers", 1, 0, 'l' },     { "hidden", 1, 0, 'H' },    { "heads", 1, 0, 'a' },
 		{ "intermediate", 1, 0, 'i' }, { "max-pos", 1, 0, 'p' }, { "labels", 1, 0, 'c' },    { "seed", 1, 0, 's' },
 		{ "dtype", 1, 0, 'd' },	  { "no-prefix", 0, 0, 'n' }, { "gamma-beta", 0, 0, 'g' }, { "tokenizer", 1, 0, 'k' },
-		{ "help", 0, 0, 'h' },	  { 0 },
+		{ "word-std", 1, 0, 'w' }, { "help", 0, 0, 'h' },	  { 0 },
 	};
 	int o;
 	cli_init("mkmodel");
@@ -326,6 +330,7 @@ int main(int argc, char **argv)
 		case 'n': no_prefix = 1; break;
 		case 'g': gamma_beta = 1; break;
 		case 'k': tokenizer_dir = optarg; break;
+		case 'w': word_std = cli_double("--word-std", optarg, 0, 100); break;
 		case 'h': cli_help(usage);
 		default: cli_usage_error();
 		}

@@ -44,16 +44,6 @@ struct options {
 	uint32_t max_len;
 };
 
-static _Noreturn void unknown_task(const char *name)
-{
-	size_t n;
-	const struct task *t = task_all(&n);
-	char list[256] = "";
-	for (size_t i = 0; i < n; i++)
-		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? " " : "", t[i].name);
-	die("unknown task '%s' (tasks: %s)", name, list);
-}
-
 static void check_options(const struct options *o)
 {
 	if (!o->model)
@@ -81,8 +71,7 @@ static struct options parse_options(int argc, char **argv)
 		switch (c) {
 		case 'm': o.model = optarg; break;
 		case 't':
-			if (!(o.task = task_find(optarg)))
-				unknown_task(optarg);
+			o.task = cli_task(optarg);
 			break;
 		case 'L': o.max_len = (uint32_t)cli_long("--max-len", optarg, 0, SEQ_MAX); break;
 		case TEXT_A: o.cols.a = (int)cli_long("--text-a", optarg, 1, 64); break;

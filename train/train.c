@@ -248,11 +248,11 @@ static void *push(void *arr, size_t *n, size_t sz)
 static int train(const struct options *o)
 {
 	double t0 = now_seconds();
-	const struct task *task = task_find(o->task);
+	const struct task *task = cli_task(o->task);
 	struct model m;
 	struct dataset tr, dev = { 0 };
 	struct rundir rd = { 0 };
-	if (!task || !strcmp(o->task, "ax"))
+	if (!strcmp(o->task, "ax"))
 		die("-t %s: not a task elsa trains (see --help)", o->task);
 	if (model_open(&m, o->model_dir) < 0)
 		die_lib();

@@ -1,0 +1,498 @@
+/* elsa-report: run records (run.yaml) to the paper's table and figure: per task and frozen-layer
+ * count the dev score of the best learning rate (mean and spread over seeds), its quality relative
+ * to fine-tuning every layer, the fewest trained layers that keep 90% of it, and the costs. */
+#include <errno.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "err.h"
+#include "glue.h"
+#include "io.h"
+#include "json.h"
+#include "predictions.h"
+#include "runrec.h"
+
+static const char usage[] =
+	"usage: elsa-report [--format md|tsv|csv|yaml] [--plot FILE] [--costs DIR] [-o FILE] RUN...\n"
+	"Reads run records (RUN is a run folder, a run.yaml, or a folder searched for them, such as\n"
+	"a sweep's runs/) and prints the study's table: per task and frozen-layer count, the dev score\n"
+	"of the best learning rate (mean +- standard deviation over seeds), its quality relative to\n"
+	"frozen 0 (every layer trained), and the fewest trained layers that keep 90% of it.\n"
+	"  -f, --format F   md (default), tsv, csv or yaml\n"
+	"  -p, --plot FILE  also draw the figure (relative quality against trained layers, one line\n"
+	"                   per task) with gnuplot, as FILE.svg and FILE.png\n"
+	"  -c, --costs DIR  add the costs: encoding (elsa-encode --stats files under DIR) and training,\n"
+	"                   and what the cache saved against recomputing the frozen prefix every step\n"
+	"  -o, --output F   write F (complete or not at all) instead of stdout\n"
+	"      --help, --version\n";
+
+struct run {
+	struct run_record r;
+	char *path;
+	double score;       /* the final dev score of the task's primary metric */
+	const char *metric;
+	int collapsed;      /* a classifier that predicts one class for every dev example */
+};
+
+/* One table cell: a task at a frozen-layer count, with its best learning rate. */
+struct cell {
+	int present;
+	double lr, mean, sd, rel;
+	int seeds, collapsed;
+	double train_seconds, tokens_per_second; /* means over the cell's runs */
+	long train_tokens;                        /* tokens processed in training, all its runs */
+};
+
+static struct run *runs;
+static size_t nruns;
+
+/* Collecting run records */
+
+static int collect(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	const char *base = path + ftw->base;
+	if (type == FTW_D && strstr(base, ".tmp."))
+		return 0; /* an unfinished run (elsa-train writes RUN.tmp.XXXXXX): nftw cannot skip it, we do below */
+	if (type != FTW_F || strcmp(base, "run.yaml") || strstr(path, ".tmp."))
+		return 0;
+	runs = realloc(runs, (nruns + 1) * sizeof *runs);
+	if (!runs)
+		die("out of memory");
+	memset(&runs[nruns], 0, sizeof *runs);
+	if (!(runs[nruns].path = strdup(path)))
+		die("out of memory");
+	nruns++;
+	return 0;
+}
+
+static int by_path(const void *a, const void *b)
+{
+	return strcmp(((const struct run *)a)->path, ((const struct run *)b)->path);
+}
+
+/* Small GLUE sets make some runs collapse to one class (PAPER.md): tell them from the rest by
+ * the run's predictions.tsv, when it is there. */
+static int collapsed(const struct run *r)
+{
+	const struct task *t = task_find(r->r.task);
+	char path[4096];
+	struct scores s = { 0 };
+	int one_class = 0;
+	snprintf(path, sizeof path, "%.*s/predictions.tsv", (int)(strrchr(r->path, '/') - r->path), r->path);
+	if (t && t->nlabels && access(path, R_OK) == 0) {
+		if (predictions_read(path, t, &s) < 0)
+			die_lib();
+		one_class = s.n > 1;
+		for (size_t i = 1; i < s.n; i++)
+			one_class &= s.v[i].value == s.v[0].value;
+	}
+	scores_free(&s);
+	return one_class;
+}
+
+static void read_runs(char **args, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct stat sb;
+		if (stat(args[i], &sb) < 0)
+			die("%s: %s", args[i], strerror(errno));
+		if (nftw(args[i], collect, 16, FTW_PHYS) != 0)
+			die("%s: %s", args[i], strerror(errno));
+	}
+	if (!nruns)
+		die("no run.yaml under %s%s", args[0], n > 1 ? " and the others" : "");
+	qsort(runs, nruns, sizeof *runs, by_path);
+	for (size_t i = 0; i < nruns; i++) {
+		struct run *r = &runs[i];
+		if (run_read(r->path, &r->r) < 0)
+			die_lib();
+		const struct run_eval *ev = run_final(&r->r);
+		if (!ev)
+			die("%s: the run has no dev evaluation (train with --dev)", r->path);
+		r->score = ev->e.m[ev->e.primary].value;
+		r->metric = ev->e.m[ev->e.primary].name;
+		if (r->r.model != runs[0].r.model)
+			die("%s: made with another model (%016llx) than %s (%016llx)", r->path, (unsigned long long)r->r.model,
+			    runs[0].path, (unsigned long long)runs[0].r.model);
+		r->collapsed = collapsed(r);
+	}
+}
+
+/* The table */
+
+static const char *tasks[32];
+static int ntasks, frozen[1100], nfrozen;
+
+static void add_unique_int(int *v, int *n, int x)
+{
+	for (int i = 0; i < *n; i++)
+		if (v[i] == x)
+			return;
+	v[(*n)++] = x;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* Row key: the frozen count, with full fine-tunes (embeddings trained) as -1. */
+static int row_of(const struct run *r)
+{
+	return r->r.train_embeddings ? -1 : r->r.frozen;
+}
+
+static void axes(void)
+{
+	for (size_t i = 0; i < nruns; i++) {
+		int seen = 0;
+		for (int t = 0; t < ntasks; t++)
+			seen |= !strcmp(tasks[t], runs[i].r.task);
+		if (!seen && ntasks < 32)
+			tasks[ntasks++] = runs[i].r.task;
+		add_unique_int(frozen, &nfrozen, row_of(&runs[i]));
+	}
+	qsort(frozen, (size_t)nfrozen, sizeof *frozen, cmp_int);
+}
+
+/* The best learning rate of (task, row) by mean dev score over seeds, and its statistics. */
+static struct cell make_cell(const char *task, int row)
+{
+	struct cell best = { 0 };
+	for (size_t i = 0; i < nruns; i++) {
+		const struct run *r = &runs[i];
+		if (strcmp(r->r.task, task) || row_of(r) != row)
+			continue;
+		struct cell c = { .present = 1, .lr = r->r.lr, .rel = NAN };
+		double sum = 0, sq = 0;
+		for (size_t k = 0; k < nruns; k++) {
+			const struct run *s = &runs[k];
+			if (strcmp(s->r.task, task) || row_of(s) != row || s->r.lr != r->r.lr)
+				continue;
+			double v = isnan(s->score) ? 0 : s->score; /* an undefined score (constant predictions) counts as 0 */
+			sum += v;
+			sq += v * v;
+			c.seeds++;
+			c.collapsed += s->collapsed;
+			c.train_seconds += s->r.train_seconds;
+			c.tokens_per_second += s->r.tokens_per_second;
+			c.train_tokens += (long)(s->r.tokens_per_second * s->r.train_seconds);
+		}
+		c.mean = sum / c.seeds;
+		c.sd = c.seeds > 1 ? sqrt(fmax(0, (sq - sum * sum / c.seeds) / (c.seeds - 1))) : 0;
+		c.train_seconds /= c.seeds;
+		c.tokens_per_second /= c.seeds;
+		if (!best.present || c.mean > best.mean)
+			best = c;
+	}
+	return best;
+}
+
+static struct cell *cells; /* [nfrozen][ntasks] */
+static int layers;
+
+static void fill_cells(void)
+{
+	cells = calloc((size_t)(nfrozen * ntasks), sizeof *cells);
+	if (!cells)
+		die("out of memory");
+	layers = runs[0].r.layers;
+	for (int t = 0; t < ntasks; t++) {
+		struct cell base = make_cell(tasks[t], 0);
+		for (int f = 0; f < nfrozen; f++) {
+			struct cell *c = &cells[f * ntasks + t];
+			*c = make_cell(tasks[t], frozen[f]);
+			c->rel = base.present && base.mean > 0 ? 100 * c->mean / base.mean : NAN;
+		}
+	}
+}
+
+/* The fewest trained layers whose quality is at least 90% of the baseline, or -1. */
+static int fewest_for_90(int t)
+{
+	int best = -1;
+	for (int f = 0; f < nfrozen; f++) {
+		const struct cell *c = &cells[f * ntasks + t];
+		int trained = layers - frozen[f];
+		if (frozen[f] >= 0 && c->present && c->rel >= 90 && (best < 0 || trained < best))
+			best = trained;
+	}
+	return best;
+}
+
+static const char *metric_of(const char *task)
+{
+	for (size_t i = 0; i < nruns; i++)
+		if (!strcmp(runs[i].r.task, task))
+			return runs[i].metric;
+	return "?";
+}
+
+static void row_label(int row, char *buf, size_t n)
+{
+	if (row < 0)
+		snprintf(buf, n, "0 (+ embeddings)");
+	else
+		snprintf(buf, n, "%d", row);
+}
+
+static void print_markdown(struct out *o)
+{
+	char label[32];
+	out_printf(o, "| frozen | trained |");
+	for (int t = 0; t < ntasks; t++)
+		out_printf(o, " %s (%s) |", tasks[t], metric_of(tasks[t]));
+	out_printf(o, "\n|---:|---:|");
+	for (int t = 0; t < ntasks; t++)
+		out_printf(o, "---|");
+	out_printf(o, "\n");
+	for (int f = 0; f < nfrozen; f++) {
+		row_label(frozen[f], label, sizeof label);
+		out_printf(o, "| %s | %d |", label, layers - (frozen[f] < 0 ? 0 : frozen[f]));
+		for (int t = 0; t < ntasks; t++) {
+			const struct cell *c = &cells[f * ntasks + t];
+			if (!c->present)
+				out_printf(o, " |");
+			else if (isnan(c->rel))
+				out_printf(o, " %.2f ± %.2f |", 100 * c->mean, 100 * c->sd);
+			else
+				out_printf(o, " %.2f ± %.2f (%.1f%%) |", 100 * c->mean, 100 * c->sd, c->rel);
+		}
+		out_printf(o, "\n");
+	}
+	out_printf(o, "| **fewest trained layers for 90%%** | |");
+	for (int t = 0; t < ntasks; t++) {
+		int k = fewest_for_90(t);
+		if (k < 0)
+			out_printf(o, " - |");
+		else
+			out_printf(o, " **%d** |", k);
+	}
+	out_printf(o, "\n\nScores are dev scores x 100, mean ± standard deviation over seeds, at each cell's best "
+		      "learning rate (chosen on dev, as the paper does); percentages are relative to frozen 0 (every "
+		      "encoder layer trained, embeddings frozen). %zu runs of a %d-layer model. A collapsed run predicts one "
+		      "class for every dev example.\n",
+		   nruns, layers);
+	out_printf(o, "\n| frozen |");
+	for (int t = 0; t < ntasks; t++)
+		out_printf(o, " %s: lr, seeds (collapsed) |", tasks[t]);
+	out_printf(o, "\n|---:|");
+	for (int t = 0; t < ntasks; t++)
+		out_printf(o, "---|");
+	out_printf(o, "\n");
+	for (int f = 0; f < nfrozen; f++) {
+		row_label(frozen[f], label, sizeof label);
+		out_printf(o, "| %s |", label);
+		for (int t = 0; t < ntasks; t++) {
+			const struct cell *c = &cells[f * ntasks + t];
+			if (!c->present)
+				out_printf(o, " |");
+			else if (c->collapsed)
+				out_printf(o, " %g, %d (%d collapsed) |", c->lr, c->seeds, c->collapsed);
+			else
+				out_printf(o, " %g, %d |", c->lr, c->seeds);
+		}
+		out_printf(o, "\n");
+	}
+}
+
+static void print_delimited(struct out *o, char sep)
+{
+	out_printf(o, "task%cmetric%cfrozen%ctrained%cembeddings%clr%cseeds%ccollapsed%cmean%csd%crelative%ctrain_seconds%c"
+		      "tokens_per_second\n", sep, sep, sep, sep, sep, sep, sep, sep, sep, sep, sep, sep);
+	for (int t = 0; t < ntasks; t++)
+		for (int f = 0; f < nfrozen; f++) {
+			const struct cell *c = &cells[f * ntasks + t];
+			if (!c->present)
+				continue;
+			int N = frozen[f] < 0 ? 0 : frozen[f];
+			out_printf(o, "%s%c%s%c%d%c%d%c%d%c%g%c%d%c%d%c%.17g%c%.17g%c%.17g%c%.6g%c%.6g\n", tasks[t], sep,
+				   metric_of(tasks[t]), sep, N, sep, layers - N, sep, frozen[f] < 0, sep, c->lr, sep, c->seeds,
+				   sep, c->collapsed, sep, c->mean, sep, c->sd, sep, c->rel / 100, sep, c->train_seconds, sep,
+				   c->tokens_per_second);
+		}
+}
+
+static void print_yaml(struct out *o)
+{
+	out_printf(o, "layers: %d\nruns: %zu\ntasks:\n", layers, nruns);
+	for (int t = 0; t < ntasks; t++) {
+		int k = fewest_for_90(t);
+		out_printf(o, "  %s:\n    metric: %s\n    fewest_trained_for_90: ", tasks[t], metric_of(tasks[t]));
+		out_printf(o, k < 0 ? "null\n" : "%d\n", k);
+		out_printf(o, "    rows:\n");
+		for (int f = 0; f < nfrozen; f++) {
+			const struct cell *c = &cells[f * ntasks + t];
+			if (!c->present)
+				continue;
+			int N = frozen[f] < 0 ? 0 : frozen[f];
+			out_printf(o, "      - {frozen: %d, trained: %d, embeddings: %s, lr: %g, seeds: %d, collapsed: %d, mean: %.17g, "
+				      "sd: %.17g, ", N, layers - N, frozen[f] < 0 ? "true" : "false", c->lr, c->seeds, c->collapsed,
+				   c->mean, c->sd);
+			if (isnan(c->rel))
+				out_printf(o, "relative: null}\n");
+			else
+				out_printf(o, "relative: %.17g}\n", c->rel / 100);
+		}
+	}
+}
+
+/* Costs */
+
+struct encoding {
+	double seconds, layer_tokens; /* tokens x layers computed */
+	size_t passes;
+};
+
+static struct encoding enc;
+
+static int add_stats(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	size_t n = strlen(path);
+	if (type != FTW_F || n < 12 || strcmp(path + n - 12, ".encode.yaml") || !ftw)
+		return 0;
+	struct json *j = json_load(path);
+	double seconds, tokens, from, to;
+	int root = j ? json_root(j) : 0;
+	if (!j || json_number(j, json_get(j, root, "seconds"), &seconds) < 0 ||
+	    json_number(j, json_get(j, root, "tokens"), &tokens) < 0 ||
+	    json_number(j, json_get(j, root, "from_layer"), &from) < 0 || json_number(j, json_get(j, root, "to_layer"), &to) < 0)
+		die("%s: not an elsa-encode --stats file", path);
+	enc.seconds += seconds;
+	enc.layer_tokens += tokens * (to - from);
+	enc.passes++;
+	json_free(j);
+	return 0;
+}
+
+static void print_costs(struct out *o, const char *dir)
+{
+	if (nftw(dir, add_stats, 16, FTW_PHYS) != 0)
+		die("%s: %s", dir, strerror(errno));
+	double train = 0, processed = 0, recompute = 0, per_layer_token = enc.layer_tokens > 0 ? enc.seconds / enc.layer_tokens : NAN;
+	for (size_t i = 0; i < nruns; i++) {
+		double tokens = runs[i].r.tokens_per_second * runs[i].r.train_seconds;
+		train += runs[i].r.train_seconds;
+		processed += tokens;
+		recompute += tokens * runs[i].r.frozen * per_layer_token;
+	}
+	out_printf(o, "\n## Costs\n\n");
+	out_printf(o, "| | passes | seconds | tokens/s |\n|---|---:|---:|---:|\n");
+	out_printf(o, "| encoding the frozen layers (once) | %zu | %.1f | %.0f layer-tokens/s |\n", enc.passes, enc.seconds,
+		   enc.seconds > 0 ? enc.layer_tokens / enc.seconds : 0);
+	out_printf(o, "| training (every run) | %zu | %.1f | %.0f |\n", nruns, train, train > 0 ? processed / train : 0);
+	if (enc.passes && recompute > 0)
+		out_printf(o, "\nThe frozen prefix was computed once, in %.1f s. The usual recipe recomputes it at every "
+			      "training step: about %.1f s more for these runs at the measured encoding rate, %.1fx what the "
+			      "cache cost.\n",
+			   enc.seconds, recompute, recompute / enc.seconds);
+	out_printf(o, "\n| frozen |");
+	for (int t = 0; t < ntasks; t++)
+		out_printf(o, " %s: s/run, tokens/s |", tasks[t]);
+	out_printf(o, "\n|---:|");
+	for (int t = 0; t < ntasks; t++)
+		out_printf(o, "---|");
+	out_printf(o, "\n");
+	for (int f = 0; f < nfrozen; f++) {
+		char label[32];
+		row_label(frozen[f], label, sizeof label);
+		out_printf(o, "| %s |", label);
+		for (int t = 0; t < ntasks; t++) {
+			const struct cell *c = &cells[f * ntasks + t];
+			if (c->present)
+				out_printf(o, " %.2f, %.0f |", c->train_seconds, c->tokens_per_second);
+			else
+				out_printf(o, " |");
+		}
+		out_printf(o, "\n");
+	}
+}
+
+/* The figure, drawn by gnuplot through a pipe: relative quality against trained layers. */
+static void plot(const char *file)
+{
+	char base[4096];
+	snprintf(base, sizeof base, "%s", file);
+	size_t n = strlen(base);
+	if (n > 4 && (!strcmp(base + n - 4, ".svg") || !strcmp(base + n - 4, ".png")))
+		base[n - 4] = 0;
+	FILE *g = popen("gnuplot 2>&1", "w");
+	if (!g)
+		die("--plot: cannot run gnuplot: %s", strerror(errno));
+	for (int t = 0; t < ntasks; t++) {
+		fprintf(g, "$d%d << EOD\n", t);
+		for (int f = nfrozen - 1; f >= 0; f--) {
+			const struct cell *c = &cells[f * ntasks + t];
+			if (frozen[f] >= 0 && c->present && !isnan(c->rel))
+				fprintf(g, "%d %.6f\n", layers - frozen[f], c->rel);
+		}
+		fprintf(g, "EOD\n");
+	}
+	fprintf(g, "set xlabel 'trained layers (of %d)'\nset ylabel 'quality relative to training all (%%)'\n", layers);
+	fprintf(g, "set key bottom right\nset grid\nset xrange [0:%d]\nset xtics 1\n", layers);
+	fprintf(g, "set arrow from 0,90 to %d,90 nohead dashtype 2 lc rgb 'gray'\n", layers);
+	const char *const terms[][2] = { { "svg size 720,480 dynamic", "svg" }, { "pngcairo size 720,480", "png" } };
+	for (int k = 0; k < 2; k++) {
+		fprintf(g, "set terminal %s\nset output '%s.%s'\nplot ", terms[k][0], base, terms[k][1]);
+		for (int t = 0; t < ntasks; t++)
+			fprintf(g, "%s$d%d using 1:2 with linespoints lw 2 title '%s'", t ? ", " : "", t, tasks[t]);
+		fprintf(g, "\nset output\n");
+	}
+	if (pclose(g) != 0)
+		die("--plot: gnuplot failed (is it installed? scripts/deps installs gnuplot-nox)");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", 1, 0, 'f' }, { "plot", 1, 0, 'p' },    { "costs", 1, 0, 'c' }, { "output", 1, 0, 'o' },
+		{ "help", 0, 0, 'h' },	 { "version", 0, 0, 'v' }, { 0 },
+	};
+	const char *format = "md", *plot_file = NULL, *costs = NULL, *output = "-";
+	int o;
+	cli_init("elsa-report");
+	while ((o = getopt_long(argc, argv, "f:p:c:o:", opts, NULL)) != -1) {
+		switch (o) {
+		case 'f': format = optarg; break;
+		case 'p': plot_file = optarg; break;
+		case 'c': costs = optarg; break;
+		case 'o': output = optarg; break;
+		case 'h': cli_help(usage);
+		case 'v': cli_version();
+		default: cli_usage_error();
+		}
+	}
+	if (strcmp(format, "md") && strcmp(format, "tsv") && strcmp(format, "csv") && strcmp(format, "yaml"))
+		die("--format: md, tsv, csv or yaml, not '%s'", format);
+	if (optind == argc)
+		die("no runs given (see --help)");
+	read_runs(argv + optind, argc - optind);
+	axes();
+	fill_cells();
+	struct out *out = out_open(output, 0, 0);
+	if (!out)
+		die_lib();
+	if (!strcmp(format, "md")) {
+		print_markdown(out);
+		if (costs)
+			print_costs(out, costs);
+	} else if (!strcmp(format, "yaml")) {
+		print_yaml(out);
+	} else {
+		print_delimited(out, format[0] == 't' ? '\t' : ',');
+	}
+	if (plot_file)
+		plot(plot_file);
+	if (out_commit(out) < 0)
+		die_lib();
+	return cli_exit();
+}
