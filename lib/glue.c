@@ -291,6 +291,9 @@ int glue_next(struct glue_reader *r, struct example *ex)
 		used = r->lay.id;
 	if (n < used)
 		return err_set(E_FORMAT, "%s: line %zu: %d columns, expected at least %d", name, r->line, n, used);
+	if (used > MAX_COLS) /* split() keeps MAX_COLS columns (and says MAX_COLS + 1 for more) */
+		return err_set(E_FORMAT, "%s: line %zu: column %d is past the %d columns elsa reads", name, r->line, used,
+			       MAX_COLS);
 	if (r->lay.id) {
 		ex->id = r->cols[r->lay.id - 1];
 		if (!*ex->id || strlen(ex->id) > 255)
