@@ -54,6 +54,11 @@ int dataset_load(struct dataset *d, const char *path, const char *dir)
 		return E_FORMAT;
 	}
 	d->h = *stream_header(r);
+	free(d->name);
+	if (!(d->name = strdup(stream_name(r)))) { /* "stdin" for "-", as every reader says */
+		rc = err_set(E_NOMEM, "out of memory");
+		goto done;
+	}
 	size_t esize = dtype_size(d->h.dtype), H = d->h.hidden;
 	snprintf(tmp, sizeof tmp, "%s/.elsa-dataset.XXXXXX", dir);
 	int fd = mkstemp(tmp);

@@ -11,14 +11,21 @@
 #include "record.h"
 #include "runrec.h"
 
-/* A double as YAML: the shortest text that reads back to it; .nan / .inf never occur (callers
- * stop on non-finite losses), null for an undefined metric. */
+/* A double as YAML: the shortest text that reads back to it, with a decimal point before any
+ * exponent (YAML 1.1 readers such as PyYAML take "3e-05" for a string); null for an undefined
+ * metric (.nan and .inf never occur: training stops on a non-finite loss). */
 static void num(char *buf, double v)
 {
-	if (isnan(v))
+	if (isnan(v)) {
 		strcpy(buf, "null");
-	else
-		label_format(v, buf);
+		return;
+	}
+	label_format(v, buf);
+	char *e = strchr(buf, 'e');
+	if (e && !memchr(buf, '.', (size_t)(e - buf))) {
+		memmove(e + 2, e, strlen(e) + 1);
+		memcpy(e, ".0", 2);
+	}
 }
 
 /* A string as a double-quoted YAML scalar. */
@@ -86,7 +93,7 @@ int run_write(const char *path, const struct run_record *r)
 	rc = rc ? rc : put_key_num(o, "  ", "weight_decay", r->weight_decay);
 	rc = rc ? rc : put_key_num(o, "  ", "dropout", r->dropout);
 	rc = rc ? rc : put_key_num(o, "  ", "max_grad_norm", r->max_grad_norm);
-	rc = rc ? rc : out_printf(o, "  optimizer: adamw\n  betas: [0.9, 0.999]\n  eps: 1e-08\n");
+	rc = rc ? rc : out_printf(o, "  optimizer: adamw\n  betas: [0.9, 0.999]\n  eps: 1.0e-08\n");
 	rc = rc ? rc : out_printf(o, "  seed: %" PRIu64 "\n  max_steps: %ld\n  shuffle: %s\n  threads: %d\n", r->seed,
 				  r->max_steps, r->shuffle ? "true" : "false", r->threads);
 	rc = rc ? rc : out_printf(o, "steps: %ld\ntrain_loss:\n", r->steps);

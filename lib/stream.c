@@ -230,7 +230,7 @@ static int next_segment(struct stream_reader *r)
 		return err_set(E_TRUNC, "%s: after record %" PRIu64 ": truncated (in a concatenated stream's header)",
 			       in_name(r->in), r->count);
 	if ((rc = parse_header(r, b, &h)) < 0)
-		return err_prefix(rc, "after record %" PRIu64, r->count);
+		return place_error(r, rc, place);
 	if (*stream_header_diff(&r->h, &h, diff, sizeof diff))
 		return err_set(E_MISMATCH, "%s: after record %" PRIu64 ": concatenated streams differ: %s", in_name(r->in),
 			       r->count, diff);

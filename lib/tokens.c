@@ -6,6 +6,7 @@
 
 #include "err.h"
 #include "io.h"
+#include "stream.h"
 #include "tokens.h"
 
 #define MAGIC "#elsa-tokens"
@@ -54,6 +55,21 @@ static int parse_header(struct tokens_reader *r, char *line, struct tokens_heade
 	return 0;
 }
 
+/* The message for a concatenated stream whose header differs: the first difference, the first
+ * stream's value before the new one's (as elsa-stream(5) readers say it). */
+static int header_mismatch(const struct tokens_reader *r, const struct tokens_header *h)
+{
+	const struct tokens_header *a = &r->header;
+	char diff[96];
+	if (strcmp(a->task, h->task))
+		snprintf(diff, sizeof diff, "task %s vs %s", a->task[0] ? a->task : "-", h->task[0] ? h->task : "-");
+	else if (a->tokenizer != h->tokenizer)
+		snprintf(diff, sizeof diff, "tokenizer %016" PRIx64 " vs %016" PRIx64, a->tokenizer, h->tokenizer);
+	else
+		snprintf(diff, sizeof diff, "max_len %u vs %u", a->max_len, h->max_len);
+	return err_set(E_MISMATCH, "%s: line %zu: concatenated streams differ: %s", in_name(r->in), r->line, diff);
+}
+
 struct tokens_reader *tokens_open(const char *path)
 {
 	struct in *in = in_open(path);
@@ -69,6 +85,12 @@ struct tokens_reader *tokens_open_in(struct in *in)
 		return NULL;
 	}
 	r->in = in;
+	char magic[8];
+	if (in_peek(in, magic, sizeof magic) == sizeof magic && stream_magic(magic)) {
+		err_set(E_FORMAT, "%s: a tensor stream (elsa-stream(5)), not a token stream", in_name(in));
+		tokens_close(r);
+		return NULL;
+	}
 	return r;
 }
 
@@ -151,6 +173,8 @@ int tokens_next(struct tokens_reader *r, struct record *rec)
 		r->line++;
 		if (rc == 2)
 			return err_set(E_TRUNC, "%s: line %zu: truncated (the last line has no newline)", name, r->line);
+		if (len && line[len - 1] == '\r') /* a file that went through a CRLF editor */
+			line[--len] = 0;
 		if (strlen(line) != len)
 			return err_set(E_FORMAT, "%s: line %zu: NUL byte", name, r->line);
 		if (!strncmp(line, MAGIC, strlen(MAGIC))) {
@@ -161,10 +185,7 @@ int tokens_next(struct tokens_reader *r, struct record *rec)
 			if ((rc = parse_header(r, line, &h)) < 0)
 				return rc;
 			if (r->has_header && memcmp(&h, &r->header, sizeof h))
-				return err_set(E_MISMATCH, "%s: line %zu: concatenated streams differ (task %s vs %s, "
-						    "tokenizer %016" PRIx64 " vs %016" PRIx64 ", max_len %u vs %u)",
-					       name, r->line, h.task, r->header.task, h.tokenizer, r->header.tokenizer,
-					       h.max_len, r->header.max_len);
+				return header_mismatch(r, &h);
 			if (!r->has_header && r->line > 1)
 				return err_set(E_FORMAT, "%s: line %zu: a header after records", name, r->line);
 			r->header = h;

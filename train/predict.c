@@ -50,7 +50,12 @@ size_t predict_stream(struct finetune *f, const struct model *m, const struct ta
 static const char usage[] =
 	"usage: elsa-train --predict RUN_DIR -m MODEL_DIR [-o FILE] [-j N] [STREAM|-]\n"
 	"Writes the predictions file (elsa-predictions(5)) of a trained run for every example of a\n"
-	"tensor stream of the run's input layer (a test set, for a GLUE submission).\n";
+	"tensor stream of the run's input layer (a test set, for a GLUE submission).\n"
+	"      --predict DIR      the run folder (run.yaml, model.safetensors)\n"
+	"  -m, --model DIR        the model the run was trained on\n"
+	"  -o, --output FILE      write FILE (complete or not at all) instead of stdout\n"
+	"  -j, --threads N        threads (default: ELSA_THREADS, else every core)\n"
+	"      --help, --version\n";
 
 int main_predict(int argc, char **argv)
 {

@@ -162,6 +162,9 @@ static void rundir_create(struct rundir *rd, const struct options *o)
 	snprintf(rd->tmp, n, "%s.tmp.XXXXXX", o->run_dir);
 	if (!mkdtemp(rd->tmp))
 		die("%s: cannot create a folder beside it: %s", o->run_dir, strerror(errno));
+	mode_t mask = umask(0); /* mkdtemp makes 0700; a run folder is an ordinary folder */
+	umask(mask);
+	chmod(rd->tmp, 0777 & ~mask);
 	if (temp_track(rd->tmp) < 0)
 		die_lib();
 }

@@ -193,7 +193,7 @@ cat "$T/l0small" "$T/l0f16" >"$T/cat-dtype"
 fails "two streams of different dtypes concatenated" "concatenated streams differ: dtype f32 vs f16" elsa-view -c "$T/cat-dtype"
 elsa-tokenize -m "$T/m" -t qnli "$F/qnli.gold.tsv" >"$T/tok-qnli"
 cat "$T/tok100" "$T/tok-qnli" >"$T/cat-task"
-fails "two token streams of different tasks concatenated" "concatenated streams differ \\(task qnli vs rte" \
+fails "two token streams of different tasks concatenated" "concatenated streams differ: task rte vs qnli" \
 	elsa-embed -m "$T/m" -o "$T/x" "$T/cat-task"
 fails "a stream of another model given to elsa-train" "l0other: made by another model" \
 	elsa-train -m "$T/m" -t rte --train "$T/l0other" -o "$T/x"
@@ -214,7 +214,8 @@ cp "$T/l0raw" "$T/lying" && patch "$T/lying" 36 20000000
 fails "a header that lies about the hidden size (32 for 64)" "lying: record [0-9]+: (bad record tag|truncated)" elsa-view -c "$T/lying"
 fails "a token stream given where a tensor stream is needed" "tok100: not an elsa tensor stream" \
 	elsa-encode -m "$T/m" --to 1 "$T/tok100"
-fails "a tensor stream given where a token stream is needed" "l0raw: line 1" elsa-embed -m "$T/m" "$T/l0raw"
+fails "a tensor stream given where a token stream is needed" "l0raw: a tensor stream \\(elsa-stream\\(5\\)\\), not a token stream" \
+	elsa-embed -m "$T/m" "$T/l0raw"
 
 # 5. Sizes that would overflow: refused before any allocation. Each runs with at most 400 MB of
 # address space (ulimit -v), so an attempt at a huge allocation fails the test; under SAN=1
