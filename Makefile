@@ -30,8 +30,8 @@ TOOLS     = $(foreach t,$(ALLTOOLS),$(if $(wildcard $(t)/*.c),$(t)))
 BINS      = $(TOOLS:%=$(O)/elsa-%)
 LIB_OBJ   = $(patsubst %.c,$(O)/%.o,$(wildcard lib/*.c))
 UNIT      = $(patsubst tests/unit/%.c,$(O)/tests/%,$(wildcard tests/unit/*.c))
-DEVTOOLS  = mkmodel mkdata
-TESTBIN   = $(DEVTOOLS:%=$(O)/%)
+DEVTOOLS  = tests/mkmodel tests/mkdata bench/gemmpeak
+TESTBIN   = $(addprefix $(O)/,$(notdir $(DEVTOOLS)))
 MAN       = $(wildcard man/man1/*.1 man/man5/*.5 man/man7/*.7)
 
 all: $(BINS) $(TESTBIN)
@@ -51,9 +51,10 @@ $(O)/elsa-$(1): $(patsubst %.c,$(O)/%.o,$(wildcard $(1)/*.c)) $(O)/libelsa.a
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool,$(t))))
 
-# Development tools (tests/NAME.c): model and data generators for tests, the demo and bench.
+# Development tools (tests/NAME.c, bench/NAME.c): model and data generators for tests, the demo
+# and the benchmarks, and the GEMM peak; built beside the tools, never installed.
 define devtool
-$(O)/$(1): $(O)/tests/$(1).o $(O)/libelsa.a
+$(O)/$(notdir $(1)): $(O)/$(1).o $(O)/libelsa.a
 	$$(CC) $$(XLDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach t,$(DEVTOOLS),$(eval $(call devtool,$(t))))
@@ -92,7 +93,7 @@ uninstall:
 	for m in $(MAN); do rm -f $(DESTDIR)$(MANDIR)/$$(basename $$(dirname $$m))/$$(basename $$m); done
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 .PHONY: all tests deps check demo bench fuzz install uninstall clean
 .SECONDARY:

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "chunk.h"
 #include "cli.h"
@@ -56,10 +57,15 @@ static void parse_save(const char *arg)
 static void write_stats(const char *path, size_t examples, size_t tokens, int from, int to, double seconds)
 {
 	struct out *o = out_open(path, 0, 0);
+	struct rusage ru;
+	double gs, gf;
+	gemm_totals(&gs, &gf);
+	getrusage(RUSAGE_SELF, &ru);
 	if (!o || out_printf(o, "examples: %zu\ntokens: %zu\nfrom_layer: %d\nto_layer: %d\nseconds: %.6f\n"
-				"tokens_per_second: %.1f\nthreads: %d\n",
+				"tokens_per_second: %.1f\nthreads: %d\ngemm_seconds: %.6f\ngemm_gflop: %.3f\n"
+				"peak_memory_mb: %.1f\n",
 				examples, tokens, from, to, seconds, (double)tokens / (seconds > 0 ? seconds : 1e-9),
-				threads_get()) < 0 ||
+				threads_get(), gs, gf / 1e9, (double)ru.ru_maxrss / 1024.0) < 0 ||
 	    out_commit(o) < 0)
 		die_lib();
 }
@@ -153,7 +159,7 @@ int main(int argc, char **argv)
 	int n;
 	double t0 = now_seconds();
 	progress_start(&pr);
-	while ((n = chunk_read_stream(&ch, in, CHUNK_TOKENS, m.cfg.hidden, m.cfg.heads)) > 0) {
+	while ((n = chunk_read_stream(&ch, in, CHUNK_TOKENS, &m.cfg)) > 0) {
 		if (layer_acts_reserve(&acts, &m.cfg, &ch.b) < 0)
 			fail(out);
 		for (int l = from; l < to; l++) {

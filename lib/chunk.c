@@ -1,3 +1,4 @@
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,7 +54,7 @@ static int lay_out(struct chunk *ch, int hidden, int heads, int states)
 	return 0;
 }
 
-int chunk_read_stream(struct chunk *ch, struct stream_reader *r, size_t max_tokens, int hidden, int heads)
+int chunk_read_stream(struct chunk *ch, struct stream_reader *r, size_t max_tokens, const struct model_config *c)
 {
 	size_t T = 0;
 	int rc = 1;
@@ -64,12 +65,15 @@ int chunk_read_stream(struct chunk *ch, struct stream_reader *r, size_t max_toke
 			return err_set(E_NOMEM, "out of memory");
 		if ((rc = stream_next(r, rec)) <= 0)
 			break;
+		if (rec->len > config_max_tokens(c))
+			return err_set(E_MISMATCH, "%s: record %" PRIu64 " (example %s): %u tokens, the model has %u positions",
+				       stream_name(r), stream_count(r), rec->id, rec->len, config_max_tokens(c));
 		T += rec->len;
 		ch->n++;
 	}
 	if (rc < 0)
 		return rc;
-	return (rc = lay_out(ch, hidden, heads, 1)) < 0 ? rc : (int)ch->n;
+	return (rc = lay_out(ch, c->hidden, c->heads, 1)) < 0 ? rc : (int)ch->n;
 }
 
 int chunk_read_tokens(struct chunk *ch, struct tokens_reader *r, size_t max_tokens, const struct model_config *c)

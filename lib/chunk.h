@@ -28,8 +28,9 @@ struct chunk {
 
 /* Reads records until max_tokens are gathered or the input ends; lays out tokens, types and
  * (for a tensor stream) states. Returns the records read (0 at the end) or a negative code.
- * A token stream's records are checked against the model (embeddings_check). */
-int chunk_read_stream(struct chunk *ch, struct stream_reader *r, size_t max_tokens, int hidden, int heads);
+ * A token stream's records are checked against the model (embeddings_check), a tensor stream's
+ * lengths against its position table. */
+int chunk_read_stream(struct chunk *ch, struct stream_reader *r, size_t max_tokens, const struct model_config *c);
 int chunk_read_tokens(struct chunk *ch, struct tokens_reader *r, size_t max_tokens, const struct model_config *c);
 /* Copies y [T, H] into the records' states and writes them all to w. */
 int chunk_write(struct chunk *ch, const float *y, int hidden, struct stream_writer *w);

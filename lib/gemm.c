@@ -1,9 +1,24 @@
 #include <blis.h>
 #include <omp.h>
+#include <time.h>
 
 #include "gemm.h"
 
 static int nthreads = 1;
+static double total_seconds, total_flops; /* gemm() is called from one thread only */
+
+static double seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void gemm_totals(double *s, double *f)
+{
+	*s = total_seconds;
+	*f = total_flops;
+}
 
 void threads_set(int n)
 {
@@ -35,7 +50,10 @@ static void blis(int threads, int ta, int tb, size_t m, size_t n, size_t k, floa
 void gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
 	  const float *B, size_t ldb, float beta, float *C, size_t ldc)
 {
+	double t = seconds();
 	blis(nthreads, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+	total_seconds += seconds() - t;
+	total_flops += 2.0 * (double)m * (double)n * (double)k;
 }
 
 void gemm_serial(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,

@@ -19,6 +19,11 @@ void gemm_serial(int ta, int tb, size_t m, size_t n, size_t k, float alpha, cons
 void gemm_naive(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
 		const float *B, size_t ldb, float beta, float *C, size_t ldc);
 
+/* The time spent in gemm() and the floating-point operations it did (2 m n k per call), since
+ * the program started: the "GEMM share" of the work, for the benchmarks' rate against the
+ * machine's peak. gemm_serial's small products are not counted. */
+void gemm_totals(double *seconds, double *flops);
+
 /* The thread count for BLIS and for elsa's own parallel loops (OpenMP). */
 void threads_set(int n);
 int threads_get(void);

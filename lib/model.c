@@ -79,6 +79,19 @@ done:
 	return rc;
 }
 
+double config_parameters(const struct model_config *c)
+{
+	double H = c->hidden, I = c->intermediate;
+	double emb = ((double)c->vocab + c->max_pos + c->type_vocab) * H + 2 * H;
+	double layer = 4 * H * H + 4 * H + 2 * H * I + I + H + 4 * H;
+	return emb + c->layers * layer + H * H + H;
+}
+
+uint32_t config_max_tokens(const struct model_config *c)
+{
+	return (uint32_t)(c->type == MODEL_BERT ? c->max_pos : c->max_pos - c->pad_id - 1);
+}
+
 static char *path_join(const char *dir, const char *file)
 {
 	size_t n = strlen(dir) + strlen(file) + 2;
@@ -105,6 +118,13 @@ int model_open(struct model *m, const char *dir)
 	}
 	if ((rc = config_parse(&m->cfg, text, n, config)) < 0 || (rc = st_open(&m->st, weights)) < 0)
 		goto done;
+	/* A config claiming more than the weights file can hold (2 bytes a parameter at the least)
+	 * would have elsa allocate for it before any tensor is missed. */
+	if (2 * config_parameters(&m->cfg) > (double)m->st.size) {
+		rc = err_set(E_FORMAT, "%s: claims %.0f parameters, more than %s can hold (%zu bytes)", config,
+			     config_parameters(&m->cfg), weights, m->st.size);
+		goto done;
+	}
 	m->fingerprint = xxh64(m->st.map, m->st.size, xxh64(text, n, 0));
 	const char *prefix = m->cfg.type == MODEL_BERT ? "bert." : "roberta.";
 	char probe[64];

@@ -31,6 +31,10 @@ struct model_config {
 
 /* Reads config.json (from any JSON text; name for messages). 0 or E_FORMAT naming the field. */
 int config_parse(struct model_config *c, const char *text, size_t n, const char *name);
+/* The parameters such a model has (embeddings, layers, pooler), and the most tokens an example
+ * may have (the position table's rows; RoBERTa's start after padding_idx). */
+double config_parameters(const struct model_config *c);
+uint32_t config_max_tokens(const struct model_config *c);
 const char *model_type_name(enum model_type t);
 
 struct model {

@@ -111,6 +111,8 @@ int run_write(const char *path, const struct run_record *r)
 	rc = rc ? rc : put_key_num(o, "  ", "train_seconds", r->train_seconds);
 	rc = rc ? rc : put_key_num(o, "  ", "tokens_per_second", r->tokens_per_second);
 	rc = rc ? rc : put_key_num(o, "  ", "peak_memory_mb", r->peak_mb);
+	rc = rc ? rc : put_key_num(o, "  ", "gemm_seconds", r->gemm_seconds);
+	rc = rc ? rc : put_key_num(o, "  ", "gemm_gflop", r->gemm_gflop);
 	if (rc < 0) {
 		out_abort(o);
 		return rc;
@@ -276,6 +278,8 @@ int run_read(const char *path, struct run_record *r)
 	r->train_seconds = get_num(&rd, cost, "train_seconds");
 	r->tokens_per_second = get_num(&rd, cost, "tokens_per_second");
 	r->peak_mb = get_num(&rd, cost, "peak_memory_mb");
+	r->gemm_seconds = get_num(&rd, cost, "gemm_seconds");
+	r->gemm_gflop = get_num(&rd, cost, "gemm_gflop");
 	json_free(j);
 	if (rd.rc < 0)
 		run_free(r);

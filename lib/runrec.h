@@ -41,6 +41,7 @@ struct run_record {
 	struct run_eval *evals;
 	size_t nevals;
 	double seconds, train_seconds, tokens_per_second, peak_mb;
+	double gemm_seconds, gemm_gflop; /* the GEMM share of the training (gemm_totals) */
 };
 
 /* Writes r as YAML to path (atomically). */

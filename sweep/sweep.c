@@ -45,7 +45,7 @@ struct experiment {
 	int nseeds;
 	long epochs, batch, max_len, max_steps, jobs;
 	double warmup, weight_decay, dropout;
-	const char *dtype;
+	char *dtype;
 	int train_embeddings;
 };
 
@@ -145,13 +145,14 @@ static void read_experiment(struct experiment *e, const char *path)
 	e->weight_decay = scalar(&r, "weight_decay", 0.01, 0, 10);
 	e->dropout = scalar(&r, "dropout", 0.1, 0, 0.99);
 	int d = key(&r, "dtype", 0);
-	e->dtype = d ? json_str(r.j, d, NULL) : "f32";
-	if (!e->dtype || dtype_parse(e->dtype) < 0)
+	const char *dtype = d ? json_str(r.j, d, NULL) : "f32";
+	if (!dtype || dtype_parse(dtype) < 0)
 		die("%s: dtype: f32, f16 or bf16", path);
-	e->dtype = strdup(e->dtype);
+	if (!(e->dtype = strdup(dtype)))
+		die("out of memory");
 	int te = key(&r, "train_embeddings", 0);
 	e->train_embeddings = te && json_bool(r.j, te) == 1;
-	/* r.j stays: the task names and dtype point into it until the program ends */
+	json_free(r.j);
 }
 
 /* Writing the job graph */
@@ -345,6 +346,9 @@ int main(int argc, char **argv)
 	write_makefile(&e, dir, bin, jobs, mk, list);
 	if (out_commit(mk) < 0 || out_commit(list) < 0)
 		die_lib();
+	free(e.model);
+	free(e.data);
+	free(e.dtype);
 	if (dry) {
 		printf("%s\n", mkpath);
 		return cli_exit();

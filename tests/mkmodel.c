@@ -159,9 +159,11 @@ static int roberta_vocab(const char *dir)
 		if (words[w][0] == '#')
 			continue;
 		for (int space = 0; space < 2; space++) {
+			/* Merges build the word left to right from its first symbol: the space symbol Ġ,
+			 * or its first letter. */
 			char cur[128];
-			snprintf(cur, sizeof cur, "%s%c", space ? "\xC4\xA0" : "", words[w][0]);
-			for (const char *c = words[w] + 1; *c; c++) {
+			snprintf(cur, sizeof cur, "%s", space ? "\xC4\xA0" : (char[]){ words[w][0], 0 });
+			for (const char *c = words[w] + !space; *c; c++) {
 				char next[160];
 				snprintf(next, sizeof next, "%s%c", cur, *c);
 				int known = 0;

@@ -24,7 +24,7 @@ size_t predict_stream(struct finetune *f, const struct model *m, const struct ta
 	if (stream_header(r)->layer != (uint32_t)f->first)
 		die("%s: layer %u, the run trained from layer %d", stream_name(r), stream_header(r)->layer, f->first);
 	double pred[CHUNK_TOKENS];
-	while ((n = chunk_read_stream(&ch, r, CHUNK_TOKENS, f->c.hidden, f->c.heads)) > 0) {
+	while ((n = chunk_read_stream(&ch, r, CHUNK_TOKENS, &f->c)) > 0) {
 		if (finetune_batch(f, ch.n, ch.lens) < 0)
 			die_lib();
 		if (f->emb) { /* a full fine-tune computes its own embeddings from the tokens */

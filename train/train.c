@@ -347,6 +347,10 @@ static int train(const struct options *o)
 		}
 	}
 	rec.train_seconds = train_time;
+	double gs, gf;
+	gemm_totals(&gs, &gf);
+	rec.gemm_seconds = gs;
+	rec.gemm_gflop = gf / 1e9;
 	rec.tokens_per_second = (double)trained_tokens / (train_time > 0 ? train_time : 1e-9);
 
 	char *weights = join(rd.tmp, "model.safetensors");
