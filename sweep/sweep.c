@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "err.h"
+#include "experiment.h"
 #include "glue.h"
 #include "io.h"
 #include "json.h"
@@ -31,129 +32,6 @@ static const char usage[] =
 	"                     ELSA_THREADS = cores / N threads\n"
 	"      --dry-run      write DIR/Makefile and DIR/runs.list only\n"
 	"      --help, --version\n";
-
-#define MAX_LIST 64
-
-struct experiment {
-	char *model, *data;
-	const struct task *tasks[MAX_LIST];
-	int ntasks;
-	int frozen[MAX_LIST], nfrozen;
-	double lr[MAX_LIST];
-	int nlr;
-	long seeds[MAX_LIST];
-	int nseeds;
-	long epochs, batch, max_len, max_steps, jobs;
-	double warmup, weight_decay, dropout;
-	char *dtype;
-	int train_embeddings;
-};
-
-/* Reading the experiment file */
-
-struct reader {
-	struct json *j;
-	const char *path;
-};
-
-static int key(struct reader *r, const char *name, int required)
-{
-	int n = json_get(r->j, json_root(r->j), name);
-	if (!n && required)
-		die("%s: no %s", r->path, name);
-	return n;
-}
-
-static double number(struct reader *r, int node, const char *what, double lo, double hi)
-{
-	double v;
-	if (json_number(r->j, node, &v) < 0 || v < lo || v > hi)
-		die("%s: %s: '%s' is not a number in [%g, %g]", r->path, what, json_str(r->j, node, NULL) ? json_str(r->j, node, NULL) : "?", lo, hi);
-	return v;
-}
-
-static double scalar(struct reader *r, const char *name, double dflt, double lo, double hi)
-{
-	int n = key(r, name, 0);
-	return n ? number(r, n, name, lo, hi) : dflt;
-}
-
-/* A list (or a single value) of numbers. */
-static int numbers(struct reader *r, const char *name, double *out, double lo, double hi)
-{
-	int n = key(r, name, 1), count = json_type(r->j, n) == J_ARRAY ? (int)json_len(r->j, n) : 1;
-	if (count < 1 || count > MAX_LIST)
-		die("%s: %s: give 1 to %d values", r->path, name, MAX_LIST);
-	for (int i = 0; i < count; i++)
-		out[i] = number(r, json_type(r->j, n) == J_ARRAY ? json_at(r->j, n, (size_t)i, NULL) : n, name, lo, hi);
-	return count;
-}
-
-/* A path relative to the experiment file's folder. */
-static char *relative_path(const char *exp_path, const char *p)
-{
-	char *out = malloc(PATH_MAX);
-	const char *slash = strrchr(exp_path, '/');
-	if (!out)
-		die("out of memory");
-	if (p[0] == '/' || !slash)
-		snprintf(out, PATH_MAX, "%s", p);
-	else
-		snprintf(out, PATH_MAX, "%.*s/%s", (int)(slash - exp_path), exp_path, p);
-	char *real = realpath(out, NULL);
-	if (!real)
-		die("%s: %s: %s", exp_path, out, strerror(errno));
-	free(out);
-	return real;
-}
-
-static void read_experiment(struct experiment *e, const char *path)
-{
-	struct reader r = { json_load(path), path };
-	double v[MAX_LIST];
-	if (!r.j)
-		die_lib();
-	if (json_type(r.j, json_root(r.j)) != J_OBJECT)
-		die("%s: not a mapping of settings", path);
-	const char *model = json_str(r.j, key(&r, "model", 1), NULL), *data = json_str(r.j, key(&r, "data", 1), NULL);
-	if (!model || !data)
-		die("%s: model and data are folders", path);
-	e->model = relative_path(path, model);
-	e->data = relative_path(path, data);
-	int tasks = key(&r, "tasks", 1);
-	e->ntasks = json_type(r.j, tasks) == J_ARRAY ? (int)json_len(r.j, tasks) : 1;
-	if (e->ntasks < 1 || e->ntasks > MAX_LIST)
-		die("%s: tasks: give 1 to %d tasks", path, MAX_LIST);
-	for (int i = 0; i < e->ntasks; i++) {
-		const char *name = json_str(r.j, json_type(r.j, tasks) == J_ARRAY ? json_at(r.j, tasks, (size_t)i, NULL) : tasks, NULL);
-		if (!name || !(e->tasks[i] = task_find(name)) || !strcmp(name, "ax"))
-			die("%s: tasks: '%s' is not a GLUE task elsa trains", path, name ? name : "?");
-	}
-	e->nfrozen = numbers(&r, "frozen", v, 0, LAYER_MAX);
-	for (int i = 0; i < e->nfrozen; i++)
-		e->frozen[i] = (int)v[i];
-	e->nlr = numbers(&r, "lr", e->lr, 1e-12, 10);
-	e->nseeds = numbers(&r, "seeds", v, 0, 1e15);
-	for (int i = 0; i < e->nseeds; i++)
-		e->seeds[i] = (long)v[i];
-	e->epochs = (long)scalar(&r, "epochs", 3, 1, 1e5);
-	e->batch = (long)scalar(&r, "batch", 16, 1, 65536);
-	e->max_len = (long)scalar(&r, "max_len", 128, 0, 65536);
-	e->max_steps = (long)scalar(&r, "max_steps", 0, 0, 1e12);
-	e->jobs = (long)scalar(&r, "jobs", 1, 1, 1024);
-	e->warmup = scalar(&r, "warmup", 0, 0, 1);
-	e->weight_decay = scalar(&r, "weight_decay", 0.01, 0, 10);
-	e->dropout = scalar(&r, "dropout", 0.1, 0, 0.99);
-	int d = key(&r, "dtype", 0);
-	const char *dtype = d ? json_str(r.j, d, NULL) : "f32";
-	if (!dtype || dtype_parse(dtype) < 0)
-		die("%s: dtype: f32, f16 or bf16", path);
-	if (!(e->dtype = strdup(dtype)))
-		die("out of memory");
-	int te = key(&r, "train_embeddings", 0);
-	e->train_embeddings = te && json_bool(r.j, te) == 1;
-	json_free(r.j);
-}
 
 /* Writing the job graph */
 
@@ -302,8 +180,9 @@ int main(int argc, char **argv)
 	if (optind + 1 != argc)
 		die("one experiment file (see --help)");
 	const char *path = argv[optind];
-	struct experiment e = { 0 };
-	read_experiment(&e, path);
+	struct experiment e;
+	if (experiment_read(path, &e) < 0)
+		die_lib();
 	jobs = jobs ? jobs : (int)e.jobs;
 
 	/* The model must open, and every frozen count must fit it. */
@@ -346,9 +225,7 @@ int main(int argc, char **argv)
 	write_makefile(&e, dir, bin, jobs, mk, list);
 	if (out_commit(mk) < 0 || out_commit(list) < 0)
 		die_lib();
-	free(e.model);
-	free(e.data);
-	free(e.dtype);
+	experiment_free(&e);
 	if (dry) {
 		printf("%s\n", mkpath);
 		return cli_exit();

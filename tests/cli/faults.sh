@@ -248,6 +248,9 @@ n = struct.unpack("<Q", st[:8])[0]
 open(t + "st-header100g", "wb").write(struct.pack("<Q", 100 * 10**9) + st[8:])
 big = b'{"x":{"dtype":"F32","shape":[25000000000],"data_offsets":[0,100000000000]}}'
 open(t + "st-tensor100g", "wb").write(struct.pack("<Q", len(big)) + big + b"\0" * 64)
+hidden = struct.unpack_from("<I", h, 36)[0]
+body = struct.pack("<200I", *[5] * 200) + bytes(800) + bytes(200 * hidden * 4)
+open(t + "len200", "wb").write(h + rec(200) + body + end(1))
 EOF
 fails "a record claiming a 2^31-token sequence" "len2p31: record 1: sequence length 2147483648 is out of range" \
 	small_mem elsa-view -c "$T/len2p31"
@@ -269,4 +272,9 @@ fails "a safetensors header claiming 100 GB" "header length 100000000000 exceeds
 	small_mem elsa-embed -m "$T/st-header100g.d" "$T/tok100"
 fails "a safetensors tensor claiming 100 GB" "tensor x: bytes 0..100000000000 lie past the end of the data" \
 	small_mem elsa-encode -m "$T/st-tensor100g.d" --to 1 "$T/l0small"
+rm -rf "$T/huge" && cp -r "$T/m" "$T/huge" && sed -i 's/"hidden_size": 64/"hidden_size": 65536/' "$T/huge/config.json"
+fails "a config.json claiming more parameters than its weights file holds" "config.json: claims [0-9]+ parameters, more than" \
+	small_mem elsa-embed -m "$T/huge" "$T/tok100"
+fails "a record longer than the model's position table" "len200: record 1 \\(example x\\): 200 tokens, the model has 128 positions" \
+	small_mem elsa-encode -m "$T/m" --to 1 "$T/len200"
 done_testing

@@ -57,6 +57,12 @@ check "... rebuilt the caches with the new model" "[ \$(find '$S/runs' -name run
 
 # Bad input.
 fails "elsa-report without runs" "no run.yaml under" elsa-report "$T/data"
+elsa-train -m "$T/model" -t sst2 --train "$S/cache/sst2/train.L2.zst" -o "$T/nodev" --max-steps 1 2>/dev/null
+fails "elsa-report on a run without a dev set" "nodev/run.yaml: the run has no dev evaluation" elsa-report "$T/nodev"
+mkmodel --layers 2 --hidden 16 --heads 2 --intermediate 32 --max-pos 128 --seed 9 "$T/model9" >/dev/null
+elsa-embed -m "$T/model9" "$S/cache/sst2/dev.tokens" >"$T/m9.zst"
+elsa-train -m "$T/model9" -t sst2 --train "$T/m9.zst" --dev "$T/m9.zst" -o "$T/m9run" --max-steps 1 2>/dev/null
+fails "elsa-report on runs of two models" "made with another model" elsa-report "$S/runs/sst2/N0-lr0.001-seed1" "$T/m9run"
 printf 'model: model\ndata: data\ntasks: [sst2]\nfrozen: [0, 9]\nlr: [1e-3]\nseeds: [1]\n' >"$T/bad.yaml"
 fails "a frozen count past the model's layers" "bad.yaml: frozen: 9, the model has 2 layers" elsa-sweep --dry-run "$T/bad.yaml"
 printf 'model: model\ndata: data\ntasks: [sst3]\nfrozen: [0]\nlr: [1e-3]\nseeds: [1]\n' >"$T/bad.yaml"
