@@ -100,34 +100,18 @@ static struct options parse_options(int argc, char **argv)
 
 /* Output */
 
-/* A real as YAML: the shortest text that reads back exactly, with a '.' in the mantissa of an
- * exponent form so that YAML 1.1 readers see a float ("1.0e-05"); null for NAN. */
-static void format_real(double v, char *buf)
-{
-	if (isnan(v)) {
-		strcpy(buf, "null");
-		return;
-	}
-	label_format(v, buf);
-	char *e = strchr(buf, 'e');
-	if (e && !memchr(buf, '.', (size_t)(e - buf))) {
-		memmove(e + 2, e, strlen(e) + 1);
-		memcpy(e, ".0", 2);
-	}
-}
-
 /* "name: value", and with the bootstrap "name_ci95: [lo, hi]" (null when there is none). */
 static int put_metric(struct out *out, const struct metric *m, int bootstrap)
 {
 	char v[40], lo[40], hi[40];
-	format_real(m->value, v);
+	yaml_number(m->value, v);
 	int rc = out_printf(out, "%s: %s\n", m->name, v);
 	if (rc || !bootstrap)
 		return rc;
 	if (isnan(m->lo))
 		return out_printf(out, "%s_ci95: null\n", m->name);
-	format_real(m->lo, lo);
-	format_real(m->hi, hi);
+	yaml_number(m->lo, lo);
+	yaml_number(m->hi, hi);
 	return out_printf(out, "%s_ci95: [%s, %s]\n", m->name, lo, hi);
 }
 
@@ -139,7 +123,7 @@ static int put_evaluation(struct out *out, const struct evaluation *e, const str
 	for (int k = 0; k < e->count && !rc; k++)
 		rc = put_metric(out, &e->m[k], o->bootstrap > 0);
 	char score[40];
-	format_real(e->m[e->primary].value, score);
+	yaml_number(e->m[e->primary].value, score);
 	if (!rc)
 		rc = out_printf(out, "primary: %s\nscore: %s\n", e->m[e->primary].name, score);
 	if (!rc && e->note[0])

@@ -50,8 +50,10 @@ static void blis(int threads, int ta, int tb, size_t m, size_t n, size_t k, floa
 void gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
 	  const float *B, size_t ldb, float beta, float *C, size_t ldc)
 {
-	double t = seconds();
-	blis(nthreads, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+	/* A product of less than 2 MFLOP runs on one thread: BLIS's threads meet at barriers that
+	 * cost more than such a product, and far more when another job holds a core. */
+	double t = seconds(), work = (double)m * (double)n * (double)k;
+	blis(work < (1 << 20) ? 1 : nthreads, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 	total_seconds += seconds() - t;
 	total_flops += 2.0 * (double)m * (double)n * (double)k;
 }

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-/* Through BLIS, on every thread set by threads_set(). */
+/* Through BLIS, on every thread set by threads_set() (on one for a product under 2 MFLOP). */
 void gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
 	  const float *B, size_t ldb, float beta, float *C, size_t ldc);
 /* Through BLIS on the calling thread only: for many small products run in parallel. */

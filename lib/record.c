@@ -66,6 +66,20 @@ void label_format(double label, char *buf)
 	}
 }
 
+void yaml_number(double v, char *buf)
+{
+	if (isnan(v)) {
+		strcpy(buf, "null");
+		return;
+	}
+	label_format(v, buf);
+	char *e = strchr(buf, 'e');
+	if (e && !memchr(buf, '.', (size_t)(e - buf))) {
+		memmove(e + 2, e, strlen(e) + 1);
+		memcpy(e, ".0", 2);
+	}
+}
+
 int label_parse(const char *text, double *label)
 {
 	char *end;

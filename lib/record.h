@@ -31,4 +31,9 @@ void label_format(double label, char *buf);
 /* Reads a label written by label_format (or any finite number; "-" is none). 0 or E_FORMAT. */
 int label_parse(const char *text, double *label);
 
+/* A number for elsa's YAML outputs: the shortest text that reads back to it, with a '.' before
+ * any exponent so that YAML 1.1 readers (PyYAML) read a float ("1.0e-05", not "1e-05");
+ * "null" for NAN (an undefined metric). buf needs 32 bytes. */
+void yaml_number(double v, char *buf);
+
 #endif

@@ -11,22 +11,6 @@
 #include "record.h"
 #include "runrec.h"
 
-/* A double as YAML: the shortest text that reads back to it, with a decimal point before any
- * exponent (YAML 1.1 readers such as PyYAML take "3e-05" for a string); null for an undefined
- * metric (.nan and .inf never occur: training stops on a non-finite loss). */
-static void num(char *buf, double v)
-{
-	if (isnan(v)) {
-		strcpy(buf, "null");
-		return;
-	}
-	label_format(v, buf);
-	char *e = strchr(buf, 'e');
-	if (e && !memchr(buf, '.', (size_t)(e - buf))) {
-		memmove(e + 2, e, strlen(e) + 1);
-		memcpy(e, ".0", 2);
-	}
-}
 
 /* A string as a double-quoted YAML scalar. */
 static int put_str(struct out *o, const char *s)
@@ -48,7 +32,7 @@ static int put_key_str(struct out *o, const char *indent, const char *key, const
 static int put_key_num(struct out *o, const char *indent, const char *key, double v)
 {
 	char b[32];
-	num(b, v);
+	yaml_number(v, b);
 	return out_printf(o, "%s%s: %s\n", indent, key, b);
 }
 
@@ -59,7 +43,7 @@ static int put_eval(struct out *o, const struct run_eval *ev)
 	rc = rc ? rc : put_key_num(o, "    ", "loss", ev->loss);
 	for (int i = 0; i < ev->e.count && rc == 0; i++)
 		rc = put_key_num(o, "    ", ev->e.m[i].name, ev->e.m[i].value);
-	num(b, ev->e.m[ev->e.primary].value);
+	yaml_number(ev->e.m[ev->e.primary].value, b);
 	return rc ? rc : out_printf(o, "    primary: %s\n    score: %s\n", ev->e.m[ev->e.primary].name, b);
 }
 
@@ -99,8 +83,8 @@ int run_write(const char *path, const struct run_record *r)
 	rc = rc ? rc : out_printf(o, "steps: %ld\ntrain_loss:\n", r->steps);
 	for (size_t i = 0; i < r->nloss && rc == 0; i++) {
 		char l[32], lr[32];
-		num(l, r->loss[i].loss);
-		num(lr, r->loss[i].lr);
+		yaml_number(r->loss[i].loss, l);
+		yaml_number(r->loss[i].lr, lr);
 		rc = out_printf(o, "  - {step: %ld, loss: %s, lr: %s}\n", r->loss[i].step, l, lr);
 	}
 	rc = rc ? rc : out_printf(o, "dev:%s\n", r->nevals ? "" : " []");

@@ -141,7 +141,8 @@ static void write_makefile(const struct experiment *e, const char *dir, const ch
 {
 	long cores = sysconf(_SC_NPROCESSORS_ONLN), threads = cores / jobs > 0 ? cores / jobs : 1;
 	out_printf(mk, "# The jobs of an elsa study, written by elsa-sweep: make -f %s/Makefile -j N\n", dir);
-	out_printf(mk, "BIN = %s\nMODEL = %s\nS = %s\nexport ELSA_THREADS ?= %ld\n", bin, e->model, dir, threads);
+	/* Threads: cores / jobs, whatever the environment says, so that jobs never share a core. */
+	out_printf(mk, "BIN = %s\nMODEL = %s\nS = %s\nexport ELSA_THREADS = %ld\n", bin, e->model, dir, threads);
 	out_printf(mk, "MODEL_FILES = $(wildcard $(MODEL)/config.json $(MODEL)/model.safetensors $(MODEL)/vocab.* "
 		       "$(MODEL)/merges.txt $(MODEL)/tokenizer*.json)\n");
 	out_printf(mk, ".DELETE_ON_ERROR:\n.PHONY: all caches runs\nall: $(S)/report.md\n\ncaches:");
