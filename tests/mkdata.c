@@ -1,7 +1,8 @@
 /* mkdata: writes two small made-up GLUE tasks in the benchmark's own file layouts, for the demo
  * and the tests: SST-2/{train,dev}.tsv, a sentiment task whose label needs composition
- * ("not good" is negative), and STS-B/{train,dev}.tsv, sentence pairs scored 0..5 by how much of
- * their content they share. Words come from mkmodel's built-in vocabulary. Seeded; not installed. */
+ * ("not good" is negative), and STS-B/{train,dev}.tsv, a regression on sentence pairs: the share
+ * of the pair's opinions that are positive, from 0 to 5. Words come from mkmodel's built-in
+ * vocabulary. Seeded; not installed. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +18,6 @@ static const char *const positive[] = { "good", "great", "excellent", "brilliant
 static const char *const negative[] = { "bad", "terrible", "awful", "poor", "boring", "dull", "worst" };
 static const char *const filler[] = { "the", "a", "film", "movie", "story", "is", "was", "very", "so", "and", "it",
 				      "this", "that", "with", "people", "man", "woman", "day", "time", "world" };
-static const char *const nouns[] = { "man", "woman", "child", "dog", "cat", "car", "horse", "guitar", "food", "water",
-				     "house", "city", "team", "game", "music", "police", "school", "market" };
-static const char *const verbs[] = { "play", "playing", "eat", "eating", "walk", "walking", "riding", "run", "see",
-				     "make", "give", "find", "call", "leave", "take", "use" };
-
 #define PICK(r, a) (a[rng_below(r, sizeof a / sizeof *a)])
 
 static FILE *open_file(const char *dir, const char *task, const char *split)
@@ -56,18 +52,33 @@ static void sentiment(struct rng *r, FILE *f)
 	fprintf(f, ".\t%d\n", score > 0 || (score == 0 && last > 0));
 }
 
-/* Two short scenes; the score is 5 x the share of their content words (nouns, verbs) in common. */
-static void similarity(struct rng *r, FILE *f, long index)
+/* A sentence of filler words and opinions (some negated); adds its positive and all opinions. */
+static void opinions(struct rng *r, FILE *f, int *pos, int *all)
 {
-	const char *a[3] = { PICK(r, nouns), PICK(r, verbs), PICK(r, nouns) }, *b[3];
-	int same = 0;
-	for (int i = 0; i < 3; i++) {
-		int keep = rng_below(r, 2) == 0;
-		b[i] = keep ? a[i] : i == 1 ? PICK(r, verbs) : PICK(r, nouns);
-		same += !strcmp(a[i], b[i]);
+	int words = 3 + (int)rng_below(r, 6), left = 1 + (int)rng_below(r, 2);
+	for (int w = 0; w < words; w++) {
+		if (rng_below(r, (uint64_t)(words - w)) < (uint64_t)left) {
+			left--;
+			int good = rng_below(r, 2) == 0, neg = rng_below(r, 4) == 0;
+			fprintf(f, "%s%s ", neg ? "not " : "", good ? PICK(r, positive) : PICK(r, negative));
+			*pos += good != neg;
+			++*all;
+		} else {
+			fprintf(f, "%s ", PICK(r, filler));
+		}
 	}
-	fprintf(f, "%ld\tmain-captions\tmade-up\t2024\t%04ld\tnone\tnone\ta %s is %s the %s .\tthe %s is %s a %s .\t%.3f\n",
-		index, index, a[0], a[1], a[2], b[0], b[1], b[2], 5.0 * same / 3.0);
+	fputc('.', f);
+}
+
+/* A pair of opinion sentences scored by the share of their opinions that are positive, 0..5. */
+static void pair_score(struct rng *r, FILE *f, long index)
+{
+	int pos = 0, all = 0;
+	fprintf(f, "%ld\tmain-captions\tmade-up\t2024\t%04ld\tnone\tnone\t", index, index);
+	opinions(r, f, &pos, &all);
+	fputc('\t', f);
+	opinions(r, f, &pos, &all);
+	fprintf(f, "\t%.3f\n", 5.0 * pos / all);
 }
 
 int main(int argc, char **argv)
@@ -105,7 +116,7 @@ int main(int argc, char **argv)
 		f = open_file(dir, "STS-B", name);
 		fputs("index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n", f);
 		for (long i = 0; i < n; i++)
-			similarity(&r, f, i);
+			pair_score(&r, f, i);
 		if (fclose(f) != 0)
 			die("STS-B/%s.tsv: write error", name);
 	}
