@@ -248,137 +248,192 @@ static void *push(void *arr, size_t *n, size_t sz)
 	return p;
 }
 
-static int train(const struct options *o)
-{
-	double t0 = now_seconds();
-	const struct task *task = cli_task(o->task);
+/* Everything a training run holds, from its inputs to its record. */
+struct session {
+	const struct options *o;
+	const struct task *task;
 	struct model m;
-	struct dataset tr, dev = { 0 };
-	struct rundir rd = { 0 };
-	if (!strcmp(o->task, "ax"))
-		die("-t %s: not a task elsa trains (see --help)", o->task);
-	if (model_open(&m, o->model_dir) < 0)
-		die_lib();
-	rundir_create(&rd, o);
-	if (dataset_load(&tr, o->train, rd.tmp) < 0)
-		die_lib();
-	check_stream(&tr.h, tr.name, &m, task);
-	check_labels(&tr, task);
-	if (o->dev) {
-		if (dataset_load(&dev, o->dev, rd.tmp) < 0)
-			die_lib();
-		check_stream(&dev.h, dev.name, &m, task);
-		if (dev.h.layer != tr.h.layer)
-			die("%s: layer %u, but %s holds layer %u", dev.name, dev.h.layer, tr.name, tr.h.layer);
-		check_labels(&dev, task);
-	}
-
+	struct dataset tr, dev;
+	struct rundir rd;
 	struct finetune f;
 	struct adamw opt;
-	int new_head, N = (int)tr.h.layer;
-	size_t C = (size_t)task_outputs(task);
-	if (o->train_embeddings && N != 0)
-		die("--train-embeddings: %s holds layer %d; a full fine-tune reads layer 0 (elsa-embed's output)", tr.name, N);
-	if (finetune_init(&f, &m, N, o->train_embeddings, C, task->nlabels == 0, (float)o->dropout, o->seed, &new_head) < 0 ||
-	    adamw_init(&opt, &f.ps, (float)o->lr, (float)o->weight_decay) < 0)
+	struct run_record rec;
+	long per_epoch, total, warmup;
+	uint32_t *order; /* the training examples in this epoch's order */
+	double *labels;  /* a batch's */
+	double *pred;    /* the last dev evaluation's */
+	double window;   /* training loss summed since the last log line */
+	long in_window;
+	size_t trained_tokens;
+};
+
+/* Opens the model, reads and checks both streams, sets up the model under training. */
+static void setup(struct session *s, const struct options *o)
+{
+	s->o = o;
+	s->task = cli_task(o->task);
+	if (!strcmp(o->task, "ax"))
+		die("-t %s: not a task elsa trains (see --help)", o->task);
+	if (model_open(&s->m, o->model_dir) < 0)
 		die_lib();
-
-	long per_epoch = (long)((tr.n + (size_t)o->batch - 1) / (size_t)o->batch);
-	long total = o->max_steps > 0 ? o->max_steps : per_epoch * o->epochs;
-	long warmup = (long)ceil(o->warmup * (double)total);
-	struct run_record rec = { .layers = m.cfg.layers, .frozen = N, .train_embeddings = o->train_embeddings, .outputs = (int)C, .new_head = new_head,
-				  .model = m.fingerprint, .model_dir = (char *)o->model_dir, .train = (char *)o->train,
-				  .dev = (char *)(o->dev ? o->dev : ""), .train_examples = tr.n, .train_tokens = tr.ntokens,
-				  .dev_examples = dev.n, .lr = o->lr, .warmup = o->warmup, .weight_decay = o->weight_decay,
-				  .dropout = o->dropout, .max_grad_norm = 1.0, .epochs = o->epochs, .batch = o->batch,
-				  .shuffle = o->shuffle, .threads = threads_get(), .max_steps = o->max_steps,
-				  .steps = total, .warmup_steps = warmup, .seed = o->seed };
-	snprintf(rec.task, sizeof rec.task, "%s", task->name);
-	snprintf(rec.model_type, sizeof rec.model_type, "%s", model_type_name(m.cfg.type));
-
-	uint32_t *order = malloc(tr.n * sizeof *order);
-	double *labels = malloc((size_t)o->batch * sizeof *labels), *pred = malloc((dev.n + 1) * sizeof *pred);
-	if (!order || !labels || !pred)
-		die("out of memory");
-	for (size_t i = 0; i < tr.n; i++)
-		order[i] = (uint32_t)i;
-	struct rng shuffle;
-	rng_seed(&shuffle, o->seed);
-	double window = 0, train_time = 0;
-	size_t trained_tokens = 0;
-	long in_window = 0;
-	for (long step = 0; step < total; step++) {
-		long at = step % per_epoch, epoch = step / per_epoch + 1;
-		if (at == 0 && o->shuffle)
-			rng_shuffle(&shuffle, order, (uint32_t)tr.n);
-		size_t first = (size_t)at * (size_t)o->batch, n = tr.n - first < (size_t)o->batch ? tr.n - first : (size_t)o->batch;
-		double ts = now_seconds();
-		load_batch(&f, &tr, order + first, n, labels);
-		finetune_forward(&f, 1, step);
-		double loss = finetune_backward(&f, labels, 1, step);
-		double norm = clip_grad_norm(f.grad, f.ps.size, 1.0);
-		if (!isfinite(loss) || !isfinite(norm))
-			die("step %ld: the %s is %g (lr %g): stopped, nothing written", step + 1, isfinite(loss) ? "gradient norm" : "loss",
-			    isfinite(loss) ? norm : loss, (double)schedule_lr((float)o->lr, step, warmup, total));
-		float lr = schedule_lr((float)o->lr, step, warmup, total);
-		adamw_step(&opt, &f.ps, f.grad, lr);
-		train_time += now_seconds() - ts;
-		trained_tokens += f.b.T;
-		window += loss;
-		in_window++;
-		if ((step + 1) % o->log_every == 0 || step + 1 == total) {
-			rec.loss = push(rec.loss, &rec.nloss, sizeof *rec.loss);
-			rec.loss[rec.nloss - 1] = (struct run_loss){ step + 1, window / (double)in_window, lr };
-			fprintf(stderr, "%s: step %ld/%ld epoch %ld loss %.6f lr %.3g\n", prog, step + 1, total, epoch,
-				window / (double)in_window, (double)lr);
-			window = 0;
-			in_window = 0;
-		}
-		if (o->dev && (at == per_epoch - 1 || step + 1 == total)) {
-			rec.evals = push(rec.evals, &rec.nevals, sizeof *rec.evals);
-			struct run_eval *ev = &rec.evals[rec.nevals - 1];
-			ev->epoch = (int)epoch;
-			ev->step = step + 1;
-			ev->loss = evaluate_set(&f, &dev, pred);
-			if (metrics_evaluate(task, dev.label, pred, dev.n, &ev->e) < 0)
-				die_lib();
-			fprintf(stderr, "%s: epoch %ld dev loss %.6f %s %.6f\n", prog, epoch, ev->loss,
-				ev->e.m[ev->e.primary].name, ev->e.m[ev->e.primary].value);
-		}
-	}
-	rec.train_seconds = train_time;
-	double gs, gf;
-	gemm_totals(&gs, &gf);
-	rec.gemm_seconds = gs;
-	rec.gemm_gflop = gf / 1e9;
-	rec.tokens_per_second = (double)trained_tokens / (train_time > 0 ? train_time : 1e-9);
-
-	char *weights = join(rd.tmp, "model.safetensors");
-	write_weights(&f, weights);
-	rundir_keep(&rd, weights);
+	rundir_create(&s->rd, o);
+	if (dataset_load(&s->tr, o->train, s->rd.tmp) < 0)
+		die_lib();
+	check_stream(&s->tr.h, s->tr.name, &s->m, s->task);
+	check_labels(&s->tr, s->task);
 	if (o->dev) {
-		char *path = join(rd.tmp, "predictions.tsv");
-		write_predictions(&dev, task, pred, path);
-		rundir_keep(&rd, path);
+		if (dataset_load(&s->dev, o->dev, s->rd.tmp) < 0)
+			die_lib();
+		check_stream(&s->dev.h, s->dev.name, &s->m, s->task);
+		if (s->dev.h.layer != s->tr.h.layer)
+			die("%s: layer %u, but %s holds layer %u", s->dev.name, s->dev.h.layer, s->tr.name, s->tr.h.layer);
+		check_labels(&s->dev, s->task);
 	}
-	rec.seconds = now_seconds() - t0;
-	rec.peak_mb = peak_mb();
-	char *yaml = join(rd.tmp, "run.yaml");
-	if (run_write(yaml, &rec) < 0)
+	int N = (int)s->tr.h.layer, new_head;
+	if (o->train_embeddings && N != 0)
+		die("--train-embeddings: %s holds layer %d; a full fine-tune reads layer 0 (elsa-embed's output)", s->tr.name, N);
+	if (finetune_init(&s->f, &s->m, N, o->train_embeddings, (size_t)task_outputs(s->task), s->task->nlabels == 0,
+			  (float)o->dropout, o->seed, &new_head) < 0 ||
+	    adamw_init(&s->opt, &s->f.ps, (float)o->lr, (float)o->weight_decay) < 0)
 		die_lib();
-	rundir_keep(&rd, yaml);
-	rundir_commit(&rd, o->run_dir);
+	s->per_epoch = (long)((s->tr.n + (size_t)o->batch - 1) / (size_t)o->batch);
+	s->total = o->max_steps > 0 ? o->max_steps : s->per_epoch * o->epochs;
+	s->warmup = (long)ceil(o->warmup * (double)s->total);
+	s->order = malloc(s->tr.n * sizeof *s->order);
+	s->labels = malloc((size_t)o->batch * sizeof *s->labels);
+	s->pred = malloc((s->dev.n + 1) * sizeof *s->pred);
+	if (!s->order || !s->labels || !s->pred)
+		die("out of memory");
+	for (size_t i = 0; i < s->tr.n; i++)
+		s->order[i] = (uint32_t)i;
+	s->rec = (struct run_record){ .layers = s->m.cfg.layers, .frozen = N, .train_embeddings = o->train_embeddings,
+				      .outputs = task_outputs(s->task), .new_head = new_head, .model = s->m.fingerprint,
+				      .model_dir = (char *)o->model_dir, .train = (char *)o->train,
+				      .dev = (char *)(o->dev ? o->dev : ""), .train_examples = s->tr.n,
+				      .train_tokens = s->tr.ntokens, .dev_examples = s->dev.n, .lr = o->lr,
+				      .warmup = o->warmup, .weight_decay = o->weight_decay, .dropout = o->dropout,
+				      .max_grad_norm = 1.0, .epochs = o->epochs, .batch = o->batch, .shuffle = o->shuffle,
+				      .threads = threads_get(), .max_steps = o->max_steps, .steps = s->total,
+				      .warmup_steps = s->warmup, .seed = o->seed };
+	snprintf(s->rec.task, sizeof s->rec.task, "%s", s->task->name);
+	snprintf(s->rec.model_type, sizeof s->rec.model_type, "%s", model_type_name(s->m.cfg.type));
+}
 
-	free(rec.loss);
-	free(rec.evals);
-	free(order);
-	free(labels);
-	free(pred);
-	adamw_free(&opt);
-	finetune_free(&f);
-	dataset_free(&tr);
-	dataset_free(&dev);
-	model_close(&m);
+/* One optimizer step on the batch at `at` in this epoch's order; returns its loss. Stops the
+ * run on a non-finite loss or gradient. */
+static double step_once(struct session *s, long step, long at)
+{
+	const struct options *o = s->o;
+	size_t first = (size_t)at * (size_t)o->batch, left = s->tr.n - first;
+	size_t n = left < (size_t)o->batch ? left : (size_t)o->batch;
+	float lr = schedule_lr((float)o->lr, step, s->warmup, s->total);
+	load_batch(&s->f, &s->tr, s->order + first, n, s->labels);
+	finetune_forward(&s->f, 1, step);
+	double loss = finetune_backward(&s->f, s->labels, 1, step);
+	double norm = clip_grad_norm(s->f.grad, s->f.ps.size, 1.0);
+	if (!isfinite(loss) || !isfinite(norm))
+		die("step %ld: the %s is %g (lr %g): stopped, nothing written", step + 1,
+		    isfinite(loss) ? "gradient norm" : "loss", isfinite(loss) ? norm : loss, (double)lr);
+	adamw_step(&s->opt, &s->f.ps, s->f.grad, lr);
+	s->trained_tokens += s->f.b.T;
+	return loss;
+}
+
+/* The mean training loss since the last line, on stderr and in the record. */
+static void log_loss(struct session *s, long step, long epoch)
+{
+	float lr = schedule_lr((float)s->o->lr, step, s->warmup, s->total);
+	double mean = s->window / (double)s->in_window;
+	s->rec.loss = push(s->rec.loss, &s->rec.nloss, sizeof *s->rec.loss);
+	s->rec.loss[s->rec.nloss - 1] = (struct run_loss){ step + 1, mean, lr };
+	fprintf(stderr, "%s: step %ld/%ld epoch %ld loss %.6f lr %.3g\n", prog, step + 1, s->total, epoch, mean,
+		(double)lr);
+	s->window = 0;
+	s->in_window = 0;
+}
+
+/* The dev set's loss and metrics after an epoch, on stderr and in the record. */
+static void evaluate_epoch(struct session *s, long step, long epoch)
+{
+	s->rec.evals = push(s->rec.evals, &s->rec.nevals, sizeof *s->rec.evals);
+	struct run_eval *ev = &s->rec.evals[s->rec.nevals - 1];
+	ev->epoch = (int)epoch;
+	ev->step = step + 1;
+	ev->loss = evaluate_set(&s->f, &s->dev, s->pred);
+	if (metrics_evaluate(s->task, s->dev.label, s->pred, s->dev.n, &ev->e) < 0)
+		die_lib();
+	fprintf(stderr, "%s: epoch %ld dev loss %.6f %s %.6f\n", prog, epoch, ev->loss, ev->e.m[ev->e.primary].name,
+		ev->e.m[ev->e.primary].value);
+}
+
+static void train_loop(struct session *s)
+{
+	const struct options *o = s->o;
+	struct rng shuffle;
+	double seconds = 0, gs, gf;
+	rng_seed(&shuffle, o->seed);
+	for (long step = 0; step < s->total; step++) {
+		long at = step % s->per_epoch, epoch = step / s->per_epoch + 1;
+		if (at == 0 && o->shuffle)
+			rng_shuffle(&shuffle, s->order, (uint32_t)s->tr.n);
+		double t = now_seconds();
+		s->window += step_once(s, step, at);
+		s->in_window++;
+		seconds += now_seconds() - t;
+		if ((step + 1) % o->log_every == 0 || step + 1 == s->total)
+			log_loss(s, step, epoch);
+		if (o->dev && (at == s->per_epoch - 1 || step + 1 == s->total))
+			evaluate_epoch(s, step, epoch);
+	}
+	gemm_totals(&gs, &gf);
+	s->rec.train_seconds = seconds;
+	s->rec.tokens_per_second = (double)s->trained_tokens / (seconds > 0 ? seconds : 1e-9);
+	s->rec.gemm_seconds = gs;
+	s->rec.gemm_gflop = gf / 1e9;
+}
+
+/* The run folder: weights, dev predictions, and run.yaml last; then renamed into place. */
+static void finish(struct session *s, double started)
+{
+	char *weights = join(s->rd.tmp, "model.safetensors");
+	write_weights(&s->f, weights);
+	rundir_keep(&s->rd, weights);
+	if (s->o->dev) {
+		char *path = join(s->rd.tmp, "predictions.tsv");
+		write_predictions(&s->dev, s->task, s->pred, path);
+		rundir_keep(&s->rd, path);
+	}
+	s->rec.seconds = now_seconds() - started;
+	s->rec.peak_mb = peak_mb();
+	char *yaml = join(s->rd.tmp, "run.yaml");
+	if (run_write(yaml, &s->rec) < 0)
+		die_lib();
+	rundir_keep(&s->rd, yaml);
+	rundir_commit(&s->rd, s->o->run_dir);
+}
+
+static void session_free(struct session *s)
+{
+	free(s->rec.loss);
+	free(s->rec.evals);
+	free(s->order);
+	free(s->labels);
+	free(s->pred);
+	adamw_free(&s->opt);
+	finetune_free(&s->f);
+	dataset_free(&s->tr);
+	dataset_free(&s->dev);
+	model_close(&s->m);
+}
+
+static int train(const struct options *o)
+{
+	double started = now_seconds();
+	struct session s = { 0 };
+	setup(&s, o);
+	train_loop(&s);
+	finish(&s, started);
+	session_free(&s);
 	return cli_exit();
 }
 
