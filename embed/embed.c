@@ -90,7 +90,7 @@ int main(int argc, char **argv)
 			die_lib();
 		examples += ch.n;
 		tokens += ch.b.T;
-		progress_update(&pr, examples, tokens, 0);
+		progress_update(&pr, examples, tokens, tokens_fraction(in));
 	}
 	if (n < 0)
 		die_lib();

@@ -174,7 +174,7 @@ int main(int argc, char **argv)
 			fail(out);
 		examples += ch.n;
 		tokens += ch.b.T;
-		progress_update(&pr, examples, tokens, 0);
+		progress_update(&pr, examples, tokens, stream_fraction(in));
 	}
 	if (n < 0)
 		fail(out);

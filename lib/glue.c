@@ -255,6 +255,11 @@ int glue_labelled(const struct glue_reader *r)
 	return r->labelled;
 }
 
+double glue_fraction(const struct glue_reader *r)
+{
+	return in_fraction(r->in);
+}
+
 const char *glue_name(const struct glue_reader *r)
 {
 	return in_name(r->in);

@@ -50,6 +50,8 @@ int glue_next(struct glue_reader *r, struct example *ex);
 /* 1 when the file carries labels. */
 int glue_labelled(const struct glue_reader *r);
 const char *glue_name(const struct glue_reader *r);
+/* How much of the file has been read, 0 to 1 (0 when it is a pipe). */
+double glue_fraction(const struct glue_reader *r);
 void glue_close(struct glue_reader *r);
 
 #endif

@@ -20,6 +20,7 @@
 struct in {
 	char *name;
 	int fd;
+	size_t size, consumed; /* a regular file's size (0: a pipe), and the raw bytes read of it */
 	int eof;              /* the file has no more raw bytes */
 	ZSTD_DCtx *zstd;      /* NULL: raw input */
 	size_t frame_left;    /* last ZSTD_decompressStream result: 0 = between frames */
@@ -41,6 +42,7 @@ static int read_raw(struct in *in)
 		return err_set(E_IO, "%s: %s", in->name, strerror(errno));
 	in->raw_pos = 0;
 	in->raw_end = (size_t)r;
+	in->consumed += (size_t)r;
 	if (r == 0)
 		in->eof = 1;
 	return 0;
@@ -105,6 +107,8 @@ struct in *in_open(const char *path)
 		in_close(in);
 		return NULL;
 	}
+	if (fstat(in->fd, &st) == 0 && S_ISREG(st.st_mode))
+		in->size = (size_t)st.st_size;
 	/* Gather the first bytes: enough to tell a zstd frame (or a skippable one) from raw bytes,
 	 * and for in_peek() to see a format's magic. */
 	while (in->raw_end < 64 && !in->eof) {
@@ -119,6 +123,7 @@ struct in *in_open(const char *path)
 		if (r == 0)
 			in->eof = 1;
 		in->raw_end += (size_t)r;
+		in->consumed += (size_t)r;
 	}
 	uint32_t magic = 0;
 	if (in->raw_end >= 4)
@@ -144,6 +149,11 @@ nomem:
 const char *in_name(const struct in *in)
 {
 	return in->name;
+}
+
+double in_fraction(const struct in *in)
+{
+	return in->size ? (double)in->consumed / (double)in->size : 0;
 }
 
 int in_read(struct in *in, void *buf, size_t n, size_t *got)

@@ -16,6 +16,8 @@ struct in;
 struct in *in_open(const char *path);
 /* The name to use in messages: the path as given, or "stdin". */
 const char *in_name(const struct in *in);
+/* How much of a regular file has been read, 0 to 1 (0 for pipes): for progress and its ETA. */
+double in_fraction(const struct in *in);
 /* Reads n bytes; *got < n only when the input ended. 0, or a negative code. */
 int in_read(struct in *in, void *buf, size_t n, size_t *got);
 /* Copies up to n of the next bytes without consuming them; returns how many there were (<n at

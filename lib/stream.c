@@ -207,6 +207,11 @@ uint64_t stream_count(const struct stream_reader *r)
 	return r->count;
 }
 
+double stream_fraction(const struct stream_reader *r)
+{
+	return in_fraction(r->in);
+}
+
 const char *stream_name(const struct stream_reader *r)
 {
 	return in_name(r->in);

@@ -43,6 +43,8 @@ const struct stream_header *stream_header(const struct stream_reader *r);
 int stream_next(struct stream_reader *r, struct record *rec);
 /* Records returned so far (the number of the record being read, for messages). */
 uint64_t stream_count(const struct stream_reader *r);
+/* How much of the input has been read, 0 to 1 (0 when it is a pipe). */
+double stream_fraction(const struct stream_reader *r);
 const char *stream_name(const struct stream_reader *r);
 void stream_close(struct stream_reader *r);
 

@@ -99,6 +99,11 @@ const struct tokens_header *tokens_header(const struct tokens_reader *r)
 	return r->has_header ? &r->header : NULL;
 }
 
+double tokens_fraction(const struct tokens_reader *r)
+{
+	return in_fraction(r->in);
+}
+
 const char *tokens_name(const struct tokens_reader *r)
 {
 	return in_name(r->in);

@@ -31,6 +31,8 @@ const struct tokens_header *tokens_header(const struct tokens_reader *r);
 /* 1: the next record (its states untouched); 0: the end; <0: error naming file and line. */
 int tokens_next(struct tokens_reader *r, struct record *rec);
 const char *tokens_name(const struct tokens_reader *r);
+/* How much of the input has been read, 0 to 1 (0 when it is a pipe). */
+double tokens_fraction(const struct tokens_reader *r);
 /* The line number of the record last read (1-based), for messages. */
 size_t tokens_line(const struct tokens_reader *r);
 void tokens_close(struct tokens_reader *r);

@@ -148,7 +148,7 @@ int main(int argc, char **argv)
 			fail(out);
 		count++;
 		tokens += rec.len;
-		progress_update(&pg, count, tokens, 0);
+		progress_update(&pg, count, tokens, glue_fraction(r));
 	}
 	progress_end(&pg);
 	if (rc < 0 || tokens_write_end(out, count) < 0)
