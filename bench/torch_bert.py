@@ -101,17 +101,6 @@ def padded(seqs, value=0):
     return out, mask
 
 
-def read_tokens(path):
-    recs = []
-    with open(path) as f:
-        for line in f:
-            if line.startswith("#"):
-                continue
-            i, label, toks, types = line.rstrip("\n").split("\t")
-            recs.append((list(map(int, toks.split())), list(map(int, types.split())), 0 if label == "-" else int(float(label))))
-    return recs
-
-
 def batches(n, size):
     return [range(b, min(b + size, n)) for b in range(0, n, size)]
 
@@ -122,15 +111,15 @@ def report(tokens, seconds):
 
 
 def encode(a):
-    recs = read_tokens(a.data)
+    recs = elsa_ref.read_tokens(a.data)
     with open(f"{a.model}/config.json") as f:
         L = json.load(f)["num_hidden_layers"]
     m = Bert(a.model, 0, L).eval()
     t0, tokens = time.perf_counter(), 0
     with torch.no_grad():
         for b in batches(len(recs), a.batch):
-            tok, mask = padded([recs[i][0] for i in b])
-            typ, _ = padded([recs[i][1] for i in b])
+            tok, mask = padded([recs[i]["tokens"] for i in b])
+            typ, _ = padded([recs[i]["types"] for i in b])
             m.encode(m.embed(tok, typ), mask)
             tokens += int(mask.sum())
     report(tokens, time.perf_counter() - t0)
@@ -185,7 +174,7 @@ def train(a):
 def usual(a):
     """The usual recipe: every step embeds and runs the frozen layers (train mode, no grad for
     their weights) before the trained ones."""
-    recs = read_tokens(a.data)
+    recs = elsa_ref.read_tokens(a.data)
     with open(f"{a.model}/config.json") as f:
         L = json.load(f)["num_hidden_layers"]
     m = Bert(a.model, 0, L).train()
@@ -199,10 +188,10 @@ def usual(a):
             idx = [perm[i] for i in b]
 
             def inputs():
-                tok, mask = padded([recs[i][0] for i in idx])
-                typ, _ = padded([recs[i][1] for i in idx])
+                tok, mask = padded([recs[i]["tokens"] for i in idx])
+                typ, _ = padded([recs[i]["types"] for i in idx])
                 return m.embed(tok, typ), mask
-            tokens += train_steps(m, opt, inputs, torch.tensor([recs[i][2] % 2 for i in idx]))
+            tokens += train_steps(m, opt, inputs, torch.tensor([int(recs[i]["label"]) % 2 for i in idx]))
     report(tokens, time.perf_counter() - t0)
 
 

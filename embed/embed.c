@@ -35,10 +35,7 @@ int main(int argc, char **argv)
 		switch (o) {
 		case 'm': model_dir = optarg; break;
 		case 'o': output = optarg; break;
-		case 'd':
-			if ((dtype = dtype_parse(optarg)) < 0)
-				die("--dtype: '%s' is not f32, f16 or bf16", optarg);
-			break;
+		case 'd': dtype = cli_dtype(optarg); break;
 		case 'j': threads = optarg; break;
 		case 'h': cli_help(usage);
 		case 'v': cli_version();

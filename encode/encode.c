@@ -95,10 +95,7 @@ int main(int argc, char **argv)
 		case 't': to_arg = optarg; break;
 		case 's': parse_save(optarg); break;
 		case 'o': output = optarg; break;
-		case 'd':
-			if ((dtype = dtype_parse(optarg)) < 0)
-				die("--dtype: '%s' is not f32, f16 or bf16", optarg);
-			break;
+		case 'd': dtype = cli_dtype(optarg); break;
 		case 'j': threads = optarg; break;
 		case 'S': stats = optarg; break;
 		case 'h': cli_help(usage);

@@ -54,7 +54,33 @@ static int lay_out(struct chunk *ch, int hidden, int heads, int states)
 	return 0;
 }
 
-int chunk_read_stream(struct chunk *ch, struct stream_reader *r, size_t max_tokens, const struct model_config *c)
+/* The next record of a tensor or a token stream, checked against the model. */
+typedef int (*next_fn)(void *src, struct record *rec, const struct model_config *c);
+
+static int next_tensors(void *src, struct record *rec, const struct model_config *c)
+{
+	struct stream_reader *r = src;
+	int rc = stream_next(r, rec);
+	if (rc > 0 && rec->len > config_max_tokens(c))
+		return err_set(E_MISMATCH, "%s: record %" PRIu64 " (example %s): %u tokens, the model has %u positions",
+			       stream_name(r), stream_count(r), rec->id, rec->len, config_max_tokens(c));
+	return rc;
+}
+
+static int next_tokens(void *src, struct record *rec, const struct model_config *c)
+{
+	struct tokens_reader *r = src;
+	int rc = tokens_next(r, rec);
+	if (rc <= 0)
+		return rc;
+	if ((rc = embeddings_check(c, rec)) < 0)
+		return err_prefix(rc, "%s: line %zu (example %s)", tokens_name(r), tokens_line(r), rec->id);
+	return 1;
+}
+
+/* Reads records until max_tokens are gathered or the source ends, then lays them out. */
+static int read_chunk(struct chunk *ch, void *src, next_fn next, size_t max_tokens, const struct model_config *c,
+		      int states)
 {
 	size_t T = 0;
 	int rc = 1;
@@ -63,38 +89,24 @@ int chunk_read_stream(struct chunk *ch, struct stream_reader *r, size_t max_toke
 		struct record *rec = slot(ch);
 		if (!rec)
 			return err_set(E_NOMEM, "out of memory");
-		if ((rc = stream_next(r, rec)) <= 0)
+		if ((rc = next(src, rec, c)) <= 0)
 			break;
-		if (rec->len > config_max_tokens(c))
-			return err_set(E_MISMATCH, "%s: record %" PRIu64 " (example %s): %u tokens, the model has %u positions",
-				       stream_name(r), stream_count(r), rec->id, rec->len, config_max_tokens(c));
 		T += rec->len;
 		ch->n++;
 	}
 	if (rc < 0)
 		return rc;
-	return (rc = lay_out(ch, c->hidden, c->heads, 1)) < 0 ? rc : (int)ch->n;
+	return (rc = lay_out(ch, c->hidden, c->heads, states)) < 0 ? rc : (int)ch->n;
+}
+
+int chunk_read_stream(struct chunk *ch, struct stream_reader *r, size_t max_tokens, const struct model_config *c)
+{
+	return read_chunk(ch, r, next_tensors, max_tokens, c, 1);
 }
 
 int chunk_read_tokens(struct chunk *ch, struct tokens_reader *r, size_t max_tokens, const struct model_config *c)
 {
-	size_t T = 0;
-	int rc = 1;
-	ch->n = 0;
-	while (T < max_tokens) {
-		struct record *rec = slot(ch);
-		if (!rec)
-			return err_set(E_NOMEM, "out of memory");
-		if ((rc = tokens_next(r, rec)) <= 0)
-			break;
-		if ((rc = embeddings_check(c, rec)) < 0)
-			return err_prefix(rc, "%s: line %zu (example %s)", tokens_name(r), tokens_line(r), rec->id);
-		T += rec->len;
-		ch->n++;
-	}
-	if (rc < 0)
-		return rc;
-	return (rc = lay_out(ch, c->hidden, c->heads, 0)) < 0 ? rc : (int)ch->n;
+	return read_chunk(ch, r, next_tokens, max_tokens, c, 0);
 }
 
 int chunk_write(struct chunk *ch, const float *y, int hidden, struct stream_writer *w)

@@ -11,6 +11,7 @@
 #include "err.h"
 #include "gemm.h"
 #include "glue.h"
+#include "half.h"
 #include "io.h"
 
 const char *prog = "elsa";
@@ -112,6 +113,14 @@ const struct task *cli_task(const char *name)
 	for (size_t i = 0; i < n; i++)
 		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? " " : "", all[i].name);
 	die("unknown task '%s' (tasks: %s)", name, list);
+}
+
+int cli_dtype(const char *arg)
+{
+	int d = dtype_parse(arg);
+	if (d < 0)
+		die("--dtype: '%s' is not f32, f16 or bf16", arg);
+	return d;
 }
 
 int cli_threads(const char *arg)

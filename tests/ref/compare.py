@@ -14,17 +14,6 @@ import numpy as np
 import elsa_ref
 
 
-def read_tokens(path):
-    recs = []
-    with open(path) as f:
-        for line in f:
-            if line.startswith("#"):
-                continue
-            rid, label, toks, types = line.rstrip("\n").split("\t")
-            recs.append(dict(id=rid, tokens=list(map(int, toks.split())), types=list(map(int, types.split()))))
-    return recs
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model")
@@ -33,7 +22,7 @@ def main():
     ap.add_argument("--tol", type=float, default=1e-5)
     a = ap.parse_args()
     model = elsa_ref.Model(a.model)
-    recs = read_tokens(a.tokens)
+    recs = elsa_ref.read_tokens(a.tokens)
     want = elsa_ref.all_layers(model, recs)
     bad = 0
     for path in a.streams:

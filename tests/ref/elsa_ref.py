@@ -107,6 +107,19 @@ def write_stream(path, header, records):
         f.write(b"".join(out))
 
 
+def read_tokens(path):
+    """[records] of a token stream (elsa-tokens(5)): id, label (NaN for "-"), tokens, types."""
+    recs = []
+    with open(path) as f:
+        for line in f:
+            if line.startswith("#"):
+                continue
+            rid, label, toks, types = line.rstrip("\n").split("\t")
+            recs.append(dict(id=rid, label=math.nan if label == "-" else float(label),
+                             tokens=list(map(int, toks.split())), types=list(map(int, types.split()))))
+    return recs
+
+
 def write_tokens(path, records, task="-", max_len=0):
     """Writes a token stream (elsa-tokens(5)) with a header and an end line."""
     with open(path, "w") as f:
