@@ -20,7 +20,8 @@ static const struct task tasks[] = {
 	{ "qnli", "QNLI", 2, { "entailment", "not_entailment" }, "acc" },
 	{ "rte", "RTE", 2, { "entailment", "not_entailment" }, "acc" },
 	{ "wnli", "WNLI", 2, { "0", "1" }, "acc" },
-	{ "ax", "diagnostic", 3, { "contradiction", "entailment", "neutral" }, "acc" },
+	/* The diagnostic set: GLUE scores it with R3, the 3-class Matthews correlation */
+	{ "ax", "diagnostic", 3, { "contradiction", "entailment", "neutral" }, "mcc" },
 };
 
 /* A file layout: its header (tab-separated names; NULL: no header line), how many columns each

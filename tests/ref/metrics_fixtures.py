@@ -36,7 +36,7 @@ LABELS = {
     "qnli": ["entailment", "not_entailment"], "rte": ["entailment", "not_entailment"],
     "stsb": None,
 }
-PRIMARY = {"cola": "mcc", "stsb": "corr", "mrpc": "acc_and_f1", "qqp": "acc_and_f1"}
+PRIMARY = {"cola": "mcc", "ax": "mcc", "stsb": "corr", "mrpc": "acc_and_f1", "qqp": "acc_and_f1"}
 MNLI_HEAD = ("index\tpromptID\tpairID\tgenre\tsentence1_binary_parse\tsentence2_binary_parse\t"
              "sentence1_parse\tsentence2_parse\tsentence1\tsentence2\tlabel1\tlabel2\tlabel3\tlabel4\tlabel5\tgold_label")
 
@@ -127,7 +127,7 @@ def reference(task, gold, pred):
             return [("pearson", p), ("spearmanr", s), ("corr", None if p is None or s is None else (p + s) / 2)]
         gold, pred = gold.astype(int), pred.astype(int)
         acc = float(accuracy_score(gold, pred))
-        if task == "cola":
+        if task in ("cola", "ax"):  # ax: GLUE's R3, the 3-class Matthews correlation
             return [("mcc", float(matthews_corrcoef(gold, pred)))]
         if task in ("mrpc", "qqp"):
             f1 = float(f1_score(gold, pred, zero_division=0))
