@@ -9,6 +9,10 @@
 #include "kernels.h"
 #include "record.h"
 
+/* Attention's (example, head) pairs run in parallel when there is work enough for it: the
+ * probabilities times the head size, about a quarter of the flops. */
+#define PARALLEL_ATTENTION (1 << 18)
+
 /* Dropout sites within a layer: site * SITES + which. */
 #define SITES 4
 enum { SITE_PROBS, SITE_ATTN_OUT, SITE_FFN_OUT };
@@ -231,7 +235,7 @@ static void attention_forward(float *ctx, float *probs, float *drop, const float
 	size_t D = H / A, H3 = 3 * H;
 	float scale = 1.0f / sqrtf((float)D), p = d ? d->p : 0;
 	struct mask m = mask_make(p, d ? d->seed : 0, site);
-	#pragma omp parallel for schedule(dynamic) if (b->P >= 65536)
+	#pragma omp parallel for schedule(dynamic) if (b->P * D >= PARALLEL_ATTENTION)
 	for (size_t item = 0; item < b->n * A; item++) {
 		size_t e = item / A, h = item % A, L = b->len[e], r0 = b->start[e];
 		const float *Q = qkv + r0 * H3 + h * D, *K = Q + H, *V = Q + 2 * H;
@@ -276,7 +280,7 @@ static void attention_backward(float *dqkv, const float *dctx, const float *qkv,
 	size_t D = H / A, H3 = 3 * H, M = (size_t)b->maxlen * b->maxlen;
 	float scale = 1.0f / sqrtf((float)D), p = d ? d->p : 0;
 	struct mask m = mask_make(p, d ? d->seed : 0, site);
-	#pragma omp parallel for schedule(dynamic) if (b->P >= 65536)
+	#pragma omp parallel for schedule(dynamic) if (b->P * D >= PARALLEL_ATTENTION)
 	for (size_t item = 0; item < b->n * A; item++) {
 		size_t e = item / A, h = item % A, L = b->len[e], r0 = b->start[e];
 		const float *Q = qkv + r0 * H3 + h * D, *K = Q + H, *V = Q + 2 * H, *dC = dctx + r0 * H + h * D;
