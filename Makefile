@@ -18,7 +18,7 @@ else
 O        ?= build
 endif
 
-PKGS      = libzstd yaml-0.1 libutf8proc
+PKGS      = libzstd yaml-0.1 libutf8proc sleef
 CFLAGS   ?= -O2 -g
 XCFLAGS   = -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -Ilib -DELSA_VERSION='"$(VERSION)"' \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(SANFLAGS) -MMD -MP
@@ -39,6 +39,10 @@ all: $(BINS) $(TESTBIN)
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(XCFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The AVX2 build of the hot kernels (lib/simd.h); the rest stays baseline x86-64.
+$(O)/lib/simd_avx2.o: XCFLAGS += -mavx2 -mfma -ffp-contract=fast
+$(O)/lib/simd_base.o: XCFLAGS += -Wno-psabi
 
 $(O)/libelsa.a: $(LIB_OBJ)
 	rm -f $@

@@ -110,6 +110,9 @@ void embeddings_backward(struct emb_weights *g, const float *dout, struct emb_ac
 {
 	size_t H = (size_t)c->hidden;
 	layernorm_backward(a->dsum, g->ln_w, g->ln_b, dout, a->sum, w->ln_w, a->mean, a->rstd, b->T, H, 0);
+	memset(g->word, 0, (size_t)c->vocab * H * sizeof *g->word);
+	memset(g->type, 0, (size_t)c->type_vocab * H * sizeof *g->type);
+	memset(g->pos, 0, (size_t)c->max_pos * H * sizeof *g->pos);
 	/* Scatter-add into the table rows: each thread owns a block of columns and walks every
 	 * token in order, so the sums do not depend on the thread count. */
 	#pragma omp parallel for schedule(static) if (b->T * H >= 32768)
@@ -155,82 +158,96 @@ void emb_acts_free(struct emb_acts *a)
 	memset(a, 0, sizeof *a);
 }
 
-static int alloc(float **p, size_t n)
+/* Points fields[k] at its place in mem (when mem is not NULL) for kinds of memory of size[k]
+ * floats each, laid end to end in 64-byte steps; returns the floats in all. */
+static size_t lay_out(float *mem, const size_t *size, float **const *fields, int kinds)
 {
-	free(*p);
-	*p = malloc((n ? n : 1) * sizeof **p);
-	return *p ? 0 : E_NOMEM;
+	size_t total = 0;
+	for (int k = 0; k < kinds; k++) {
+		if (mem)
+			*fields[k] = mem + total;
+		total += (size[k] + 15) / 16 * 16;
+	}
+	return total;
 }
 
-int layer_acts_reserve(struct layer_acts *a, const struct model_config *c, const struct batch *b)
+/* Makes *mem hold the kinds laid out by size[] and points the fields into it; it grows, never
+ * shrinks. 0 or E_NOMEM. */
+static int plan(float **mem, size_t *cap, const size_t *size, float **const *fields, int kinds)
 {
-	size_t H = (size_t)c->hidden, I = (size_t)c->intermediate, T = b->T, P = b->P;
-	size_t M = (size_t)b->maxlen * b->maxlen * (size_t)omp_get_max_threads();
-	int rc = 0;
-	if (T > a->cap_T) {
-		rc |= alloc(&a->qkv, 3 * T * H) | alloc(&a->ctx, T * H) | alloc(&a->r1, T * H) | alloc(&a->h1, T * H);
-		rc |= alloc(&a->f, T * I) | alloc(&a->g, T * I) | alloc(&a->r2, T * H) | alloc(&a->y, T * H);
-		rc |= alloc(&a->mean1, T) | alloc(&a->rstd1, T) | alloc(&a->mean2, T) | alloc(&a->rstd2, T);
-		a->cap_T = T;
+	size_t need = lay_out(NULL, size, fields, kinds);
+	if (need > *cap) {
+		free(*mem);
+		*cap = 0;
+		if (!(*mem = aligned_alloc(64, need * sizeof **mem)))
+			return E_NOMEM;
+		*cap = need;
 	}
-	if (P > a->cap_P) {
-		rc |= alloc(&a->probs, P);
-		a->cap_P = P;
-	}
-	if (M > a->cap_drop) {
-		rc |= alloc(&a->drop, M);
-		a->cap_drop = M;
-	}
-	if (rc) {
+	lay_out(*mem, size, fields, kinds);
+	return 0;
+}
+
+/* The activations of a layer: one allocation, laid out by this table of sizes. Inference keeps
+ * no GELU input (g is f). */
+enum { A_QKV, A_PROBS, A_CTX, A_R1, A_H1, A_F, A_G, A_R2, A_Y, A_MEAN1, A_RSTD1, A_MEAN2, A_RSTD2, A_SCRATCH, A_KINDS };
+
+int layer_acts_reserve(struct layer_acts *a, const struct model_config *c, const struct batch *b, int train)
+{
+	size_t H = (size_t)c->hidden, I = (size_t)c->intermediate, T = b->T;
+	size_t each = attention_scratch(b->maxlen, H / (size_t)c->heads);
+	size_t size[A_KINDS] = {
+		[A_QKV] = 3 * T * H, [A_PROBS] = b->P, [A_CTX] = T * H, [A_R1] = T * H, [A_H1] = T * H,
+		[A_F] = T * I, [A_G] = train ? T * I : 0, [A_R2] = T * H, [A_Y] = T * H,
+		[A_MEAN1] = T, [A_RSTD1] = T, [A_MEAN2] = T, [A_RSTD2] = T,
+		[A_SCRATCH] = (size_t)omp_get_max_threads() * each,
+	};
+	float **const fields[A_KINDS] = { &a->qkv, &a->probs, &a->ctx, &a->r1, &a->h1, &a->f, &a->g, &a->r2, &a->y,
+					  &a->mean1, &a->rstd1, &a->mean2, &a->rstd2, &a->scratch };
+	if (plan(&a->mem, &a->cap, size, fields, A_KINDS) < 0) {
 		layer_acts_free(a);
 		return err_set(E_NOMEM, "out of memory for the activations of %zu tokens", T);
 	}
+	if (!train)
+		a->g = a->f;
+	a->scratch_each = each;
 	return 0;
 }
 
 void layer_acts_free(struct layer_acts *a)
 {
-	float **all[] = { &a->qkv, &a->probs, &a->drop, &a->ctx, &a->r1, &a->mean1, &a->rstd1, &a->h1,
-			  &a->f, &a->g, &a->r2, &a->mean2, &a->rstd2, &a->y };
-	for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-		free(*all[i]);
+	free(a->mem);
 	memset(a, 0, sizeof *a);
 }
+
+/* The scratch of backward, planned the same way. */
+enum { S_D1, S_D2, S_DQKV, S_DI, S_ATTN, S_KINDS };
 
 int layer_scratch_reserve(struct layer_scratch *s, const struct model_config *c, const struct batch *b)
 {
 	size_t H = (size_t)c->hidden, I = (size_t)c->intermediate, T = b->T;
-	size_t P = 3 * (size_t)b->maxlen * b->maxlen * (size_t)omp_get_max_threads();
-	int rc = 0;
-	if (T > s->cap_T) {
-		rc |= alloc(&s->d1, T * H) | alloc(&s->d2, T * H) | alloc(&s->dqkv, 3 * T * H) | alloc(&s->dI, T * I);
-		s->cap_T = T;
-	}
-	if (P > s->cap_P) {
-		rc |= alloc(&s->dP, P);
-		s->cap_P = P;
-	}
-	if (rc) {
+	size_t each = attention_scratch(b->maxlen, H / (size_t)c->heads);
+	size_t size[S_KINDS] = { [S_D1] = T * H, [S_D2] = T * H, [S_DQKV] = 3 * T * H, [S_DI] = T * I,
+				 [S_ATTN] = (size_t)omp_get_max_threads() * each };
+	float **const fields[S_KINDS] = { &s->d1, &s->d2, &s->dqkv, &s->dI, &s->attn };
+	if (plan(&s->mem, &s->cap, size, fields, S_KINDS) < 0) {
 		layer_scratch_free(s);
 		return err_set(E_NOMEM, "out of memory for the gradients of %zu tokens", T);
 	}
+	s->attn_each = each;
 	return 0;
 }
 
 void layer_scratch_free(struct layer_scratch *s)
 {
-	free(s->d1);
-	free(s->d2);
-	free(s->dqkv);
-	free(s->dI);
-	free(s->dP);
+	free(s->mem);
 	memset(s, 0, sizeof *s);
 }
 
-/* Attention of every example and head, one (example, head) per task: S = Q K^T / sqrt(D),
- * probs = softmax(S), ctx = dropout(probs) V. qkv is [T, 3H]; ctx [T, H]. */
-static void attention_forward(float *ctx, float *probs, float *drop, const float *qkv, const struct batch *b, size_t H,
-			      size_t A, const struct dropout_cfg *d, uint64_t site)
+/* Attention of every example and head, one (example, head) per task, in parallel when there is
+ * work enough: ctx [T, H] from qkv [T, 3H] (its bias added in place), probabilities into
+ * probs. */
+static void attention_forward(struct layer_acts *a, const float *qkv_b, const struct batch *b, size_t H, size_t A,
+			      const struct dropout_cfg *d, uint64_t site)
 {
 	size_t D = H / A, H3 = 3 * H;
 	float scale = 1.0f / sqrtf((float)D), p = d ? d->p : 0;
@@ -238,17 +255,10 @@ static void attention_forward(float *ctx, float *probs, float *drop, const float
 	#pragma omp parallel for schedule(dynamic) if (b->P * D >= PARALLEL_ATTENTION)
 	for (size_t item = 0; item < b->n * A; item++) {
 		size_t e = item / A, h = item % A, L = b->len[e], r0 = b->start[e];
-		const float *Q = qkv + r0 * H3 + h * D, *K = Q + H, *V = Q + 2 * H;
 		size_t off = b->pstart[e] + h * L * L;
-		float *S = probs + off, *Pd = S;
-		gemm_serial(0, 1, L, L, D, scale, Q, H3, K, H3, 0, S, L);
-		softmax_rows(S, L, L);
-		if (p > 0) {
-			Pd = drop + (size_t)omp_get_thread_num() * b->maxlen * b->maxlen;
-			for (size_t i = 0; i < L * L; i++)
-				Pd[i] = mask_keep(&m, off + i) ? S[i] * m.scale : 0.0f;
-		}
-		gemm_serial(0, 0, L, D, L, 1, Pd, L, V, H3, 0, ctx + r0 * H + h * D, H);
+		attention_head_forward(a->ctx + r0 * H + h * D, H, a->probs + off, a->qkv + r0 * H3 + h * D, H3, H,
+				       qkv_b + h * D, L, D, scale, p > 0 ? &m : NULL, off,
+				       a->scratch + (size_t)omp_get_thread_num() * a->scratch_each);
 	}
 }
 
@@ -258,59 +268,36 @@ void layer_forward(struct layer_acts *a, const struct layer_weights *w, const st
 	size_t T = b->T, H = (size_t)c->hidden, I = (size_t)c->intermediate, A = (size_t)c->heads;
 	float p = d ? d->p : 0, eps = (float)c->eps;
 	uint64_t seed = d ? d->seed : 0;
+	/* qkv [T, 3H] = x [T, H] Wqkv^T [H, 3H]; attention adds the bias: ctx [T, H] */
 	gemm(0, 1, T, 3 * H, H, 1, a->x, H, w->qkv_w, H, 0, a->qkv, 3 * H);
-	bias_add(a->qkv, a->qkv, w->qkv_b, T, 3 * H);
-	attention_forward(a->ctx, a->probs, a->drop, a->qkv, b, H, A, d, site * SITES + SITE_PROBS);
+	attention_forward(a, w->qkv_b, b, H, A, d, site * SITES + SITE_PROBS);
+	/* r1 [T, H] = dropout(ctx Wo^T + bo) + x; h1 = LayerNorm(r1) */
 	gemm(0, 1, T, H, H, 1, a->ctx, H, w->o_w, H, 0, a->r1, H);
-	bias_dropout_add(a->r1, a->r1, w->o_b, a->x, T, H, p, seed, site * SITES + SITE_ATTN_OUT);
-	layernorm_forward(a->h1, a->mean1, a->rstd1, a->r1, w->ln1_w, w->ln1_b, T, H, eps);
+	residual_layernorm_forward(a->h1, a->r1, a->mean1, a->rstd1, a->r1, w->o_b, a->x, w->ln1_w, w->ln1_b, T, H, eps,
+				   p, seed, site * SITES + SITE_ATTN_OUT);
+	/* f [T, I] = h1 W1^T + b1; g = GELU(f) */
 	gemm(0, 1, T, I, H, 1, a->h1, H, w->fc1_w, H, 0, a->f, I);
-	bias_add(a->f, a->f, w->fc1_b, T, I);
-	gelu_forward(a->g, a->f, T * I);
+	bias_gelu_forward(a->g, a->f, w->fc1_b, T, I);
+	/* r2 [T, H] = dropout(g W2^T + b2) + h1; y = LayerNorm(r2) */
 	gemm(0, 1, T, H, I, 1, a->g, I, w->fc2_w, I, 0, a->r2, H);
-	bias_dropout_add(a->r2, a->r2, w->fc2_b, a->h1, T, H, p, seed, site * SITES + SITE_FFN_OUT);
-	layernorm_forward(a->y, a->mean2, a->rstd2, a->r2, w->ln2_w, w->ln2_b, T, H, eps);
+	residual_layernorm_forward(a->y, a->r2, a->mean2, a->rstd2, a->r2, w->fc2_b, a->h1, w->ln2_w, w->ln2_b, T, H, eps,
+				   p, seed, site * SITES + SITE_FFN_OUT);
 }
 
 /* Backward of attention_forward: dqkv [T, 3H] from dctx [T, H]. */
-static void attention_backward(float *dqkv, const float *dctx, const float *qkv, const float *probs,
-			       const struct batch *b, size_t H, size_t A, const struct dropout_cfg *d, uint64_t site,
-			       float *scratch)
+static void attention_backward(float *dqkv, const float *dctx, const struct layer_acts *a, const struct batch *b,
+			       size_t H, size_t A, const struct dropout_cfg *d, uint64_t site, struct layer_scratch *s)
 {
-	size_t D = H / A, H3 = 3 * H, M = (size_t)b->maxlen * b->maxlen;
+	size_t D = H / A, H3 = 3 * H;
 	float scale = 1.0f / sqrtf((float)D), p = d ? d->p : 0;
 	struct mask m = mask_make(p, d ? d->seed : 0, site);
 	#pragma omp parallel for schedule(dynamic) if (b->P * D >= PARALLEL_ATTENTION)
 	for (size_t item = 0; item < b->n * A; item++) {
 		size_t e = item / A, h = item % A, L = b->len[e], r0 = b->start[e];
-		const float *Q = qkv + r0 * H3 + h * D, *K = Q + H, *V = Q + 2 * H, *dC = dctx + r0 * H + h * D;
-		float *dQ = dqkv + r0 * H3 + h * D, *dK = dQ + H, *dV = dQ + 2 * H;
 		size_t off = b->pstart[e] + h * L * L;
-		const float *P = probs + off, *Pd = P;
-		float *dP = scratch + 3 * M * (size_t)omp_get_thread_num(), *drop = dP + M, *keep = drop + M;
-		if (p > 0) { /* the forward's mask, drawn once: keep[i] is 0 or the scale */
-			for (size_t i = 0; i < L * L; i++) {
-				keep[i] = mask_keep(&m, off + i) ? m.scale : 0.0f;
-				drop[i] = P[i] * keep[i];
-			}
-			Pd = drop;
-		}
-		gemm_serial(1, 0, L, D, L, 1, Pd, L, dC, H, 0, dV, H3);
-		gemm_serial(0, 1, L, L, D, 1, dC, H, V, H3, 0, dP, L);
-		for (size_t i = 0; i < L; i++) {
-			float *dp = dP + i * L;
-			const float *pr = P + i * L;
-			if (p > 0)
-				for (size_t j = 0; j < L; j++)
-					dp[j] *= keep[i * L + j];
-			float dot = 0;
-			for (size_t j = 0; j < L; j++)
-				dot += dp[j] * pr[j];
-			for (size_t j = 0; j < L; j++)
-				dp[j] = pr[j] * (dp[j] - dot);
-		}
-		gemm_serial(0, 0, L, D, L, scale, dP, L, K, H3, 0, dQ, H3);
-		gemm_serial(1, 0, L, D, L, scale, dP, L, Q, H3, 0, dK, H3);
+		attention_head_backward(dqkv + r0 * H3 + h * D, dctx + r0 * H + h * D, H, a->qkv + r0 * H3 + h * D, H3, H,
+					a->probs + off, L, D, scale, p > 0 ? &m : NULL, off,
+					s->attn + (size_t)omp_get_thread_num() * s->attn_each);
 	}
 }
 
@@ -327,11 +314,11 @@ void layer_backward(float *dx, struct layer_weights *g, float *dy, const struct 
 	memcpy(dh1, dr, T * H * sizeof *dh1);
 	dropout(dr, dr, T * H, p, seed, site * SITES + SITE_FFN_OUT);
 	/* Feed-forward: fc2, GELU, fc1. */
-	gemm(1, 0, H, I, T, 1, dr, H, a->g, I, 1, g->fc2_w, I);
+	gemm(1, 0, H, I, T, 1, dr, H, a->g, I, 0, g->fc2_w, I);
 	bias_backward(g->fc2_b, dr, T, H);
 	gemm(0, 0, T, I, H, 1, dr, H, w->fc2_w, I, 0, s->dI, I);
 	gelu_backward(s->dI, s->dI, a->f, T * I);
-	gemm(1, 0, I, H, T, 1, s->dI, I, a->h1, H, 1, g->fc1_w, H);
+	gemm(1, 0, I, H, T, 1, s->dI, I, a->h1, H, 0, g->fc1_w, H);
 	bias_backward(g->fc1_b, s->dI, T, I);
 	gemm(0, 0, T, H, I, 1, s->dI, I, w->fc1_w, H, 1, dh1, H);
 	/* Attention LayerNorm, then the residual (to x) and the attention output's dropout. */
@@ -339,12 +326,12 @@ void layer_backward(float *dx, struct layer_weights *g, float *dy, const struct 
 	if (dx)
 		memcpy(dx, dr, T * H * sizeof *dx);
 	dropout(dr, dr, T * H, p, seed, site * SITES + SITE_ATTN_OUT);
-	gemm(1, 0, H, H, T, 1, dr, H, a->ctx, H, 1, g->o_w, H);
+	gemm(1, 0, H, H, T, 1, dr, H, a->ctx, H, 0, g->o_w, H);
 	bias_backward(g->o_b, dr, T, H);
 	gemm(0, 0, T, H, H, 1, dr, H, w->o_w, H, 0, dh1, H);
 	/* Attention, then the Q, K, V projections. */
-	attention_backward(s->dqkv, dh1, a->qkv, a->probs, b, H, A, d, site * SITES + SITE_PROBS, s->dP);
-	gemm(1, 0, 3 * H, H, T, 1, s->dqkv, 3 * H, a->x, H, 1, g->qkv_w, H);
+	attention_backward(s->dqkv, dh1, a, b, H, A, d, site * SITES + SITE_PROBS, s);
+	gemm(1, 0, 3 * H, H, T, 1, s->dqkv, 3 * H, a->x, H, 0, g->qkv_w, H);
 	bias_backward(g->qkv_b, s->dqkv, T, 3 * H);
 	if (dx)
 		gemm(0, 0, T, H, 3 * H, 1, s->dqkv, 3 * H, w->qkv_w, H, 1, dx, H);

@@ -48,8 +48,9 @@ void emb_acts_free(struct emb_acts *a);
  * backward needs. */
 void embeddings_forward(float *out, struct emb_acts *a, const struct emb_weights *w, const struct model_config *c,
 			const struct batch *b, const uint32_t *tokens, const uint32_t *types);
-/* Backward from dout [T, H], the gradient of the embedding output: adds into g's LayerNorm and
- * into the rows of the word, position and token type tables that the tokens used. */
+/* Backward from dout [T, H], the gradient of the embedding output: writes g: the
+ * LayerNorm's gradients, and the word, position and token type tables' (zero but in the rows
+ * that the tokens used). */
 void embeddings_backward(struct emb_weights *g, const float *dout, struct emb_acts *a, const struct emb_weights *w,
 			 const struct model_config *c, const struct batch *b, const uint32_t *tokens,
 			 const uint32_t *types);
@@ -60,45 +61,50 @@ struct dropout_cfg {
 	uint64_t seed;
 };
 
-/* The activations of one layer. In training each layer keeps its own (for backward); in
- * inference one set is reused for every layer. */
+/* The activations of one layer, in one allocation (mem) laid out for the batch. In training
+ * each layer keeps its own (for backward); in inference one set is reused for every layer. */
 struct layer_acts {
 	float *x;             /* [T, H] input: the previous layer's y, not owned */
-	float *qkv;           /* [T, 3H] */
-	float *probs;         /* [P] attention probabilities (before dropout) */
+	float *qkv;           /* [T, 3H] x Wqkv^T + bqkv: queries, keys, values, heads side by side */
+	float *probs;         /* [P] attention probabilities (before dropout), example by example */
 	float *ctx;           /* [T, H] attention output per head, heads side by side */
 	float *r1;            /* [T, H] dropout(ctx Wo^T + bo) + x */
 	float *mean1, *rstd1; /* [T] */
 	float *h1;            /* [T, H] LayerNorm(r1) */
 	float *f;             /* [T, I] h1 W1^T + b1 */
-	float *g;             /* [T, I] GELU(f) */
+	float *g;             /* [T, I] GELU(f); the same memory as f in inference */
 	float *r2;            /* [T, H] dropout(g W2^T + b2) + h1 */
 	float *mean2, *rstd2; /* [T] */
 	float *y;             /* [T, H] LayerNorm(r2): the layer's output */
-	float *drop;          /* per thread: one head's probabilities after dropout */
-	size_t cap_T, cap_P, cap_drop;
+	float *scratch;       /* per thread, scratch_each floats: attention's */
+	size_t scratch_each;
+	float *mem;
+	size_t cap;           /* floats in mem */
 };
 
-/* Makes room for batch b. 0 or E_NOMEM. */
-int layer_acts_reserve(struct layer_acts *a, const struct model_config *c, const struct batch *b);
+/* Makes room for batch b, for training (keeps what backward needs) or inference. 0 or
+ * E_NOMEM. */
+int layer_acts_reserve(struct layer_acts *a, const struct model_config *c, const struct batch *b, int train);
 void layer_acts_free(struct layer_acts *a);
 
 /* One encoder layer: a->y from a->x. site names the layer for dropout masks. */
 void layer_forward(struct layer_acts *a, const struct layer_weights *w, const struct model_config *c,
 		   const struct batch *b, const struct dropout_cfg *d, uint64_t site);
 
-/* Scratch memory of backward, shared by the layers of a step. */
+/* Scratch memory of backward, shared by the layers of a step, in one allocation. */
 struct layer_scratch {
 	float *d1, *d2, *dqkv; /* [T, H], [T, H], [T, 3H] */
 	float *dI;             /* [T, I] */
-	float *dP;             /* per thread: 3 x maxlen^2 */
-	size_t cap_T, cap_P;
+	float *attn;           /* per thread, attn_each floats: attention's */
+	size_t attn_each;
+	float *mem;
+	size_t cap;
 };
 int layer_scratch_reserve(struct layer_scratch *s, const struct model_config *c, const struct batch *b);
 void layer_scratch_free(struct layer_scratch *s);
 
 /* Backward through one layer: dy [T, H] is the gradient of a->y; gradients of the weights are
- * added into g; dx [T, H] gets the gradient of a->x (NULL: not needed, the input is frozen,
+ * written into g; dx [T, H] gets the gradient of a->x (NULL: not needed, the input is frozen,
  * which saves a GEMM). dx may equal dy. */
 void layer_backward(float *dx, struct layer_weights *g, float *dy, const struct layer_acts *a,
 		    const struct layer_weights *w, const struct model_config *c, const struct batch *b,

@@ -113,7 +113,7 @@ int finetune_batch(struct finetune *f, size_t n, const uint32_t *len)
 	if (f->emb && (rc = emb_acts_reserve(&f->ea, &f->c, f->b.T)) < 0)
 		return rc;
 	for (int l = f->first; l < f->c.layers; l++)
-		if ((rc = layer_acts_reserve(&f->acts[l - f->first], &f->c, &f->b)) < 0)
+		if ((rc = layer_acts_reserve(&f->acts[l - f->first], &f->c, &f->b, 1)) < 0)
 			return rc;
 	if ((rc = layer_scratch_reserve(&f->scratch, &f->c, &f->b)) < 0)
 		return rc;
@@ -154,7 +154,6 @@ double finetune_backward(struct finetune *f, const double *labels, int train, lo
 	struct dropout_cfg d = step_dropout(f, train, step);
 	size_t H = (size_t)f->c.hidden;
 	double loss = head_loss(&f->head, labels, f->b.n, f->outputs, f->regression);
-	memset(f->grad, 0, f->ps.size * sizeof *f->grad);
 	head_backward(f->dy, &f->hg, &f->head, &f->hw, f->c.type, &f->b, H, f->outputs, &d, HEAD_SITE);
 	for (int l = f->c.layers - 1; l >= f->first; l--) {
 		float *dx = l > f->first || f->emb ? f->dy : NULL; /* no gradient into a frozen input */

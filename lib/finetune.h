@@ -51,7 +51,7 @@ int finetune_batch(struct finetune *f, size_t n, const uint32_t *len);
  * dropout on, with masks drawn for optimizer step `step`. */
 void finetune_forward(struct finetune *f, int train, long step);
 /* The loss of the last forward against labels, and every trained parameter's gradient in
- * f->grad (zeroed first). Call after finetune_forward(f, train, step) with the same step. */
+ * f->grad (written: each comes from one place). Call after finetune_forward(f, train, step) with the same step. */
 double finetune_backward(struct finetune *f, const double *labels, int train, long step);
 
 #endif

@@ -91,13 +91,13 @@ void head_backward(float *dy, struct head_weights *g, struct head_acts *a, const
 	float p = d ? d->p : 0;
 	uint64_t seed = d ? d->seed : 0;
 	/* out: logits = z Wo^T + bo */
-	gemm(1, 0, C, H, B, 1, a->dlogits, C, a->z, H, 1, g->out_w, H);
+	gemm(1, 0, C, H, B, 1, a->dlogits, C, a->z, H, 0, g->out_w, H);
 	bias_backward(g->out_b, a->dlogits, B, C);
 	gemm(0, 0, B, H, C, 1, a->dlogits, C, w->out_w, H, 0, a->dh, H);
 	/* z = dropout(h), h = tanh(x Wd^T + bd) */
 	dropout(a->dh, a->dh, B * H, p, seed, site + SITE_OUT);
 	tanh_backward(a->dh, a->dh, a->h, B * H);
-	gemm(1, 0, H, H, B, 1, a->dh, H, a->x, H, 1, g->dense_w, H);
+	gemm(1, 0, H, H, B, 1, a->dh, H, a->x, H, 0, g->dense_w, H);
 	bias_backward(g->dense_b, a->dh, B, H);
 	/* dx = dh Wd (into a->x, no longer needed), through RoBERTa's input dropout, onto each
 	 * example's first token; every other token gets no gradient from the head. */

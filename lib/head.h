@@ -31,7 +31,7 @@ void head_forward(struct head_acts *a, const struct head_weights *w, enum model_
 /* The mean loss over the batch (cross-entropy over C classes with labels as class indices, or
  * MSE when C is 1 and regression), in double; a->dlogits gets its gradient. */
 double head_loss(struct head_acts *a, const double *labels, size_t B, size_t C, int regression);
-/* Backward from a->dlogits: weight gradients added into g; dy [T, H] gets the gradient of y
+/* Backward from a->dlogits: weight gradients written into g; dy [T, H] gets the gradient of y
  * (zero but on each example's first token). */
 void head_backward(float *dy, struct head_weights *g, struct head_acts *a, const struct head_weights *w,
 		   enum model_type type, const struct batch *b, size_t H, size_t C, const struct dropout_cfg *d,

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "simd.h"
 
 /* Column blocks for the column sums of backward: each thread owns whole columns and adds the
  * rows in order, so the sums do not depend on the thread count. */
@@ -9,29 +10,28 @@
 /* Below this many elements a loop runs on one thread: waking the others costs more. */
 #define PARALLEL(n) ((n) >= 32768)
 
+void residual_layernorm_forward(float *y, float *r, float *mean, float *rstd, const float *inp, const float *bias,
+				const float *res, const float *w, const float *b, size_t N, size_t C, float eps, float p,
+				uint64_t seed, uint64_t site)
+{
+	const struct simd_ops *k = simd();
+	struct mask m = mask_make(p, seed, site);
+	#pragma omp parallel for schedule(static) if (PARALLEL(N * C))
+	for (size_t n = 0; n < N; n++) {
+		float mu, rs;
+		k->residual_layernorm(y + n * C, r ? r + n * C : NULL, &mu, &rs, inp + n * C, bias, p > 0 ? &m : NULL, n * C,
+				      res ? res + n * C : NULL, w, b, C, eps);
+		if (mean)
+			mean[n] = mu;
+		if (rstd)
+			rstd[n] = rs;
+	}
+}
+
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
 		       size_t N, size_t C, float eps)
 {
-	#pragma omp parallel for schedule(static) if (PARALLEL(N * C))
-	for (size_t n = 0; n < N; n++) {
-		const float *x = inp + n * C;
-		float *y = out + n * C;
-		double s = 0, ss = 0;
-		for (size_t c = 0; c < C; c++)
-			s += x[c];
-		float m = (float)(s / (double)C);
-		for (size_t c = 0; c < C; c++) {
-			float d = x[c] - m;
-			ss += (double)d * d;
-		}
-		float r = 1.0f / sqrtf((float)(ss / (double)C) + eps);
-		for (size_t c = 0; c < C; c++)
-			y[c] = (x[c] - m) * r * w[c] + b[c];
-		if (mean)
-			mean[n] = m;
-		if (rstd)
-			rstd[n] = r;
-	}
+	residual_layernorm_forward(out, NULL, mean, rstd, inp, NULL, NULL, w, b, N, C, eps, 0, 0, 0);
 }
 
 void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
@@ -56,6 +56,8 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
 	#pragma omp parallel for schedule(static) if (PARALLEL(N * C))
 	for (size_t c0 = 0; c0 < C; c0 += COLS) {
 		size_t c1 = c0 + COLS < C ? c0 + COLS : C;
+		for (size_t c = c0; c < c1; c++)
+			dw[c] = db[c] = 0;
 		for (size_t n = 0; n < N; n++) {
 			const float *dy = dout + n * C, *x = inp + n * C;
 			for (size_t c = c0; c < c1; c++) {
@@ -79,30 +81,31 @@ void bias_backward(float *dbias, const float *dout, size_t N, size_t C)
 	#pragma omp parallel for schedule(static) if (PARALLEL(N * C))
 	for (size_t c0 = 0; c0 < C; c0 += COLS) {
 		size_t c1 = c0 + COLS < C ? c0 + COLS : C;
+		for (size_t c = c0; c < c1; c++)
+			dbias[c] = 0;
 		for (size_t n = 0; n < N; n++)
 			for (size_t c = c0; c < c1; c++)
 				dbias[c] += dout[n * C + c];
 	}
 }
 
-void gelu_forward(float *out, const float *inp, size_t n)
+/* Elements per task of the element-wise loops: a multiple of the vector width. */
+#define BLOCK 4096
+
+void bias_gelu_forward(float *g, float *f, const float *bias, size_t N, size_t C)
 {
-	#pragma omp parallel for schedule(static) if (PARALLEL(n))
-	for (size_t i = 0; i < n; i++) {
-		float x = inp[i];
-		out[i] = 0.5f * x * (1.0f + erff(x * (float)M_SQRT1_2));
-	}
+	const struct simd_ops *k = simd();
+	#pragma omp parallel for schedule(static) if (PARALLEL(N * C))
+	for (size_t n = 0; n < N; n++)
+		k->bias_gelu(g + n * C, f + n * C, bias, 1, C);
 }
 
 void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n)
 {
-	const float inv_sqrt_2pi = 0.3989422804014327f;
+	const struct simd_ops *k = simd();
 	#pragma omp parallel for schedule(static) if (PARALLEL(n))
-	for (size_t i = 0; i < n; i++) {
-		float x = inp[i];
-		float cdf = 0.5f * (1.0f + erff(x * (float)M_SQRT1_2)), pdf = inv_sqrt_2pi * expf(-0.5f * x * x);
-		dinp[i] = dout[i] * (cdf + x * pdf);
-	}
+	for (size_t i = 0; i < n; i += BLOCK)
+		k->gelu_backward(dinp + i, dout + i, inp + i, n - i < BLOCK ? n - i : BLOCK);
 }
 
 void tanh_forward(float *x, size_t n)
@@ -115,21 +118,6 @@ void tanh_backward(float *dinp, const float *dout, const float *out, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		dinp[i] = dout[i] * (1.0f - out[i] * out[i]);
-}
-
-void bias_dropout_add(float *out, const float *inp, const float *bias, const float *res, size_t N, size_t C, float p,
-		      uint64_t seed, uint64_t site)
-{
-	struct mask m = mask_make(p, seed, site);
-	#pragma omp parallel for schedule(static) if (PARALLEL(N * C))
-	for (size_t n = 0; n < N; n++)
-		for (size_t c = 0; c < C; c++) {
-			size_t i = n * C + c;
-			float v = inp[i] + bias[c];
-			if (p > 0)
-				v = mask_keep(&m, i) ? v * m.scale : 0.0f;
-			out[i] = v + res[i];
-		}
 }
 
 void dropout(float *out, const float *inp, size_t n, float p, uint64_t seed, uint64_t site)
@@ -145,18 +133,68 @@ void dropout(float *out, const float *inp, size_t n, float p, uint64_t seed, uin
 		out[i] = mask_keep(&m, i) ? inp[i] * m.scale : 0.0f;
 }
 
-void softmax_rows(float *x, size_t N, size_t C)
+size_t attention_scratch(size_t L, size_t D)
 {
-	for (size_t n = 0; n < N; n++) {
-		float *r = x + n * C, mx = -INFINITY, s = 0;
-		for (size_t c = 0; c < C; c++)
-			mx = r[c] > mx ? r[c] : mx;
-		for (size_t c = 0; c < C; c++) {
-			r[c] = expf(r[c] - mx);
-			s += r[c];
+	return 4 * L * L + D * (L + 8);
+}
+
+void attention_head_forward(float *ctx, size_t ldc, float *probs, float *qkv, size_t ld, size_t H, const float *bias,
+			    size_t L, size_t D, float scale, const struct mask *m, size_t offset, float *scratch)
+{
+	const struct simd_ops *k = simd();
+	float *Q = qkv, *K = qkv + H, *V = qkv + 2 * H, *Pd = scratch, *Bt = scratch + L * L;
+	for (size_t i = 0; i < L; i++)
+		for (size_t d = 0; d < D; d++) {
+			Q[i * ld + d] += bias[d];
+			K[i * ld + d] += bias[H + d];
+			V[i * ld + d] += bias[2 * H + d];
 		}
-		float inv = 1.0f / s;
-		for (size_t c = 0; c < C; c++)
-			r[c] *= inv;
+	k->scores(probs, Q, ld, K, ld, L, L, D, scale, Bt);
+	k->softmax_rows(probs, L, L);
+	if (m)
+		for (size_t i = 0; i < L * L; i++)
+			Pd[i] = mask_keep(m, offset + i) ? probs[i] * m->scale : 0.0f;
+	k->combine(ctx, ldc, m ? Pd : probs, V, ld, L, L, D, 1);
+}
+
+/* t [L, L] = a^T */
+static void transpose(float *t, const float *a, size_t L)
+{
+	for (size_t i = 0; i < L; i++)
+		for (size_t j = 0; j < L; j++)
+			t[j * L + i] = a[i * L + j];
+}
+
+void attention_head_backward(float *dqkv, const float *dctx, size_t ldc, const float *qkv, size_t ld, size_t H,
+			     const float *probs, size_t L, size_t D, float scale, const struct mask *m, size_t offset,
+			     float *scratch)
+{
+	const struct simd_ops *k = simd();
+	size_t M = L * L;
+	const float *Q = qkv, *K = qkv + H, *V = qkv + 2 * H, *P = probs;
+	float *dQ = dqkv, *dK = dqkv + H, *dV = dqkv + 2 * H;
+	float *dP = scratch, *tr = dP + M, *keep = tr + M, *Pd = keep + M, *Bt = Pd + M;
+	if (m) /* the forward's mask, drawn once: keep[i] is 0 or the scale */
+		for (size_t i = 0; i < M; i++) {
+			keep[i] = mask_keep(m, offset + i) ? m->scale : 0.0f;
+			Pd[i] = P[i] * keep[i];
+		}
+	transpose(tr, m ? Pd : P, L);
+	k->combine(dV, ld, tr, dctx, ldc, L, L, D, 1); /* dV = Pd^T dctx */
+	k->scores(dP, dctx, ldc, V, ld, L, L, D, 1, Bt); /* dP = dctx V^T */
+	for (size_t i = 0; i < L; i++) { /* through the dropout and the softmax */
+		float *dp = dP + i * L;
+		const float *pr = P + i * L;
+		if (m)
+			for (size_t j = 0; j < L; j++)
+				dp[j] *= keep[i * L + j];
+		float dot = 0;
+		for (size_t j = 0; j < L; j++)
+			dot += dp[j] * pr[j];
+		for (size_t j = 0; j < L; j++)
+			dp[j] = pr[j] * (dp[j] - dot);
 	}
+	k->combine(dQ, ld, dP, K, ld, L, L, D, scale); /* dQ = scale dS K */
+	transpose(tr, dP, L);
+	k->combine(dK, ld, tr, Q, ld, L, L, D, scale); /* dK = scale dS^T Q */
 }

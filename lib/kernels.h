@@ -1,7 +1,8 @@
 /* kernels.h: the element-wise and row-wise operations of the transformer, forward and backward,
  * in llm.c's shape: outputs (and what backward needs) first, then inputs, weights, sizes.
- * Backward kernels add (+=) into weight gradients, which the caller zeroes once per step, and
- * write (=) input gradients unless they say otherwise.
+ * Backward kernels write (=) weight gradients, as gemm with beta 0 does: each weight gets its
+ * gradient from one place in a step, so no gradient is ever zeroed beforehand; they write input
+ * gradients too unless they say otherwise.
  *
  * Dimensions: N rows (tokens), C columns (channels). Rows are independent; every kernel runs its
  * rows in parallel (OpenMP), and column sums run over rows in a fixed order, so results do not
@@ -14,31 +15,34 @@
 
 #include "rng.h"
 
-/* out = LayerNorm(inp) * w + b per row, biased variance, eps added to it (PyTorch's LayerNorm).
- * mean and rstd (N each) are saved for backward when not NULL. out may equal inp. */
+/* The tail of every sublayer, in one pass per row: r = dropout(inp + bias) + res (p 0: no
+ * dropout; mask_make(p, seed, site)), then y = LayerNorm(r) * w + b, biased variance, eps added
+ * to it (PyTorch's LayerNorm). r, mean and rstd (N each) keep what backward needs; r may equal
+ * inp. */
+void residual_layernorm_forward(float *y, float *r, float *mean, float *rstd, const float *inp, const float *bias,
+				const float *res, const float *w, const float *b, size_t N, size_t C, float eps, float p,
+				uint64_t seed, uint64_t site);
+/* out = LayerNorm(inp) * w + b alone; mean and rstd kept when not NULL. out may equal inp. */
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
 		       size_t N, size_t C, float eps);
-/* dinp = (or += when accumulate) the gradient through LayerNorm; dw, db += their gradients. */
+/* dinp = (or += when accumulate) the gradient through LayerNorm; dw, db = their gradients. */
 void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
 			const float *mean, const float *rstd, size_t N, size_t C, int accumulate);
 
 /* out = inp + bias (per column); out may equal inp. */
 void bias_add(float *out, const float *inp, const float *bias, size_t N, size_t C);
-/* dbias += column sums of dout. */
+/* dbias = column sums of dout. */
 void bias_backward(float *dbias, const float *dout, size_t N, size_t C);
 
-/* The exact GELU: 0.5 x (1 + erf(x / sqrt 2)). out may equal inp. */
-void gelu_forward(float *out, const float *inp, size_t n);
+/* f += bias (per column of N x C), then g = the exact GELU of f: 0.5 f (1 + erf(f / sqrt 2)).
+ * g may equal f (inference, where f is not kept). */
+void bias_gelu_forward(float *g, float *f, const float *bias, size_t N, size_t C);
 /* dinp = dout * GELU'(inp). dinp may equal dout. */
 void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
 
 /* tanh in place, and its backward from the output: dinp = dout * (1 - out^2). */
 void tanh_forward(float *x, size_t n);
 void tanh_backward(float *dinp, const float *dout, const float *out, size_t n);
-
-/* out = dropout(inp + bias) + res, row by row (the tail of every sublayer); out may equal inp. */
-void bias_dropout_add(float *out, const float *inp, const float *bias, const float *res, size_t N, size_t C, float p,
-		      uint64_t seed, uint64_t site);
 
 /* A dropout mask drawn from a counter-based stream: element i of the tensor named (seed, site)
  * is kept, and scaled by 1 / (1 - p), when the i-th 32-bit draw is at least p * 2^32. Backward
@@ -64,7 +68,19 @@ static inline int mask_keep(const struct mask *m, uint64_t i)
 /* out = inp with dropout p (mask_make(p, seed, site)); p = 0 copies. out may equal inp. */
 void dropout(float *out, const float *inp, size_t n, float p, uint64_t seed, uint64_t site);
 
-/* Softmax over each row of x (N rows of C) in place. */
-void softmax_rows(float *x, size_t N, size_t C);
+/* Attention of one (example, head): L tokens, head size D, scale 1 / sqrt(D). qkv points at
+ * the head's first query in the layer's [T, 3H] array (row stride ld; keys H and values 2H
+ * further on), bias at the head's query bias in the [3H] bias. The bias is added to Q, K and V
+ * in place; probs [L, L] = softmax(scale Q K^T); ctx (row stride ldc) = dropout(probs) V, the
+ * dropout mask m at elements offset.. of the layer's probabilities (m NULL: none). scratch
+ * holds attention_scratch(L, D) floats, private to the caller's thread. */
+size_t attention_scratch(size_t L, size_t D);
+void attention_head_forward(float *ctx, size_t ldc, float *probs, float *qkv, size_t ld, size_t H, const float *bias,
+			    size_t L, size_t D, float scale, const struct mask *m, size_t offset, float *scratch);
+/* Its backward: dqkv (the same layout as qkv; written, not added) from dctx, with qkv and probs
+ * as the forward left them. */
+void attention_head_backward(float *dqkv, const float *dctx, size_t ldc, const float *qkv, size_t ld, size_t H,
+			     const float *probs, size_t L, size_t D, float scale, const struct mask *m, size_t offset,
+			     float *scratch);
 
 #endif

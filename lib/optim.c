@@ -5,6 +5,7 @@
 #include "err.h"
 #include "model.h"
 #include "optim.h"
+#include "simd.h"
 
 int adamw_init(struct adamw *o, const struct params *ps, float lr, float weight_decay)
 {
@@ -30,25 +31,27 @@ void adamw_free(struct adamw *o)
 	o->m = o->v = NULL;
 }
 
-void adamw_step(struct adamw *o, const struct params *ps, const float *g, float lr)
+/* Elements per task of the optimizer's loops. */
+#define BLOCK 16384
+
+void adamw_step(struct adamw *o, const struct params *ps, const float *g, float lr, float gscale)
 {
+	const struct simd_ops *k = simd();
 	o->step++;
 	double bc1 = 1.0 - pow(o->beta1, (double)o->step), bc2 = 1.0 - pow(o->beta2, (double)o->step);
-	float step_size = (float)(lr / bc1), bc2_sqrt = (float)sqrt(bc2);
-	float b1 = o->beta1, b2 = o->beta2, eps = o->eps;
+	struct adamw_coef c = { 1.0f, o->beta1, o->beta2, (float)(lr / bc1), (float)sqrt(bc2), o->eps, gscale };
+	float decay = 1.0f - lr * o->weight_decay;
+	/* One parallel region for the whole set; each tensor's blocks are shared out in turn,
+	 * without waiting between tensors (no element is touched twice). */
+	#pragma omp parallel firstprivate(c)
 	for (size_t t = 0; t < ps->n; t++) {
 		const struct param *p = &ps->p[t];
 		size_t n = (size_t)p->rows * (size_t)(p->cols ? p->cols : 1), off = p->offset;
-		float decay = p->decay ? 1.0f - lr * o->weight_decay : 1.0f;
-		float *w = ps->mem + off, *m = o->m + off, *v = o->v + off;
-		const float *gr = g + off;
-		#pragma omp parallel for schedule(static)
-		for (size_t i = 0; i < n; i++) {
-			w[i] *= decay;
-			m[i] = m[i] * b1 + gr[i] * (1.0f - b1);
-			v[i] = v[i] * b2 + gr[i] * gr[i] * (1.0f - b2);
-			w[i] -= step_size * (m[i] / (sqrtf(v[i]) / bc2_sqrt + eps));
-		}
+		c.decay = p->decay ? decay : 1.0f;
+		#pragma omp for schedule(static) nowait
+		for (size_t i = 0; i < n; i += BLOCK)
+			k->adamw(ps->mem + off + i, o->m + off + i, o->v + off + i, g + off + i, n - i < BLOCK ? n - i : BLOCK,
+				 &c);
 	}
 }
 
@@ -64,29 +67,22 @@ float schedule_lr(float peak, long step, long warmup, long total)
 
 double grad_norm(const float *g, size_t n)
 {
-	/* Sums of at most 1024 fixed blocks, added in order: the same result whatever the thread count. */
+	/* Sums of 1024 fixed blocks, added in order: the same result whatever the thread count. */
+	const struct simd_ops *k = simd();
 	double part[1024], s = 0;
 	size_t block = n / 1024 + 1;
 	#pragma omp parallel for schedule(static)
 	for (size_t b = 0; b < 1024; b++) {
-		double t = 0;
-		for (size_t i = b * block; i < n && i < (b + 1) * block; i++)
-			t += (double)g[i] * g[i];
-		part[b] = t;
+		size_t lo = b * block < n ? b * block : n, hi = lo + block < n ? lo + block : n;
+		part[b] = k->sum_squares(g + lo, hi - lo);
 	}
 	for (size_t b = 0; b < 1024; b++)
 		s += part[b];
 	return sqrt(s);
 }
 
-double clip_grad_norm(float *g, size_t n, double max_norm)
+float clip_factor(double norm, double max_norm)
 {
-	double norm = grad_norm(g, n), coef = max_norm / (norm + 1e-6);
-	if (coef < 1.0) {
-		float c = (float)coef;
-		#pragma omp parallel for schedule(static)
-		for (size_t i = 0; i < n; i++)
-			g[i] *= c;
-	}
-	return norm;
+	double coef = max_norm / (norm + 1e-6);
+	return coef < 1.0 ? (float)coef : 1.0f;
 }

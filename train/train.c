@@ -330,11 +330,11 @@ static double step_once(struct session *s, long step, long at)
 	load_batch(&s->f, &s->tr, s->order + first, n, s->labels);
 	finetune_forward(&s->f, 1, step);
 	double loss = finetune_backward(&s->f, s->labels, 1, step);
-	double norm = clip_grad_norm(s->f.grad, s->f.ps.size, 1.0);
+	double norm = grad_norm(s->f.grad, s->f.ps.size);
 	if (!isfinite(loss) || !isfinite(norm))
 		die("step %ld: the %s is %g (lr %g): stopped, nothing written", step + 1,
 		    isfinite(loss) ? "gradient norm" : "loss", isfinite(loss) ? norm : loss, (double)lr);
-	adamw_step(&s->opt, &s->f.ps, s->f.grad, lr);
+	adamw_step(&s->opt, &s->f.ps, s->f.grad, lr, clip_factor(norm, 1.0));
 	s->trained_tokens += s->f.b.T;
 	return loss;
 }

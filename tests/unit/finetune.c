@@ -131,8 +131,8 @@ static void run_case(const char *name)
 				}
 				free(g);
 			}
-		clip_grad_norm(f.grad, f.ps.size, 1.0);
-		adamw_step(&opt, &f.ps, f.grad, schedule_lr((float)s.lr, step, warmup, s.steps));
+		float clip = clip_factor(grad_norm(f.grad, f.ps.size), 1.0);
+		adamw_step(&opt, &f.ps, f.grad, schedule_lr((float)s.lr, step, warmup, s.steps), clip);
 	}
 	CHECK(worst_grad <= 1e-4, "%s: gradient of %s off by %g (relative)", name, worst_name, worst_grad);
 	CHECK(worst_loss <= 1e-5, "%s: a loss off by %g", name, worst_loss);

@@ -83,12 +83,12 @@ struct ew_ctx {
 static double ew_f(void *p)
 {
 	struct ew_ctx *c = p;
-	if (c->which == 0)
-		gelu_forward(c->y, c->x, c->n);
-	else {
-		memcpy(c->y, c->x, c->n * 4);
+	static const float zero[64];
+	memcpy(c->y, c->x, c->n * 4);
+	if (c->which == 0) /* one row of n with a zero bias */
+		bias_gelu_forward(c->y, c->y, zero, 1, c->n);
+	else
 		tanh_forward(c->y, c->n);
-	}
 	return dot(c->y, c->r, c->n);
 }
 
@@ -136,7 +136,7 @@ static void layer_case(float p)
 		c.ps.mem[i] = (float)(0.3 * rng_normal(&rng));
 	params_layer(&c.ps, c.ps.mem, 0, &c.w);
 	batch_set(&c.b, 3, len, c.c.heads);
-	layer_acts_reserve(&c.a, &c.c, &c.b);
+	layer_acts_reserve(&c.a, &c.c, &c.b, 1);
 	c.d = (struct dropout_cfg){ p, 1234 };
 	size_t TH = c.b.T * 16;
 	c.x = randn(TH, 1);

@@ -1,0 +1,24 @@
+/* simd_base.c: simd.h's kernels for baseline x86-64: each 8-lane vector as two SSE2 halves. */
+#include <emmintrin.h>
+#include <sleef.h>
+#include <stdlib.h>
+
+#define SIMD_OPS simd_base
+#define SIMD_NAME "sse2"
+#define SSE2_HALVES(f, v) vjoin((vf4)f((__m128)vlo(v)), (vf4)f((__m128)vhi(v)))
+#define SIMD_ERF(v) SSE2_HALVES(Sleef_erff4_u10sse2, v)
+#define SIMD_EXP(v) SSE2_HALVES(Sleef_expf4_u10sse2, v)
+#define SIMD_SQRT(v) SSE2_HALVES(_mm_sqrt_ps, v)
+
+#include "simd_kernels.h"
+
+const struct simd_ops *simd(void)
+{
+	static const struct simd_ops *chosen;
+	if (!chosen) {
+		const char *e = getenv("ELSA_SIMD");
+		int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+		chosen = avx2 && !(e && !strcmp(e, "sse2")) ? &simd_avx2 : &simd_base;
+	}
+	return chosen;
+}
