@@ -109,7 +109,7 @@ void embeddings_backward(struct emb_weights *g, const float *dout, struct emb_ac
 			 const uint32_t *types)
 {
 	size_t H = (size_t)c->hidden;
-	layernorm_backward(a->dsum, g->ln_w, g->ln_b, dout, a->sum, w->ln_w, a->mean, a->rstd, b->T, H, 0);
+	layernorm_backward(a->dsum, NULL, NULL, g->ln_w, g->ln_b, dout, a->sum, w->ln_w, a->mean, a->rstd, b->T, H, 0, 0, 0);
 	memset(g->word, 0, (size_t)c->vocab * H * sizeof *g->word);
 	memset(g->type, 0, (size_t)c->type_vocab * H * sizeof *g->type);
 	memset(g->pos, 0, (size_t)c->max_pos * H * sizeof *g->pos);
@@ -309,25 +309,22 @@ void layer_backward(float *dx, struct layer_weights *g, float *dy, const struct 
 	float p = d ? d->p : 0;
 	uint64_t seed = d ? d->seed : 0;
 	float *dr = s->d1, *dh1 = s->d2;
-	/* Output LayerNorm, then the residual (to h1) and the FFN's output dropout. */
-	layernorm_backward(dr, g->ln2_w, g->ln2_b, dy, a->r2, w->ln2_w, a->mean2, a->rstd2, T, H, 0);
-	memcpy(dh1, dr, T * H * sizeof *dh1);
-	dropout(dr, dr, T * H, p, seed, site * SITES + SITE_FFN_OUT);
-	/* Feed-forward: fc2, GELU, fc1. */
+	/* Output LayerNorm: dh1 = the gradient of r2, which the residual (h1) gets; dr = the FFN
+	 * output's, through its dropout; b2's gradient. */
+	layernorm_backward(dh1, dr, g->fc2_b, g->ln2_w, g->ln2_b, dy, a->r2, w->ln2_w, a->mean2, a->rstd2, T, H, p, seed,
+			   site * SITES + SITE_FFN_OUT);
+	/* Feed-forward: fc2 [H, I] = dr^T g; dI [T, I] = dr W2, through GELU; fc1; dh1 += dI W1. */
 	gemm(1, 0, H, I, T, 1, dr, H, a->g, I, 0, g->fc2_w, I);
-	bias_backward(g->fc2_b, dr, T, H);
 	gemm(0, 0, T, I, H, 1, dr, H, w->fc2_w, I, 0, s->dI, I);
 	gelu_backward(s->dI, s->dI, a->f, T * I);
 	gemm(1, 0, I, H, T, 1, s->dI, I, a->h1, H, 0, g->fc1_w, H);
 	bias_backward(g->fc1_b, s->dI, T, I);
 	gemm(0, 0, T, H, I, 1, s->dI, I, w->fc1_w, H, 1, dh1, H);
-	/* Attention LayerNorm, then the residual (to x) and the attention output's dropout. */
-	layernorm_backward(dr, g->ln1_w, g->ln1_b, dh1, a->r1, w->ln1_w, a->mean1, a->rstd1, T, H, 0);
-	if (dx)
-		memcpy(dx, dr, T * H * sizeof *dx);
-	dropout(dr, dr, T * H, p, seed, site * SITES + SITE_ATTN_OUT);
+	/* Attention LayerNorm: dx = the gradient of r1, which the residual (x) gets; dr = the
+	 * attention output's, through its dropout; bo's gradient. Then Wo: dh1 = dr Wo. */
+	layernorm_backward(dx, dr, g->o_b, g->ln1_w, g->ln1_b, dh1, a->r1, w->ln1_w, a->mean1, a->rstd1, T, H, p, seed,
+			   site * SITES + SITE_ATTN_OUT);
 	gemm(1, 0, H, H, T, 1, dr, H, a->ctx, H, 0, g->o_w, H);
-	bias_backward(g->o_b, dr, T, H);
 	gemm(0, 0, T, H, H, 1, dr, H, w->o_w, H, 0, dh1, H);
 	/* Attention, then the Q, K, V projections. */
 	attention_backward(s->dqkv, dh1, a, b, H, A, d, site * SITES + SITE_PROBS, s);

@@ -34,13 +34,15 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, c
 	residual_layernorm_forward(out, NULL, mean, rstd, inp, NULL, NULL, w, b, N, C, eps, 0, 0, 0);
 }
 
-void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
-			const float *mean, const float *rstd, size_t N, size_t C, int accumulate)
+void layernorm_backward(float *dinp, float *dbranch, float *dbias, float *dw, float *db, const float *dout,
+			const float *inp, const float *w, const float *mean, const float *rstd, size_t N, size_t C, float p,
+			uint64_t seed, uint64_t site)
 {
+	struct mask mk = mask_make(p, seed, site);
 	#pragma omp parallel for schedule(static) if (PARALLEL(N * C))
 	for (size_t n = 0; n < N; n++) {
 		const float *dy = dout + n * C, *x = inp + n * C;
-		float *dx = dinp + n * C, m = mean[n], r = rstd[n];
+		float *dx = dinp ? dinp + n * C : NULL, *dz = dbranch ? dbranch + n * C : NULL, m = mean[n], r = rstd[n];
 		double s1 = 0, s2 = 0; /* mean of dnorm, mean of dnorm * norm */
 		for (size_t c = 0; c < C; c++) {
 			float xhat = (x[c] - m) * r, dn = dy[c] * w[c];
@@ -50,20 +52,29 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
 		float a = (float)(s1 / (double)C), bb = (float)(s2 / (double)C);
 		for (size_t c = 0; c < C; c++) {
 			float xhat = (x[c] - m) * r, g = (dy[c] * w[c] - a - xhat * bb) * r;
-			dx[c] = accumulate ? dx[c] + g : g;
+			if (dx)
+				dx[c] = g;
+			if (dz)
+				dz[c] = p <= 0 ? g : mask_keep(&mk, n * C + c) ? g * mk.scale : 0.0f;
 		}
 	}
 	#pragma omp parallel for schedule(static) if (PARALLEL(N * C))
 	for (size_t c0 = 0; c0 < C; c0 += COLS) {
 		size_t c1 = c0 + COLS < C ? c0 + COLS : C;
-		for (size_t c = c0; c < c1; c++)
+		for (size_t c = c0; c < c1; c++) {
 			dw[c] = db[c] = 0;
+			if (dbias)
+				dbias[c] = 0;
+		}
 		for (size_t n = 0; n < N; n++) {
 			const float *dy = dout + n * C, *x = inp + n * C;
 			for (size_t c = c0; c < c1; c++) {
 				dw[c] += dy[c] * (x[c] - mean[n]) * rstd[n];
 				db[c] += dy[c];
 			}
+			if (dbias)
+				for (size_t c = c0; c < c1; c++)
+					dbias[c] += dbranch[n * C + c];
 		}
 	}
 }

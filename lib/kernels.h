@@ -25,9 +25,14 @@ void residual_layernorm_forward(float *y, float *r, float *mean, float *rstd, co
 /* out = LayerNorm(inp) * w + b alone; mean and rstd kept when not NULL. out may equal inp. */
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
 		       size_t N, size_t C, float eps);
-/* dinp = (or += when accumulate) the gradient through LayerNorm; dw, db = their gradients. */
-void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
-			const float *mean, const float *rstd, size_t N, size_t C, int accumulate);
+/* Backward of residual_layernorm_forward (or of layernorm_forward: inp its input, p 0, no
+ * branch) from dout, the gradient of y, with the forward's r as inp: dinp = the gradient of r,
+ * which the residual's input gets; dbranch = dropout(dinp), the gradient of the sublayer's
+ * output (inp + bias), with the forward's mask; dbias = its column sums, the bias's gradient;
+ * dw, db = LayerNorm's. dinp, dbranch and dbias may each be NULL (dbias needs dbranch). */
+void layernorm_backward(float *dinp, float *dbranch, float *dbias, float *dw, float *db, const float *dout,
+			const float *inp, const float *w, const float *mean, const float *rstd, size_t N, size_t C, float p,
+			uint64_t seed, uint64_t site);
 
 /* out = inp + bias (per column); out may equal inp. */
 void bias_add(float *out, const float *inp, const float *bias, size_t N, size_t C);

@@ -66,7 +66,7 @@ TEST(layernorm_backward)
 	struct ln_ctx c = { randn(N * C, 1), randn(C, 1), randn(C, 1), randn(N * C, 1), malloc(N * C * 4), N, C };
 	float mean[5], rstd[5], *dx = malloc(N * C * 4), *dw = calloc(C, 4), *db = calloc(C, 4);
 	layernorm_forward(c.y, mean, rstd, c.x, c.w, c.b, N, C, 1e-5f);
-	layernorm_backward(dx, dw, db, c.r, c.x, c.w, mean, rstd, N, C, 0);
+	layernorm_backward(dx, NULL, NULL, dw, db, c.r, c.x, c.w, mean, rstd, N, C, 0, 0, 0);
 	CHECK(fd_error(ln_f, &c, c.x, dx, N * C, 40, 1e-2f) < 2e-2, "d input");
 	CHECK(fd_error(ln_f, &c, c.w, dw, C, 20, 1e-2f) < 2e-2, "d weight");
 	CHECK(fd_error(ln_f, &c, c.b, db, C, 20, 1e-2f) < 2e-2, "d bias");
