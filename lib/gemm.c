@@ -58,12 +58,6 @@ void gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float
 	total_flops += 2.0 * (double)m * (double)n * (double)k;
 }
 
-void gemm_serial(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
-		 const float *B, size_t ldb, float beta, float *C, size_t ldc)
-{
-	blis(1, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
-}
-
 void gemm_naive(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
 		const float *B, size_t ldb, float beta, float *C, size_t ldc)
 {

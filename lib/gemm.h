@@ -12,16 +12,13 @@
 /* Through BLIS, on every thread set by threads_set() (on one for a product under 2 MFLOP). */
 void gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
 	  const float *B, size_t ldb, float beta, float *C, size_t ldc);
-/* Through BLIS on the calling thread only: for many small products run in parallel. */
-void gemm_serial(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
-		 const float *B, size_t ldb, float beta, float *C, size_t ldc);
 /* Plain loops in double precision: the oracle for tests. */
 void gemm_naive(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
 		const float *B, size_t ldb, float beta, float *C, size_t ldc);
 
 /* The time spent in gemm() and the floating-point operations it did (2 m n k per call), since
  * the program started: the "GEMM share" of the work, for the benchmarks' rate against the
- * machine's peak. gemm_serial's small products are not counted. */
+ * machine's peak. */
 void gemm_totals(double *seconds, double *flops);
 
 /* The thread count for BLIS and for elsa's own parallel loops (OpenMP). */

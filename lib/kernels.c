@@ -154,12 +154,9 @@ void attention_head_forward(float *ctx, size_t ldc, float *probs, float *qkv, si
 {
 	const struct simd_ops *k = simd();
 	float *Q = qkv, *K = qkv + H, *V = qkv + 2 * H, *Pd = scratch, *Bt = scratch + L * L;
-	for (size_t i = 0; i < L; i++)
-		for (size_t d = 0; d < D; d++) {
-			Q[i * ld + d] += bias[d];
-			K[i * ld + d] += bias[H + d];
-			V[i * ld + d] += bias[2 * H + d];
-		}
+	k->add_rows(Q, ld, bias, L, D);
+	k->add_rows(K, ld, bias + H, L, D);
+	k->add_rows(V, ld, bias + 2 * H, L, D);
 	k->scores(probs, Q, ld, K, ld, L, L, D, scale, Bt);
 	k->softmax_rows(probs, L, L);
 	if (m)

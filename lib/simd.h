@@ -48,6 +48,8 @@ struct simd_ops {
 	 * (stride ldr): each output row a combination of R's rows. */
 	void (*combine)(float *out, size_t ldo, const float *P, const float *R, size_t ldr, size_t L1, size_t L2,
 			size_t D, float alpha);
+	/* v [D] added to each of L rows of x (row stride ld). */
+	void (*add_rows)(float *x, size_t ld, const float *v, size_t L, size_t D);
 	/* w, m, v updated from g over n parameters, as torch.optim.AdamW. */
 	void (*adamw)(float *w, float *m, float *v, const float *g, size_t n, const struct adamw_coef *k);
 	/* The sum of squares of x, in double, in a fixed order. */

@@ -249,6 +249,13 @@ static void op_combine(float *out, size_t ldo, const float *P, const float *R, s
 	}
 }
 
+static void op_add_rows(float *x, size_t ld, const float *v, size_t L, size_t D)
+{
+	for (size_t i = 0; i < L; i++)
+		for (size_t d = 0; d < D; d += W)
+			vput(x + i * ld + d, vget(x + i * ld + d, D - d, 0) + vget(v + d, D - d, 0), D - d);
+}
+
 static void op_adamw(float *w, float *m, float *v, const float *g, size_t n, const struct adamw_coef *k)
 {
 	for (size_t i = 0; i < n; i += W) {
@@ -280,6 +287,7 @@ const struct simd_ops SIMD_OPS = {
 	.softmax_rows = op_softmax_rows,
 	.scores = op_scores,
 	.combine = op_combine,
+	.add_rows = op_add_rows,
 	.adamw = op_adamw,
 	.sum_squares = op_sum_squares,
 };

@@ -1,0 +1,226 @@
+/* The vector kernels of lib/simd.h, both builds (baseline SSE2 and AVX2 + FMA where the
+ * processor has it), against double-precision loops written here: every length from 1 to past
+ * two vectors (the zero-padded tails), and the same row at different places in memory giving the
+ * same bits. */
+#include <stdint.h>
+
+#include "check.h"
+#include "rng.h"
+#include "simd.h"
+
+static struct rng rng;
+
+static float *randn(size_t n, double scale)
+{
+	float *x = malloc((n ? n : 1) * sizeof *x);
+	for (size_t i = 0; i < n; i++)
+		x[i] = (float)(scale * rng_normal(&rng));
+	return x;
+}
+
+static const struct simd_ops *builds[2];
+static int nbuilds;
+
+static double gelu_ref(double x)
+{
+	return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
+}
+
+/* |a - b| relative to |b|, with a floor for values near 0. */
+static double rel(double a, double b, double floor)
+{
+	return fabs(a - b) / fmax(fabs(b), floor);
+}
+
+TEST(gelu_forward_and_backward_match_double_precision)
+{
+	for (int k = 0; k < nbuilds; k++) {
+		const struct simd_ops *o = builds[k];
+		double worst = 0, worst_b = 0;
+		for (size_t C = 1; C <= 19; C++) {
+			float *f = randn(C, 3), *bias = randn(C, 1), *g = malloc(C * 4), *keep = malloc(C * 4);
+			float *dy = randn(C, 1), *dx = malloc(C * 4);
+			memcpy(keep, f, C * 4);
+			o->bias_gelu(g, f, bias, 1, C);
+			for (size_t i = 0; i < C; i++) {
+				float x = keep[i] + bias[i];
+				CHECK(f[i] == x, "%s: f += bias at %zu of %zu", o->name, i, C);
+				/* 1 + erf(x / sqrt 2) cancels for negative x in any fp32 GELU (PyTorch's
+				 * too): the error is a few 1e-8 of |x|, not of the result */
+				worst = fmax(worst, fabs(g[i] - gelu_ref(x)) / fmax(fabs(x), 1e-3));
+			}
+			o->gelu_backward(dx, dy, f, C);
+			for (size_t i = 0; i < C; i++) {
+				double x = f[i], d = 0.5 * (1 + erf(x / sqrt(2.0))) + x * exp(-0.5 * x * x) / sqrt(2 * M_PI);
+				worst_b = fmax(worst_b, fabs(dx[i] - dy[i] * d) / (fabs(dy[i]) * fmax(1, fabs(x)) + 1e-30));
+			}
+			free(f), free(bias), free(g), free(keep), free(dy), free(dx);
+		}
+		CHECK(worst < 3e-7, "%s: GELU off by %g of |x|", o->name, worst);
+		CHECK(worst_b < 5e-7, "%s: GELU backward off by %g of |dy| max(1, |x|)", o->name, worst_b);
+	}
+}
+
+TEST(softmax_rows_match_double_precision)
+{
+	for (int k = 0; k < nbuilds; k++) {
+		const struct simd_ops *o = builds[k];
+		double worst = 0;
+		for (size_t C = 1; C <= 19; C++) {
+			size_t N = 3;
+			float *x = randn(N * C, 4), *y = malloc(N * C * 4);
+			memcpy(y, x, N * C * 4);
+			o->softmax_rows(y, N, C);
+			for (size_t n = 0; n < N; n++) {
+				double mx = -INFINITY, s = 0;
+				for (size_t c = 0; c < C; c++)
+					mx = fmax(mx, x[n * C + c]);
+				for (size_t c = 0; c < C; c++)
+					s += exp(x[n * C + c] - mx);
+				for (size_t c = 0; c < C; c++)
+					worst = fmax(worst, fabs(y[n * C + c] - exp(x[n * C + c] - mx) / s));
+			}
+			free(x), free(y);
+		}
+		CHECK(worst < 1e-6, "%s: softmax off by %g", o->name, worst);
+	}
+}
+
+TEST(residual_layernorm_matches_double_precision)
+{
+	for (int k = 0; k < nbuilds; k++) {
+		const struct simd_ops *o = builds[k];
+		double worst = 0;
+		struct mask m = mask_make(0.25f, 11, 3);
+		for (size_t C = 1; C <= 40; C++) {
+			float *inp = randn(C, 2), *bias = randn(C, 1), *res = randn(C, 1), *w = randn(C, 1), *b = randn(C, 1);
+			float *r = malloc(C * 4), *y = malloc(C * 4), mean, rstd;
+			size_t offset = 5 * C;
+			o->residual_layernorm(y, r, &mean, &rstd, inp, bias, &m, offset, res, w, b, C, 1e-5f);
+			double s = 0, ss = 0, rr[40];
+			for (size_t c = 0; c < C; c++) {
+				double v = (double)inp[c] + bias[c];
+				v = mask_keep(&m, offset + c) ? v * m.scale : 0.0;
+				rr[c] = v + res[c];
+				CHECK(fabs(r[c] - rr[c]) <= 1e-6 * fmax(1, fabs(rr[c])), "%s: r at %zu of %zu", o->name, c, C);
+				s += rr[c];
+			}
+			double mu = s / (double)C;
+			for (size_t c = 0; c < C; c++)
+				ss += (rr[c] - mu) * (rr[c] - mu);
+			double rs = 1 / sqrt(ss / (double)C + 1e-5);
+			for (size_t c = 0; c < C; c++)
+				worst = fmax(worst, fabs(y[c] - ((rr[c] - mu) * rs * w[c] + b[c])));
+			CHECK_CLOSE(mean, mu, 1e-6);
+			CHECK(rel(rstd, rs, 1) < 1e-5, "%s: rstd %g, not %g", o->name, rstd, rs);
+			free(inp), free(bias), free(res), free(w), free(b), free(r), free(y);
+		}
+		CHECK(worst < 1e-5, "%s: LayerNorm off by %g", o->name, worst);
+	}
+}
+
+TEST(scores_and_combine_match_double_precision)
+{
+	for (int k = 0; k < nbuilds; k++) {
+		const struct simd_ops *o = builds[k];
+		static const size_t Ds[] = { 5, 8, 13, 64, 72 }, Ls[] = { 1, 7, 8, 9, 33, 40 };
+		double worst_s = 0, worst_c = 0;
+		for (size_t di = 0; di < sizeof Ds / sizeof *Ds; di++)
+			for (size_t li = 0; li < sizeof Ls / sizeof *Ls; li++) {
+				size_t D = Ds[di], L1 = Ls[li], L2 = Ls[(li + 2) % 6], lda = D + 3, ldb = D + 5;
+				float *A = randn(L1 * lda, 1), *B = randn(L2 * ldb, 1), *S = malloc(L1 * L2 * 4);
+				float *scratch = malloc(D * (L2 + 7) * 4), *out = malloc(L1 * lda * 4);
+				o->scores(S, A, lda, B, ldb, L1, L2, D, 0.5f, scratch);
+				for (size_t i = 0; i < L1; i++)
+					for (size_t j = 0; j < L2; j++) {
+						double s = 0;
+						for (size_t d = 0; d < D; d++)
+							s += (double)A[i * lda + d] * B[j * ldb + d];
+						worst_s = fmax(worst_s, fabs(S[i * L2 + j] - 0.5 * s));
+					}
+				o->combine(out, lda, S, B, ldb, L1, L2, D, 2.0f);
+				for (size_t i = 0; i < L1; i++)
+					for (size_t d = 0; d < D; d++) {
+						double s = 0;
+						for (size_t j = 0; j < L2; j++)
+							s += (double)S[i * L2 + j] * B[j * ldb + d];
+						worst_c = fmax(worst_c, fabs(out[i * lda + d] - 2 * s));
+					}
+				free(A), free(B), free(S), free(scratch), free(out);
+			}
+		CHECK(worst_s < 1e-4, "%s: scores off by %g", o->name, worst_s);
+		CHECK(worst_c < 1e-4, "%s: combine off by %g", o->name, worst_c);
+	}
+}
+
+TEST(adamw_and_sum_squares_match_the_formula)
+{
+	for (int k = 0; k < nbuilds; k++) {
+		const struct simd_ops *o = builds[k];
+		struct adamw_coef c = { 0.999f, 0.9f, 0.999f, 1e-3f, 0.05f, 1e-8f, 0.5f };
+		for (size_t n = 1; n <= 19; n++) {
+			float *w = randn(n, 1), *m = randn(n, 0.1), *v = randn(n, 0.1), *g = randn(n, 1);
+			for (size_t i = 0; i < n; i++)
+				v[i] = fabsf(v[i]);
+			float *w0 = malloc(n * 4), *m0 = malloc(n * 4), *v0 = malloc(n * 4);
+			memcpy(w0, w, n * 4), memcpy(m0, m, n * 4), memcpy(v0, v, n * 4);
+			o->adamw(w, m, v, g, n, &c);
+			double ss = 0;
+			for (size_t i = 0; i < n; i++) {
+				/* in double, with the coefficients' float values */
+				double b1 = c.b1, b2 = c.b2, omb1 = 1.0f - c.b1, omb2 = 1.0f - c.b2;
+				double gi = (double)g[i] * c.gscale, mi = m0[i] * b1 + gi * omb1, vi = v0[i] * b2 + gi * gi * omb2;
+				double wi = w0[i] * (double)c.decay - (double)c.step_size * mi / (sqrt(vi) / (double)c.bc2_sqrt + (double)c.eps);
+				CHECK(rel(m[i], mi, 1e-3) < 1e-5 && rel(v[i], vi, 1e-6) < 1e-5 && rel(w[i], wi, 1e-3) < 1e-5,
+				      "%s: element %zu of %zu: w %g not %g", o->name, i, n, w[i], wi);
+				ss += (double)g[i] * g[i];
+			}
+			CHECK(rel(o->sum_squares(g, n), ss, 1e-30) < 1e-12, "%s: sum of squares of %zu", o->name, n);
+			free(w), free(m), free(v), free(g), free(w0), free(m0), free(v0);
+		}
+	}
+}
+
+TEST(a_row_gives_the_same_bits_wherever_it_lies)
+{
+	/* GELU and LayerNorm of a row at the start of an array and after an odd offset: the tail
+	 * is computed like the body, so a token's result does not depend on its batch. */
+	for (int k = 0; k < nbuilds; k++) {
+		const struct simd_ops *o = builds[k];
+		size_t C = 21;
+		float *x = randn(C, 2), *w = randn(C, 1), *b = randn(C, 1), *zero = calloc(C, 4);
+		float *buf = calloc(3 * C + 3, 4), *g1 = malloc(C * 4), *f1 = malloc(C * 4);
+		memcpy(f1, x, C * 4);
+		o->bias_gelu(g1, f1, zero, 1, C);
+		float *shifted = buf + 3;
+		memcpy(shifted, x, C * 4);
+		o->gelu_backward(buf + C + 5, shifted, shifted, C); /* unrelated work in between */
+		memcpy(shifted, x, C * 4);
+		o->bias_gelu(shifted, shifted, zero, 1, C);
+		CHECK(!memcmp(shifted, g1, C * 4), "%s: GELU depends on where the row lies", o->name);
+		float y1[21], y2[21], m1, r1, m2, r2;
+		o->residual_layernorm(y1, NULL, &m1, &r1, x, NULL, NULL, 0, NULL, w, b, C, 1e-12f);
+		memcpy(buf + 1, x, C * 4);
+		o->residual_layernorm(y2, NULL, &m2, &r2, buf + 1, NULL, NULL, 0, NULL, w, b, C, 1e-12f);
+		CHECK(!memcmp(y1, y2, sizeof y1) && m1 == m2 && r1 == r2, "%s: LayerNorm depends on the row's place",
+		      o->name);
+		free(x), free(w), free(b), free(zero), free(buf), free(g1), free(f1);
+	}
+}
+
+int main(void)
+{
+	rng_seed(&rng, 42);
+	builds[nbuilds++] = &simd_base;
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		builds[nbuilds++] = &simd_avx2;
+	else
+		printf("# this processor has no AVX2 + FMA: only the baseline build is tested\n");
+	RUN(gelu_forward_and_backward_match_double_precision);
+	RUN(softmax_rows_match_double_precision);
+	RUN(residual_layernorm_matches_double_precision);
+	RUN(scores_and_combine_match_double_precision);
+	RUN(adamw_and_sum_squares_match_the_formula);
+	RUN(a_row_gives_the_same_bits_wherever_it_lies);
+	return check_done();
+}
