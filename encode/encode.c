@@ -157,7 +157,7 @@ int main(int argc, char **argv)
 	double t0 = now_seconds();
 	progress_start(&pr);
 	while ((n = chunk_read_stream(&ch, in, CHUNK_TOKENS, &m.cfg)) > 0) {
-		if (layer_acts_reserve(&acts, &m.cfg, &ch.b, 0) < 0)
+		if (layer_acts_reserve(&acts, &m.cfg, &ch.b, LAYER_INFERENCE) < 0)
 			fail(out);
 		for (int l = from; l < to; l++) {
 			acts.x = ch.x;

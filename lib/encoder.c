@@ -109,7 +109,8 @@ void embeddings_backward(struct emb_weights *g, const float *dout, struct emb_ac
 			 const uint32_t *types)
 {
 	size_t H = (size_t)c->hidden;
-	layernorm_backward(a->dsum, NULL, NULL, g->ln_w, g->ln_b, dout, a->sum, w->ln_w, a->mean, a->rstd, b->T, H, 0, 0, 0);
+	layernorm_backward(a->dsum, NULL, NULL, g->ln_w, g->ln_b, dout, a->sum, w->ln_w, a->mean, a->rstd, b->T, H, 0, 0, 0,
+			   NULL);
 	memset(g->word, 0, (size_t)c->vocab * H * sizeof *g->word);
 	memset(g->type, 0, (size_t)c->type_vocab * H * sizeof *g->type);
 	memset(g->pos, 0, (size_t)c->max_pos * H * sizeof *g->pos);
@@ -187,28 +188,32 @@ static int plan(float **mem, size_t *cap, const size_t *size, float **const *fie
 	return 0;
 }
 
-/* The activations of a layer: one allocation, laid out by this table of sizes. Inference keeps
- * no GELU input (g is f). */
-enum { A_QKV, A_PROBS, A_CTX, A_R1, A_H1, A_F, A_G, A_R2, A_Y, A_MEAN1, A_RSTD1, A_MEAN2, A_RSTD2, A_SCRATCH, A_KINDS };
+/* The activations of a layer: one allocation, laid out by this table of sizes. Rows per
+ * example: every token's, or (LAYER_FIRST_TOKENS) only the first's past the keys and values;
+ * inference keeps no GELU input (g is f). */
+enum { A_QKV, A_PROBS, A_CTX, A_R1, A_H1, A_F, A_G, A_R2, A_Y, A_MEAN1, A_RSTD1, A_MEAN2, A_RSTD2, A_XC, A_CC, A_SCRATCH,
+       A_KINDS };
 
-int layer_acts_reserve(struct layer_acts *a, const struct model_config *c, const struct batch *b, int train)
+int layer_acts_reserve(struct layer_acts *a, const struct model_config *c, const struct batch *b, enum layer_mode mode)
 {
-	size_t H = (size_t)c->hidden, I = (size_t)c->intermediate, T = b->T;
+	size_t H = (size_t)c->hidden, I = (size_t)c->intermediate, T = b->T, B = b->n;
+	size_t R = mode == LAYER_FIRST_TOKENS ? B : T, first = mode == LAYER_FIRST_TOKENS ? B * H : 0;
 	size_t each = attention_scratch(b->maxlen, H / (size_t)c->heads);
 	size_t size[A_KINDS] = {
-		[A_QKV] = 3 * T * H, [A_PROBS] = b->P, [A_CTX] = T * H, [A_R1] = T * H, [A_H1] = T * H,
-		[A_F] = T * I, [A_G] = train ? T * I : 0, [A_R2] = T * H, [A_Y] = T * H,
-		[A_MEAN1] = T, [A_RSTD1] = T, [A_MEAN2] = T, [A_RSTD2] = T,
+		[A_QKV] = 3 * T * H, [A_PROBS] = b->P, [A_CTX] = T * H, [A_R1] = R * H, [A_H1] = R * H,
+		[A_F] = R * I, [A_G] = mode == LAYER_INFERENCE ? 0 : R * I, [A_R2] = R * H, [A_Y] = R * H,
+		[A_MEAN1] = R, [A_RSTD1] = R, [A_MEAN2] = R, [A_RSTD2] = R, [A_XC] = first, [A_CC] = first,
 		[A_SCRATCH] = (size_t)omp_get_max_threads() * each,
 	};
 	float **const fields[A_KINDS] = { &a->qkv, &a->probs, &a->ctx, &a->r1, &a->h1, &a->f, &a->g, &a->r2, &a->y,
-					  &a->mean1, &a->rstd1, &a->mean2, &a->rstd2, &a->scratch };
+					  &a->mean1, &a->rstd1, &a->mean2, &a->rstd2, &a->xc, &a->cc, &a->scratch };
 	if (plan(&a->mem, &a->cap, size, fields, A_KINDS) < 0) {
 		layer_acts_free(a);
 		return err_set(E_NOMEM, "out of memory for the activations of %zu tokens", T);
 	}
-	if (!train)
+	if (mode == LAYER_INFERENCE)
 		a->g = a->f;
+	a->mode = mode;
 	a->scratch_each = each;
 	return 0;
 }
@@ -220,15 +225,15 @@ void layer_acts_free(struct layer_acts *a)
 }
 
 /* The scratch of backward, planned the same way. */
-enum { S_D1, S_D2, S_DQKV, S_DI, S_ATTN, S_KINDS };
+enum { S_D1, S_D2, S_DQKV, S_DI, S_DXC, S_DQC, S_ATTN, S_KINDS };
 
 int layer_scratch_reserve(struct layer_scratch *s, const struct model_config *c, const struct batch *b)
 {
-	size_t H = (size_t)c->hidden, I = (size_t)c->intermediate, T = b->T;
+	size_t H = (size_t)c->hidden, I = (size_t)c->intermediate, T = b->T, B = b->n;
 	size_t each = attention_scratch(b->maxlen, H / (size_t)c->heads);
 	size_t size[S_KINDS] = { [S_D1] = T * H, [S_D2] = T * H, [S_DQKV] = 3 * T * H, [S_DI] = T * I,
-				 [S_ATTN] = (size_t)omp_get_max_threads() * each };
-	float **const fields[S_KINDS] = { &s->d1, &s->d2, &s->dqkv, &s->dI, &s->attn };
+				 [S_DXC] = B * H, [S_DQC] = B * H, [S_ATTN] = (size_t)omp_get_max_threads() * each };
+	float **const fields[S_KINDS] = { &s->d1, &s->d2, &s->dqkv, &s->dI, &s->dxc, &s->dqc, &s->attn };
 	if (plan(&s->mem, &s->cap, size, fields, S_KINDS) < 0) {
 		layer_scratch_free(s);
 		return err_set(E_NOMEM, "out of memory for the gradients of %zu tokens", T);
@@ -243,11 +248,24 @@ void layer_scratch_free(struct layer_scratch *s)
 	memset(s, 0, sizeof *s);
 }
 
+/* out [n, H] = the first token's row of each example in x (row stride ld); and back. */
+static void gather_first(float *out, const float *x, size_t ld, const struct batch *b, size_t H)
+{
+	for (size_t e = 0; e < b->n; e++)
+		memcpy(out + e * H, x + b->start[e] * ld, H * sizeof *out);
+}
+
+static void scatter_first(float *x, size_t ld, const float *in, const struct batch *b, size_t H)
+{
+	for (size_t e = 0; e < b->n; e++)
+		memcpy(x + b->start[e] * ld, in + e * H, H * sizeof *x);
+}
+
 /* Attention of every example and head, one (example, head) per task, in parallel when there is
  * work enough: ctx [T, H] from qkv [T, 3H] (its bias added in place), probabilities into
- * probs. */
+ * probs; for every token's query, or (first) only each example's first token's. */
 static void attention_forward(struct layer_acts *a, const float *qkv_b, const struct batch *b, size_t H, size_t A,
-			      const struct dropout_cfg *d, uint64_t site)
+			      const struct dropout_cfg *d, uint64_t site, int first)
 {
 	size_t D = H / A, H3 = 3 * H;
 	float scale = 1.0f / sqrtf((float)D), p = d ? d->p : 0;
@@ -257,36 +275,16 @@ static void attention_forward(struct layer_acts *a, const float *qkv_b, const st
 		size_t e = item / A, h = item % A, L = b->len[e], r0 = b->start[e];
 		size_t off = b->pstart[e] + h * L * L;
 		attention_head_forward(a->ctx + r0 * H + h * D, H, a->probs + off, a->qkv + r0 * H3 + h * D, H3, H,
-				       qkv_b + h * D, L, D, scale, p > 0 ? &m : NULL, off,
+				       qkv_b + h * D, first ? 1 : L, L, D, scale, p > 0 ? &m : NULL, off,
 				       a->scratch + (size_t)omp_get_thread_num() * a->scratch_each);
 	}
 }
 
-void layer_forward(struct layer_acts *a, const struct layer_weights *w, const struct model_config *c,
-		   const struct batch *b, const struct dropout_cfg *d, uint64_t site)
-{
-	size_t T = b->T, H = (size_t)c->hidden, I = (size_t)c->intermediate, A = (size_t)c->heads;
-	float p = d ? d->p : 0, eps = (float)c->eps;
-	uint64_t seed = d ? d->seed : 0;
-	/* qkv [T, 3H] = x [T, H] Wqkv^T [H, 3H]; attention adds the bias: ctx [T, H] */
-	gemm(0, 1, T, 3 * H, H, 1, a->x, H, w->qkv_w, H, 0, a->qkv, 3 * H);
-	attention_forward(a, w->qkv_b, b, H, A, d, site * SITES + SITE_PROBS);
-	/* r1 [T, H] = dropout(ctx Wo^T + bo) + x; h1 = LayerNorm(r1) */
-	gemm(0, 1, T, H, H, 1, a->ctx, H, w->o_w, H, 0, a->r1, H);
-	residual_layernorm_forward(a->h1, a->r1, a->mean1, a->rstd1, a->r1, w->o_b, a->x, w->ln1_w, w->ln1_b, T, H, eps,
-				   p, seed, site * SITES + SITE_ATTN_OUT);
-	/* f [T, I] = h1 W1^T + b1; g = GELU(f) */
-	gemm(0, 1, T, I, H, 1, a->h1, H, w->fc1_w, H, 0, a->f, I);
-	bias_gelu_forward(a->g, a->f, w->fc1_b, T, I);
-	/* r2 [T, H] = dropout(g W2^T + b2) + h1; y = LayerNorm(r2) */
-	gemm(0, 1, T, H, I, 1, a->g, I, w->fc2_w, I, 0, a->r2, H);
-	residual_layernorm_forward(a->y, a->r2, a->mean2, a->rstd2, a->r2, w->fc2_b, a->h1, w->ln2_w, w->ln2_b, T, H, eps,
-				   p, seed, site * SITES + SITE_FFN_OUT);
-}
-
-/* Backward of attention_forward: dqkv [T, 3H] from dctx [T, H]. */
+/* Backward of attention_forward: dqkv [T, 3H] from dctx [T, H] (its first-token rows alone
+ * with first). */
 static void attention_backward(float *dqkv, const float *dctx, const struct layer_acts *a, const struct batch *b,
-			       size_t H, size_t A, const struct dropout_cfg *d, uint64_t site, struct layer_scratch *s)
+			       size_t H, size_t A, const struct dropout_cfg *d, uint64_t site, struct layer_scratch *s,
+			       int first)
 {
 	size_t D = H / A, H3 = 3 * H;
 	float scale = 1.0f / sqrtf((float)D), p = d ? d->p : 0;
@@ -296,40 +294,140 @@ static void attention_backward(float *dqkv, const float *dctx, const struct laye
 		size_t e = item / A, h = item % A, L = b->len[e], r0 = b->start[e];
 		size_t off = b->pstart[e] + h * L * L;
 		attention_head_backward(dqkv + r0 * H3 + h * D, dctx + r0 * H + h * D, H, a->qkv + r0 * H3 + h * D, H3, H,
-					a->probs + off, L, D, scale, p > 0 ? &m : NULL, off,
+					a->probs + off, first ? 1 : L, L, D, scale, p > 0 ? &m : NULL, off,
 					s->attn + (size_t)omp_get_thread_num() * s->attn_each);
 	}
+}
+
+/* The layer's second half on R rows, from r1 [R, H] = ctx Wo^T (before its bias): the
+ * attention output's residual (res: x's rows), LayerNorm, the FFN, its residual, LayerNorm.
+ * tok: the token each row holds (NULL: row n is token n), for the dropout masks. */
+static void layer_tail_forward(struct layer_acts *a, const float *res, const struct layer_weights *w,
+			       const struct model_config *c, size_t R, const struct dropout_cfg *d, uint64_t site,
+			       const size_t *tok)
+{
+	size_t H = (size_t)c->hidden, I = (size_t)c->intermediate;
+	float p = d ? d->p : 0, eps = (float)c->eps;
+	uint64_t seed = d ? d->seed : 0;
+	/* r1 = dropout(r1 + bo) + res; h1 = LayerNorm(r1) */
+	residual_layernorm_forward(a->h1, a->r1, a->mean1, a->rstd1, a->r1, w->o_b, res, w->ln1_w, w->ln1_b, R, H, eps,
+				   p, seed, site * SITES + SITE_ATTN_OUT, tok);
+	/* f [R, I] = h1 W1^T + b1; g = GELU(f) */
+	gemm(0, 1, R, I, H, 1, a->h1, H, w->fc1_w, H, 0, a->f, I);
+	bias_gelu_forward(a->g, a->f, w->fc1_b, R, I);
+	/* r2 [R, H] = dropout(g W2^T + b2) + h1; y = LayerNorm(r2) */
+	gemm(0, 1, R, H, I, 1, a->g, I, w->fc2_w, I, 0, a->r2, H);
+	residual_layernorm_forward(a->y, a->r2, a->mean2, a->rstd2, a->r2, w->fc2_b, a->h1, w->ln2_w, w->ln2_b, R, H, eps,
+				   p, seed, site * SITES + SITE_FFN_OUT, tok);
+}
+
+/* The top layer in training: its output at each example's first token only, the head's input,
+ * with the numbers layer_forward gives at those rows: keys and values at every token, the
+ * query, attention, projections and FFN at the n first tokens. */
+static void layer_forward_first(struct layer_acts *a, const struct layer_weights *w, const struct model_config *c,
+				const struct batch *b, const struct dropout_cfg *d, uint64_t site)
+{
+	size_t T = b->T, B = b->n, H = (size_t)c->hidden, H3 = 3 * H;
+	/* keys and values [T, 2H] = x Wkv^T, into qkv's columns H..3H */
+	gemm(0, 1, T, 2 * H, H, 1, a->x, H, w->qkv_w + H * H, H, 0, a->qkv + H, H3);
+	/* the first tokens' queries: xc [B, H] = their rows of x; xc Wq^T into their rows of qkv */
+	gather_first(a->xc, a->x, H, b, H);
+	gemm(0, 1, B, H, H, 1, a->xc, H, w->qkv_w, H, 0, a->cc, H);
+	scatter_first(a->qkv, H3, a->cc, b, H);
+	attention_forward(a, w->qkv_b, b, H, (size_t)c->heads, d, site * SITES + SITE_PROBS, 1);
+	/* cc [B, H] = their rows of ctx; r1 = cc Wo^T */
+	gather_first(a->cc, a->ctx, H, b, H);
+	gemm(0, 1, B, H, H, 1, a->cc, H, w->o_w, H, 0, a->r1, H);
+	layer_tail_forward(a, a->xc, w, c, B, d, site, b->start);
+}
+
+void layer_forward(struct layer_acts *a, const struct layer_weights *w, const struct model_config *c,
+		   const struct batch *b, const struct dropout_cfg *d, uint64_t site)
+{
+	size_t T = b->T, H = (size_t)c->hidden;
+	if (a->mode == LAYER_FIRST_TOKENS) {
+		layer_forward_first(a, w, c, b, d, site);
+		return;
+	}
+	/* qkv [T, 3H] = x [T, H] Wqkv^T [H, 3H]; attention adds the bias: ctx [T, H] */
+	gemm(0, 1, T, 3 * H, H, 1, a->x, H, w->qkv_w, H, 0, a->qkv, 3 * H);
+	attention_forward(a, w->qkv_b, b, H, (size_t)c->heads, d, site * SITES + SITE_PROBS, 0);
+	/* r1 [T, H] = ctx Wo^T, then the rest of the layer */
+	gemm(0, 1, T, H, H, 1, a->ctx, H, w->o_w, H, 0, a->r1, H);
+	layer_tail_forward(a, a->x, w, c, T, d, site, NULL);
+}
+
+/* Backward of layer_tail_forward on R rows from dy [R, H]: writes the weights' gradients past
+ * the attention, dres [R, H] (the gradient of res; NULL: not needed) and dctx [R, H] (of
+ * ctx's rows, into s->d2). s->d1 is used. */
+static void layer_tail_backward(float *dres, float *dctx, struct layer_weights *g, const float *dy,
+				const struct layer_acts *a, const float *ctx, const struct layer_weights *w,
+				const struct model_config *c, size_t R, const struct dropout_cfg *d, uint64_t site,
+				struct layer_scratch *s, const size_t *tok)
+{
+	size_t H = (size_t)c->hidden, I = (size_t)c->intermediate;
+	float p = d ? d->p : 0, *dr = s->d1, *dh1 = dctx;
+	uint64_t seed = d ? d->seed : 0;
+	/* Output LayerNorm: dh1 = the gradient of r2, which the residual (h1) gets; dr = the FFN
+	 * output's, through its dropout; b2's gradient. */
+	layernorm_backward(dh1, dr, g->fc2_b, g->ln2_w, g->ln2_b, dy, a->r2, w->ln2_w, a->mean2, a->rstd2, R, H, p, seed,
+			   site * SITES + SITE_FFN_OUT, tok);
+	/* Feed-forward: fc2 [H, I] = dr^T g; dI [R, I] = dr W2, through GELU; fc1; dh1 += dI W1. */
+	gemm(1, 0, H, I, R, 1, dr, H, a->g, I, 0, g->fc2_w, I);
+	gemm(0, 0, R, I, H, 1, dr, H, w->fc2_w, I, 0, s->dI, I);
+	gelu_backward(s->dI, s->dI, a->f, R * I);
+	gemm(1, 0, I, H, R, 1, s->dI, I, a->h1, H, 0, g->fc1_w, H);
+	bias_backward(g->fc1_b, s->dI, R, I, I);
+	gemm(0, 0, R, H, I, 1, s->dI, I, w->fc1_w, H, 1, dh1, H);
+	/* Attention LayerNorm: dres = the gradient of r1, which the residual gets; dr = the
+	 * attention output's, through its dropout; bo's gradient. Then Wo: dctx = dr Wo. */
+	layernorm_backward(dres, dr, g->o_b, g->ln1_w, g->ln1_b, dh1, a->r1, w->ln1_w, a->mean1, a->rstd1, R, H, p, seed,
+			   site * SITES + SITE_ATTN_OUT, tok);
+	gemm(1, 0, H, H, R, 1, dr, H, ctx, H, 0, g->o_w, H);
+	gemm(0, 0, R, H, H, 1, dr, H, w->o_w, H, 0, dctx, H);
+}
+
+/* Backward of layer_forward_first from dy [B, H], the first tokens' gradients. */
+static void layer_backward_first(float *dx, struct layer_weights *g, const float *dy, const struct layer_acts *a,
+				 const struct layer_weights *w, const struct model_config *c, const struct batch *b,
+				 const struct dropout_cfg *d, uint64_t site, struct layer_scratch *s)
+{
+	size_t T = b->T, B = b->n, H = (size_t)c->hidden, H3 = 3 * H;
+	layer_tail_backward(dx ? s->dxc : NULL, s->d2, g, dy, a, a->cc, w, c, B, d, site, s, b->start);
+	/* The first tokens' dctx into their rows of d1 [T, H]; attention: their queries' rows of
+	 * dqkv, every token's keys' and values' */
+	scatter_first(s->d1, H, s->d2, b, H);
+	attention_backward(s->dqkv, s->d1, a, b, H, (size_t)c->heads, d, site * SITES + SITE_PROBS, s, 1);
+	/* Wk, Wv and their biases from every token; Wq and its bias from the first tokens */
+	gemm(1, 0, 2 * H, H, T, 1, s->dqkv + H, H3, a->x, H, 0, g->qkv_w + H * H, H);
+	bias_backward(g->qkv_b + H, s->dqkv + H, T, 2 * H, H3);
+	gather_first(s->dqc, s->dqkv, H3, b, H);
+	gemm(1, 0, H, H, B, 1, s->dqc, H, a->xc, H, 0, g->qkv_w, H);
+	bias_backward(g->qkv_b, s->dqc, B, H, H);
+	if (!dx)
+		return;
+	/* dx [T, H] = dK Wk + dV Wv; the first tokens add their query's and residual's */
+	gemm(0, 0, T, H, 2 * H, 1, s->dqkv + H, H3, w->qkv_w + H * H, H, 0, dx, H);
+	gemm(0, 0, B, H, H, 1, s->dqc, H, w->qkv_w, H, 1, s->dxc, H);
+	for (size_t e = 0; e < B; e++)
+		for (size_t k = 0; k < H; k++)
+			dx[b->start[e] * H + k] += s->dxc[e * H + k];
 }
 
 void layer_backward(float *dx, struct layer_weights *g, float *dy, const struct layer_acts *a,
 		    const struct layer_weights *w, const struct model_config *c, const struct batch *b,
 		    const struct dropout_cfg *d, uint64_t site, struct layer_scratch *s)
 {
-	size_t T = b->T, H = (size_t)c->hidden, I = (size_t)c->intermediate, A = (size_t)c->heads;
-	float p = d ? d->p : 0;
-	uint64_t seed = d ? d->seed : 0;
-	float *dr = s->d1, *dh1 = s->d2;
-	/* Output LayerNorm: dh1 = the gradient of r2, which the residual (h1) gets; dr = the FFN
-	 * output's, through its dropout; b2's gradient. */
-	layernorm_backward(dh1, dr, g->fc2_b, g->ln2_w, g->ln2_b, dy, a->r2, w->ln2_w, a->mean2, a->rstd2, T, H, p, seed,
-			   site * SITES + SITE_FFN_OUT);
-	/* Feed-forward: fc2 [H, I] = dr^T g; dI [T, I] = dr W2, through GELU; fc1; dh1 += dI W1. */
-	gemm(1, 0, H, I, T, 1, dr, H, a->g, I, 0, g->fc2_w, I);
-	gemm(0, 0, T, I, H, 1, dr, H, w->fc2_w, I, 0, s->dI, I);
-	gelu_backward(s->dI, s->dI, a->f, T * I);
-	gemm(1, 0, I, H, T, 1, s->dI, I, a->h1, H, 0, g->fc1_w, H);
-	bias_backward(g->fc1_b, s->dI, T, I);
-	gemm(0, 0, T, H, I, 1, s->dI, I, w->fc1_w, H, 1, dh1, H);
-	/* Attention LayerNorm: dx = the gradient of r1, which the residual (x) gets; dr = the
-	 * attention output's, through its dropout; bo's gradient. Then Wo: dh1 = dr Wo. */
-	layernorm_backward(dx, dr, g->o_b, g->ln1_w, g->ln1_b, dh1, a->r1, w->ln1_w, a->mean1, a->rstd1, T, H, p, seed,
-			   site * SITES + SITE_ATTN_OUT);
-	gemm(1, 0, H, H, T, 1, dr, H, a->ctx, H, 0, g->o_w, H);
-	gemm(0, 0, T, H, H, 1, dr, H, w->o_w, H, 0, dh1, H);
+	size_t T = b->T, H = (size_t)c->hidden;
+	if (a->mode == LAYER_FIRST_TOKENS) {
+		layer_backward_first(dx, g, dy, a, w, c, b, d, site, s);
+		return;
+	}
+	layer_tail_backward(dx, s->d2, g, dy, a, a->ctx, w, c, T, d, site, s, NULL);
 	/* Attention, then the Q, K, V projections. */
-	attention_backward(s->dqkv, dh1, a, b, H, A, d, site * SITES + SITE_PROBS, s);
+	attention_backward(s->dqkv, s->d2, a, b, H, (size_t)c->heads, d, site * SITES + SITE_PROBS, s, 0);
 	gemm(1, 0, 3 * H, H, T, 1, s->dqkv, 3 * H, a->x, H, 0, g->qkv_w, H);
-	bias_backward(g->qkv_b, s->dqkv, T, 3 * H);
+	bias_backward(g->qkv_b, s->dqkv, T, 3 * H, 3 * H);
 	if (dx)
 		gemm(0, 0, T, H, 3 * H, 1, s->dqkv, 3 * H, w->qkv_w, H, 1, dx, H);
 }

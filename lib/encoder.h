@@ -61,33 +61,41 @@ struct dropout_cfg {
 	uint64_t seed;
 };
 
-/* The activations of one layer, in one allocation (mem) laid out for the batch. In training
- * each layer keeps its own (for backward); in inference one set is reused for every layer. */
+/* What a layer computes and keeps. Inference: every token's output, nothing for backward (one
+ * set of activations serves every layer). All tokens: every token's output and what backward
+ * needs. First tokens: the top layer in training, whose output the head reads only at each
+ * example's first token ([CLS], <s>): keys and values at every token, the rest at those rows
+ * alone, with the numbers the whole layer gives there. */
+enum layer_mode { LAYER_INFERENCE, LAYER_ALL_TOKENS, LAYER_FIRST_TOKENS };
+
+/* The activations of one layer, in one allocation (mem) laid out for the batch. R rows: T, or
+ * n (one per example) in LAYER_FIRST_TOKENS. */
 struct layer_acts {
+	enum layer_mode mode;
 	float *x;             /* [T, H] input: the previous layer's y, not owned */
 	float *qkv;           /* [T, 3H] x Wqkv^T + bqkv: queries, keys, values, heads side by side */
 	float *probs;         /* [P] attention probabilities (before dropout), example by example */
 	float *ctx;           /* [T, H] attention output per head, heads side by side */
-	float *r1;            /* [T, H] dropout(ctx Wo^T + bo) + x */
-	float *mean1, *rstd1; /* [T] */
-	float *h1;            /* [T, H] LayerNorm(r1) */
-	float *f;             /* [T, I] h1 W1^T + b1 */
-	float *g;             /* [T, I] GELU(f); the same memory as f in inference */
-	float *r2;            /* [T, H] dropout(g W2^T + b2) + h1 */
-	float *mean2, *rstd2; /* [T] */
-	float *y;             /* [T, H] LayerNorm(r2): the layer's output */
+	float *r1;            /* [R, H] dropout(ctx Wo^T + bo) + x */
+	float *mean1, *rstd1; /* [R] */
+	float *h1;            /* [R, H] LayerNorm(r1) */
+	float *f;             /* [R, I] h1 W1^T + b1 */
+	float *g;             /* [R, I] GELU(f); the same memory as f in inference */
+	float *r2;            /* [R, H] dropout(g W2^T + b2) + h1 */
+	float *mean2, *rstd2; /* [R] */
+	float *y;             /* [R, H] LayerNorm(r2): the layer's output */
+	float *xc, *cc;       /* [n, H] first tokens only: their rows of x, and of ctx */
 	float *scratch;       /* per thread, scratch_each floats: attention's */
 	size_t scratch_each;
 	float *mem;
 	size_t cap;           /* floats in mem */
 };
 
-/* Makes room for batch b, for training (keeps what backward needs) or inference. 0 or
- * E_NOMEM. */
-int layer_acts_reserve(struct layer_acts *a, const struct model_config *c, const struct batch *b, int train);
+/* Makes room for batch b in that mode. 0 or E_NOMEM. */
+int layer_acts_reserve(struct layer_acts *a, const struct model_config *c, const struct batch *b, enum layer_mode mode);
 void layer_acts_free(struct layer_acts *a);
 
-/* One encoder layer: a->y from a->x. site names the layer for dropout masks. */
+/* One encoder layer: a->y from a->x, in a's mode. site names the layer for dropout masks. */
 void layer_forward(struct layer_acts *a, const struct layer_weights *w, const struct model_config *c,
 		   const struct batch *b, const struct dropout_cfg *d, uint64_t site);
 
@@ -95,6 +103,7 @@ void layer_forward(struct layer_acts *a, const struct layer_weights *w, const st
 struct layer_scratch {
 	float *d1, *d2, *dqkv; /* [T, H], [T, H], [T, 3H] */
 	float *dI;             /* [T, I] */
+	float *dxc, *dqc;      /* [n, H] first tokens only: the residual's and the query's */
 	float *attn;           /* per thread, attn_each floats: attention's */
 	size_t attn_each;
 	float *mem;
@@ -103,7 +112,7 @@ struct layer_scratch {
 int layer_scratch_reserve(struct layer_scratch *s, const struct model_config *c, const struct batch *b);
 void layer_scratch_free(struct layer_scratch *s);
 
-/* Backward through one layer: dy [T, H] is the gradient of a->y; gradients of the weights are
+/* Backward through one layer: dy [R, H] is the gradient of a->y; gradients of the weights are
  * written into g; dx [T, H] gets the gradient of a->x (NULL: not needed, the input is frozen,
  * which saves a GEMM). dx may equal dy. */
 void layer_backward(float *dx, struct layer_weights *g, float *dy, const struct layer_acts *a,

@@ -113,7 +113,8 @@ int finetune_batch(struct finetune *f, size_t n, const uint32_t *len)
 	if (f->emb && (rc = emb_acts_reserve(&f->ea, &f->c, f->b.T)) < 0)
 		return rc;
 	for (int l = f->first; l < f->c.layers; l++)
-		if ((rc = layer_acts_reserve(&f->acts[l - f->first], &f->c, &f->b, 1)) < 0)
+		if ((rc = layer_acts_reserve(&f->acts[l - f->first], &f->c, &f->b,
+					     l == f->c.layers - 1 ? LAYER_FIRST_TOKENS : LAYER_ALL_TOKENS)) < 0)
 			return rc;
 	if ((rc = layer_scratch_reserve(&f->scratch, &f->c, &f->b)) < 0)
 		return rc;
@@ -126,11 +127,6 @@ static struct dropout_cfg step_dropout(const struct finetune *f, int train, long
 	return d;
 }
 
-/* The trained layers' output: the top layer's y, or the input when only the head trains. */
-static const float *top(const struct finetune *f)
-{
-	return f->first < f->c.layers ? f->acts[f->c.layers - 1 - f->first].y : f->x;
-}
 
 void finetune_forward(struct finetune *f, int train, long step)
 {
@@ -146,7 +142,10 @@ void finetune_forward(struct finetune *f, int train, long step)
 		layer_forward(a, &f->w[l - f->first], &f->c, &f->b, &d, (uint64_t)l);
 		x = a->y;
 	}
-	head_forward(&f->head, &f->hw, f->c.type, top(f), &f->b, (size_t)f->c.hidden, f->outputs, &d, HEAD_SITE);
+	/* The head reads the top layer's first tokens (its only rows), or the input's */
+	int layers = f->first < f->c.layers;
+	head_forward(&f->head, &f->hw, f->c.type, layers ? x : f->x, layers ? NULL : f->b.start, f->b.n,
+		     (size_t)f->c.hidden, f->outputs, &d, HEAD_SITE);
 }
 
 double finetune_backward(struct finetune *f, const double *labels, int train, long step)
@@ -154,7 +153,7 @@ double finetune_backward(struct finetune *f, const double *labels, int train, lo
 	struct dropout_cfg d = step_dropout(f, train, step);
 	size_t H = (size_t)f->c.hidden;
 	double loss = head_loss(&f->head, labels, f->b.n, f->outputs, f->regression);
-	head_backward(f->dy, &f->hg, &f->head, &f->hw, f->c.type, &f->b, H, f->outputs, &d, HEAD_SITE);
+	head_backward(f->dy, &f->hg, &f->head, &f->hw, f->c.type, f->b.n, H, f->outputs, &d, HEAD_SITE);
 	for (int l = f->c.layers - 1; l >= f->first; l--) {
 		float *dx = l > f->first || f->emb ? f->dy : NULL; /* no gradient into a frozen input */
 		layer_backward(dx, &f->gw[l - f->first], f->dy, &f->acts[l - f->first], &f->w[l - f->first], &f->c, &f->b,

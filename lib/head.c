@@ -41,13 +41,12 @@ void head_acts_free(struct head_acts *a)
 }
 
 void head_forward(struct head_acts *a, const struct head_weights *w, enum model_type type, const float *y,
-		  const struct batch *b, size_t H, size_t C, const struct dropout_cfg *d, uint64_t site)
+		  const size_t *row, size_t B, size_t H, size_t C, const struct dropout_cfg *d, uint64_t site)
 {
-	size_t B = b->n;
 	float p = d ? d->p : 0;
 	uint64_t seed = d ? d->seed : 0;
 	for (size_t e = 0; e < B; e++)
-		memcpy(a->x + e * H, y + b->start[e] * H, H * sizeof *a->x);
+		memcpy(a->x + e * H, y + (row ? row[e] : e) * H, H * sizeof *a->x);
 	if (type == MODEL_ROBERTA)
 		dropout(a->x, a->x, B * H, p, seed, site + SITE_IN);
 	gemm(0, 1, B, H, H, 1, a->x, H, w->dense_w, H, 0, a->h, H);
@@ -84,29 +83,23 @@ double head_loss(struct head_acts *a, const double *labels, size_t B, size_t C, 
 }
 
 void head_backward(float *dy, struct head_weights *g, struct head_acts *a, const struct head_weights *w,
-		   enum model_type type, const struct batch *b, size_t H, size_t C, const struct dropout_cfg *d,
-		   uint64_t site)
+		   enum model_type type, size_t B, size_t H, size_t C, const struct dropout_cfg *d, uint64_t site)
 {
-	size_t B = b->n;
 	float p = d ? d->p : 0;
 	uint64_t seed = d ? d->seed : 0;
 	/* out: logits = z Wo^T + bo */
 	gemm(1, 0, C, H, B, 1, a->dlogits, C, a->z, H, 0, g->out_w, H);
-	bias_backward(g->out_b, a->dlogits, B, C);
+	bias_backward(g->out_b, a->dlogits, B, C, C);
 	gemm(0, 0, B, H, C, 1, a->dlogits, C, w->out_w, H, 0, a->dh, H);
 	/* z = dropout(h), h = tanh(x Wd^T + bd) */
 	dropout(a->dh, a->dh, B * H, p, seed, site + SITE_OUT);
 	tanh_backward(a->dh, a->dh, a->h, B * H);
 	gemm(1, 0, H, H, B, 1, a->dh, H, a->x, H, 0, g->dense_w, H);
-	bias_backward(g->dense_b, a->dh, B, H);
-	/* dx = dh Wd (into a->x, no longer needed), through RoBERTa's input dropout, onto each
-	 * example's first token; every other token gets no gradient from the head. */
-	gemm(0, 0, B, H, H, 1, a->dh, H, w->dense_w, H, 0, a->x, H);
+	bias_backward(g->dense_b, a->dh, B, H, H);
+	/* dy = dh Wd, through RoBERTa's input dropout */
+	gemm(0, 0, B, H, H, 1, a->dh, H, w->dense_w, H, 0, dy, H);
 	if (type == MODEL_ROBERTA)
-		dropout(a->x, a->x, B * H, p, seed, site + SITE_IN);
-	memset(dy, 0, b->T * H * sizeof *dy);
-	for (size_t e = 0; e < B; e++)
-		memcpy(dy + b->start[e] * H, a->x + e * H, H * sizeof *dy);
+		dropout(dy, dy, B * H, p, seed, site + SITE_IN);
 }
 
 void head_predict(const float *logits, size_t B, size_t C, int regression, double *out)

@@ -25,17 +25,17 @@ struct head_acts {
 int head_acts_reserve(struct head_acts *a, size_t B, size_t H, size_t C);
 void head_acts_free(struct head_acts *a);
 
-/* Logits from the top layer's states y [T, H] of batch b. site names the head for dropout. */
+/* Logits of B examples from their first tokens' states: row row[e] of y (row NULL: row e), the
+ * top layer's output. site names the head for dropout. */
 void head_forward(struct head_acts *a, const struct head_weights *w, enum model_type type, const float *y,
-		  const struct batch *b, size_t H, size_t C, const struct dropout_cfg *d, uint64_t site);
+		  const size_t *row, size_t B, size_t H, size_t C, const struct dropout_cfg *d, uint64_t site);
 /* The mean loss over the batch (cross-entropy over C classes with labels as class indices, or
  * MSE when C is 1 and regression), in double; a->dlogits gets its gradient. */
 double head_loss(struct head_acts *a, const double *labels, size_t B, size_t C, int regression);
-/* Backward from a->dlogits: weight gradients written into g; dy [T, H] gets the gradient of y
- * (zero but on each example's first token). */
+/* Backward from a->dlogits: weight gradients written into g; dy [B, H] gets the gradient of
+ * each example's first-token state (every other token gets none from the head). */
 void head_backward(float *dy, struct head_weights *g, struct head_acts *a, const struct head_weights *w,
-		   enum model_type type, const struct batch *b, size_t H, size_t C, const struct dropout_cfg *d,
-		   uint64_t site);
+		   enum model_type type, size_t B, size_t H, size_t C, const struct dropout_cfg *d, uint64_t site);
 
 /* Class index (argmax) or score of each example from logits [B, C]. */
 void head_predict(const float *logits, size_t B, size_t C, int regression, double *out);

@@ -12,14 +12,14 @@
 
 void residual_layernorm_forward(float *y, float *r, float *mean, float *rstd, const float *inp, const float *bias,
 				const float *res, const float *w, const float *b, size_t N, size_t C, float eps, float p,
-				uint64_t seed, uint64_t site)
+				uint64_t seed, uint64_t site, const size_t *tok)
 {
 	const struct simd_ops *k = simd();
 	struct mask m = mask_make(p, seed, site);
 	#pragma omp parallel for schedule(static) if (PARALLEL(N * C))
 	for (size_t n = 0; n < N; n++) {
 		float mu, rs;
-		k->residual_layernorm(y + n * C, r ? r + n * C : NULL, &mu, &rs, inp + n * C, bias, p > 0 ? &m : NULL, n * C,
+		k->residual_layernorm(y + n * C, r ? r + n * C : NULL, &mu, &rs, inp + n * C, bias, p > 0 ? &m : NULL, (tok ? tok[n] : n) * C,
 				      res ? res + n * C : NULL, w, b, C, eps);
 		if (mean)
 			mean[n] = mu;
@@ -31,12 +31,12 @@ void residual_layernorm_forward(float *y, float *r, float *mean, float *rstd, co
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
 		       size_t N, size_t C, float eps)
 {
-	residual_layernorm_forward(out, NULL, mean, rstd, inp, NULL, NULL, w, b, N, C, eps, 0, 0, 0);
+	residual_layernorm_forward(out, NULL, mean, rstd, inp, NULL, NULL, w, b, N, C, eps, 0, 0, 0, NULL);
 }
 
 void layernorm_backward(float *dinp, float *dbranch, float *dbias, float *dw, float *db, const float *dout,
 			const float *inp, const float *w, const float *mean, const float *rstd, size_t N, size_t C, float p,
-			uint64_t seed, uint64_t site)
+			uint64_t seed, uint64_t site, const size_t *tok)
 {
 	struct mask mk = mask_make(p, seed, site);
 	#pragma omp parallel for schedule(static) if (PARALLEL(N * C))
@@ -55,7 +55,7 @@ void layernorm_backward(float *dinp, float *dbranch, float *dbias, float *dw, fl
 			if (dx)
 				dx[c] = g;
 			if (dz)
-				dz[c] = p <= 0 ? g : mask_keep(&mk, n * C + c) ? g * mk.scale : 0.0f;
+				dz[c] = p <= 0 ? g : mask_keep(&mk, (tok ? tok[n] : n) * C + c) ? g * mk.scale : 0.0f;
 		}
 	}
 	#pragma omp parallel for schedule(static) if (PARALLEL(N * C))
@@ -87,7 +87,7 @@ void bias_add(float *out, const float *inp, const float *bias, size_t N, size_t 
 			out[n * C + c] = inp[n * C + c] + bias[c];
 }
 
-void bias_backward(float *dbias, const float *dout, size_t N, size_t C)
+void bias_backward(float *dbias, const float *dout, size_t N, size_t C, size_t ld)
 {
 	#pragma omp parallel for schedule(static) if (PARALLEL(N * C))
 	for (size_t c0 = 0; c0 < C; c0 += COLS) {
@@ -96,7 +96,7 @@ void bias_backward(float *dbias, const float *dout, size_t N, size_t C)
 			dbias[c] = 0;
 		for (size_t n = 0; n < N; n++)
 			for (size_t c = c0; c < c1; c++)
-				dbias[c] += dout[n * C + c];
+				dbias[c] += dout[n * ld + c];
 	}
 }
 
@@ -150,35 +150,35 @@ size_t attention_scratch(size_t L, size_t D)
 }
 
 void attention_head_forward(float *ctx, size_t ldc, float *probs, float *qkv, size_t ld, size_t H, const float *bias,
-			    size_t L, size_t D, float scale, const struct mask *m, size_t offset, float *scratch)
+			    size_t Lq, size_t L, size_t D, float scale, const struct mask *m, size_t offset, float *scratch)
 {
 	const struct simd_ops *k = simd();
 	float *Q = qkv, *K = qkv + H, *V = qkv + 2 * H, *Pd = scratch, *Bt = scratch + L * L;
-	k->add_rows(Q, ld, bias, L, D);
+	k->add_rows(Q, ld, bias, Lq, D);
 	k->add_rows(K, ld, bias + H, L, D);
 	k->add_rows(V, ld, bias + 2 * H, L, D);
-	k->scores(probs, Q, ld, K, ld, L, L, D, scale, Bt);
-	k->softmax_rows(probs, L, L);
+	k->scores(probs, Q, ld, K, ld, Lq, L, D, scale, Bt);
+	k->softmax_rows(probs, Lq, L);
 	if (m)
-		for (size_t i = 0; i < L * L; i++)
+		for (size_t i = 0; i < Lq * L; i++)
 			Pd[i] = mask_keep(m, offset + i) ? probs[i] * m->scale : 0.0f;
-	k->combine(ctx, ldc, m ? Pd : probs, V, ld, L, L, D, 1);
+	k->combine(ctx, ldc, m ? Pd : probs, V, ld, Lq, L, D, 1);
 }
 
-/* t [L, L] = a^T */
-static void transpose(float *t, const float *a, size_t L)
+/* t [C, R] = a^T, a being R x C */
+static void transpose(float *t, const float *a, size_t R, size_t C)
 {
-	for (size_t i = 0; i < L; i++)
-		for (size_t j = 0; j < L; j++)
-			t[j * L + i] = a[i * L + j];
+	for (size_t i = 0; i < R; i++)
+		for (size_t j = 0; j < C; j++)
+			t[j * R + i] = a[i * C + j];
 }
 
 void attention_head_backward(float *dqkv, const float *dctx, size_t ldc, const float *qkv, size_t ld, size_t H,
-			     const float *probs, size_t L, size_t D, float scale, const struct mask *m, size_t offset,
-			     float *scratch)
+			     const float *probs, size_t Lq, size_t L, size_t D, float scale, const struct mask *m,
+			     size_t offset, float *scratch)
 {
 	const struct simd_ops *k = simd();
-	size_t M = L * L;
+	size_t M = Lq * L;
 	const float *Q = qkv, *K = qkv + H, *V = qkv + 2 * H, *P = probs;
 	float *dQ = dqkv, *dK = dqkv + H, *dV = dqkv + 2 * H;
 	float *dP = scratch, *tr = dP + M, *keep = tr + M, *Pd = keep + M, *Bt = Pd + M;
@@ -187,10 +187,10 @@ void attention_head_backward(float *dqkv, const float *dctx, size_t ldc, const f
 			keep[i] = mask_keep(m, offset + i) ? m->scale : 0.0f;
 			Pd[i] = P[i] * keep[i];
 		}
-	transpose(tr, m ? Pd : P, L);
-	k->combine(dV, ld, tr, dctx, ldc, L, L, D, 1); /* dV = Pd^T dctx */
-	k->scores(dP, dctx, ldc, V, ld, L, L, D, 1, Bt); /* dP = dctx V^T */
-	for (size_t i = 0; i < L; i++) { /* through the dropout and the softmax */
+	transpose(tr, m ? Pd : P, Lq, L);
+	k->combine(dV, ld, tr, dctx, ldc, L, Lq, D, 1); /* dV = Pd^T dctx */
+	k->scores(dP, dctx, ldc, V, ld, Lq, L, D, 1, Bt); /* dP = dctx V^T */
+	for (size_t i = 0; i < Lq; i++) { /* through the dropout and the softmax */
 		float *dp = dP + i * L;
 		const float *pr = P + i * L;
 		if (m)
@@ -202,7 +202,7 @@ void attention_head_backward(float *dqkv, const float *dctx, size_t ldc, const f
 		for (size_t j = 0; j < L; j++)
 			dp[j] = pr[j] * (dp[j] - dot);
 	}
-	k->combine(dQ, ld, dP, K, ld, L, L, D, scale); /* dQ = scale dS K */
-	transpose(tr, dP, L);
-	k->combine(dK, ld, tr, Q, ld, L, L, D, scale); /* dK = scale dS^T Q */
+	k->combine(dQ, ld, dP, K, ld, Lq, L, D, scale); /* dQ = scale dS K */
+	transpose(tr, dP, Lq, L);
+	k->combine(dK, ld, tr, Q, ld, L, Lq, D, scale); /* dK = scale dS^T Q */
 }

@@ -18,10 +18,11 @@
 /* The tail of every sublayer, in one pass per row: r = dropout(inp + bias) + res (p 0: no
  * dropout; mask_make(p, seed, site)), then y = LayerNorm(r) * w + b, biased variance, eps added
  * to it (PyTorch's LayerNorm). r, mean and rstd (N each) keep what backward needs; r may equal
- * inp. */
+ * inp. The mask's element of row n is tok[n] * C + c: tok names the token each row holds
+ * (NULL: row n holds token n), so a subset of rows draws what the whole tensor would. */
 void residual_layernorm_forward(float *y, float *r, float *mean, float *rstd, const float *inp, const float *bias,
 				const float *res, const float *w, const float *b, size_t N, size_t C, float eps, float p,
-				uint64_t seed, uint64_t site);
+				uint64_t seed, uint64_t site, const size_t *tok);
 /* out = LayerNorm(inp) * w + b alone; mean and rstd kept when not NULL. out may equal inp. */
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
 		       size_t N, size_t C, float eps);
@@ -29,15 +30,16 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, c
  * branch) from dout, the gradient of y, with the forward's r as inp: dinp = the gradient of r,
  * which the residual's input gets; dbranch = dropout(dinp), the gradient of the sublayer's
  * output (inp + bias), with the forward's mask; dbias = its column sums, the bias's gradient;
- * dw, db = LayerNorm's. dinp, dbranch and dbias may each be NULL (dbias needs dbranch). */
+ * dw, db = LayerNorm's. dinp, dbranch and dbias may each be NULL (dbias needs dbranch). tok as
+ * for the forward. */
 void layernorm_backward(float *dinp, float *dbranch, float *dbias, float *dw, float *db, const float *dout,
 			const float *inp, const float *w, const float *mean, const float *rstd, size_t N, size_t C, float p,
-			uint64_t seed, uint64_t site);
+			uint64_t seed, uint64_t site, const size_t *tok);
 
 /* out = inp + bias (per column); out may equal inp. */
 void bias_add(float *out, const float *inp, const float *bias, size_t N, size_t C);
-/* dbias = column sums of dout. */
-void bias_backward(float *dbias, const float *dout, size_t N, size_t C);
+/* dbias = column sums of dout (N rows of C, row stride ld). */
+void bias_backward(float *dbias, const float *dout, size_t N, size_t C, size_t ld);
 
 /* f += bias (per column of N x C), then g = the exact GELU of f: 0.5 f (1 + erf(f / sqrt 2)).
  * g may equal f (inference, where f is not kept). */
@@ -73,19 +75,20 @@ static inline int mask_keep(const struct mask *m, uint64_t i)
 /* out = inp with dropout p (mask_make(p, seed, site)); p = 0 copies. out may equal inp. */
 void dropout(float *out, const float *inp, size_t n, float p, uint64_t seed, uint64_t site);
 
-/* Attention of one (example, head): L tokens, head size D, scale 1 / sqrt(D). qkv points at
- * the head's first query in the layer's [T, 3H] array (row stride ld; keys H and values 2H
- * further on), bias at the head's query bias in the [3H] bias. The bias is added to Q, K and V
- * in place; probs [L, L] = softmax(scale Q K^T); ctx (row stride ldc) = dropout(probs) V, the
- * dropout mask m at elements offset.. of the layer's probabilities (m NULL: none). scratch
- * holds attention_scratch(L, D) floats, private to the caller's thread. */
+/* Attention of one (example, head): L tokens, head size D, scale 1 / sqrt(D), for the first
+ * Lq (1 or L) of them as queries. qkv points at the head's first query in the layer's [T, 3H]
+ * array (row stride ld; keys H and values 2H further on), bias at the head's query bias in the
+ * [3H] bias. The bias is added to the Lq queries and the L keys and values in place; probs
+ * [Lq, L] = softmax(scale Q K^T); ctx (row stride ldc) = dropout(probs) V, the dropout mask m at
+ * elements offset.. of the layer's probabilities (m NULL: none). scratch holds
+ * attention_scratch(L, D) floats, private to the caller's thread. */
 size_t attention_scratch(size_t L, size_t D);
 void attention_head_forward(float *ctx, size_t ldc, float *probs, float *qkv, size_t ld, size_t H, const float *bias,
-			    size_t L, size_t D, float scale, const struct mask *m, size_t offset, float *scratch);
-/* Its backward: dqkv (the same layout as qkv; written, not added) from dctx, with qkv and probs
- * as the forward left them. */
+			    size_t Lq, size_t L, size_t D, float scale, const struct mask *m, size_t offset, float *scratch);
+/* Its backward: dqkv (the same layout as qkv; written, not added: the Lq queries' rows and
+ * every key's and value's) from dctx (Lq rows), with qkv and probs as the forward left them. */
 void attention_head_backward(float *dqkv, const float *dctx, size_t ldc, const float *qkv, size_t ld, size_t H,
-			     const float *probs, size_t L, size_t D, float scale, const struct mask *m, size_t offset,
-			     float *scratch);
+			     const float *probs, size_t Lq, size_t L, size_t D, float scale, const struct mask *m,
+			     size_t offset, float *scratch);
 
 #endif

@@ -66,7 +66,7 @@ TEST(layernorm_backward)
 	struct ln_ctx c = { randn(N * C, 1), randn(C, 1), randn(C, 1), randn(N * C, 1), malloc(N * C * 4), N, C };
 	float mean[5], rstd[5], *dx = malloc(N * C * 4), *dw = calloc(C, 4), *db = calloc(C, 4);
 	layernorm_forward(c.y, mean, rstd, c.x, c.w, c.b, N, C, 1e-5f);
-	layernorm_backward(dx, NULL, NULL, dw, db, c.r, c.x, c.w, mean, rstd, N, C, 0, 0, 0);
+	layernorm_backward(dx, NULL, NULL, dw, db, c.r, c.x, c.w, mean, rstd, N, C, 0, 0, 0, NULL);
 	CHECK(fd_error(ln_f, &c, c.x, dx, N * C, 40, 1e-2f) < 2e-2, "d input");
 	CHECK(fd_error(ln_f, &c, c.w, dw, C, 20, 1e-2f) < 2e-2, "d weight");
 	CHECK(fd_error(ln_f, &c, c.b, db, C, 20, 1e-2f) < 2e-2, "d bias");
@@ -123,10 +123,11 @@ static double layer_f(void *p)
 	struct layer_ctx *c = p;
 	c->a.x = c->x;
 	layer_forward(&c->a, &c->w, &c->c, &c->b, &c->d, 3);
-	return dot(c->a.y, c->r, c->b.T * (size_t)c->c.hidden);
+	size_t rows = c->a.mode == LAYER_FIRST_TOKENS ? c->b.n : c->b.T;
+	return dot(c->a.y, c->r, rows * (size_t)c->c.hidden);
 }
 
-static void layer_case(float p)
+static void layer_case(float p, enum layer_mode mode)
 {
 	struct layer_ctx c = { .c = { .type = MODEL_BERT, .hidden = 16, .layers = 1, .heads = 2, .intermediate = 24,
 				      .vocab = 10, .max_pos = 16, .type_vocab = 2, .eps = 1e-12 } };
@@ -136,7 +137,7 @@ static void layer_case(float p)
 		c.ps.mem[i] = (float)(0.3 * rng_normal(&rng));
 	params_layer(&c.ps, c.ps.mem, 0, &c.w);
 	batch_set(&c.b, 3, len, c.c.heads);
-	layer_acts_reserve(&c.a, &c.c, &c.b, 1);
+	layer_acts_reserve(&c.a, &c.c, &c.b, mode);
 	c.d = (struct dropout_cfg){ p, 1234 };
 	size_t TH = c.b.T * 16;
 	c.x = randn(TH, 1);
@@ -150,12 +151,12 @@ static void layer_case(float p)
 	memcpy(dy, c.r, TH * 4);
 	layer_backward(dx, &g, dy, &c.a, &c.w, &c.c, &c.b, &c.d, 3, &s);
 	double e = fd_error(layer_f, &c, c.x, dx, TH, 60, 1e-2f);
-	CHECK(e < 3e-2, "dropout %g: d input off by %g", p, e);
+	CHECK(e < 3e-2, "mode %d dropout %g: d input off by %g", mode, p, e);
 	for (size_t t = 0; t < c.ps.n; t++) {
 		const struct param *pa = &c.ps.p[t];
 		size_t n = (size_t)pa->rows * (size_t)(pa->cols ? pa->cols : 1);
 		double et = fd_error(layer_f, &c, c.ps.mem + pa->offset, grad + pa->offset, n, 12, 1e-2f);
-		CHECK(et < 3e-2, "dropout %g: %s off by %g", p, pa->name, et);
+		CHECK(et < 3e-2, "mode %d dropout %g: %s off by %g", mode, p, pa->name, et);
 	}
 	free(grad), free(dx), free(dy), free(c.x), free(c.r);
 	layer_scratch_free(&s);
@@ -166,8 +167,70 @@ static void layer_case(float p)
 
 TEST(encoder_layer_backward)
 {
-	layer_case(0);
-	layer_case(0.25f);
+	layer_case(0, LAYER_ALL_TOKENS);
+	layer_case(0.25f, LAYER_ALL_TOKENS);
+	layer_case(0, LAYER_FIRST_TOKENS);
+	layer_case(0.25f, LAYER_FIRST_TOKENS);
+}
+
+/* The top layer computed at the first tokens only gives the whole layer's output there, bit
+ * for bit, and the same gradients when the rest of the output gets none (as from the head). */
+TEST(first_token_layer_equals_the_whole_layer_at_those_rows)
+{
+	struct model_config mc = { .type = MODEL_BERT, .hidden = 64, .layers = 1, .heads = 4, .intermediate = 96,
+				   .vocab = 10, .max_pos = 64, .type_vocab = 2, .eps = 1e-12 };
+	uint32_t len[4] = { 9, 1, 30, 17 };
+	struct params ps;
+	struct layer_weights w, g[2];
+	struct batch b = { 0 };
+	params_init(&ps, &mc, 0, 0, 1, 0);
+	for (size_t i = 0; i < ps.size; i++)
+		ps.mem[i] = (float)(0.1 * rng_normal(&rng));
+	params_layer(&ps, ps.mem, 0, &w);
+	batch_set(&b, 4, len, mc.heads);
+	size_t H = 64, TH = b.T * H;
+	float *x = randn(TH, 1), *dy1 = randn(b.n * H, 1), *dyall = calloc(TH, 4), *grad[2], *dx[2];
+	for (size_t e = 0; e < b.n; e++)
+		memcpy(dyall + b.start[e] * H, dy1 + e * H, H * 4);
+	struct layer_acts a[2] = { { 0 } };
+	struct layer_scratch s = { 0 };
+	struct dropout_cfg d = { 0.1f, 99 };
+	enum layer_mode modes[2] = { LAYER_ALL_TOKENS, LAYER_FIRST_TOKENS };
+	layer_scratch_reserve(&s, &mc, &b);
+	for (int k = 0; k < 2; k++) {
+		grad[k] = calloc(ps.size, 4);
+		dx[k] = malloc(TH * 4);
+		params_layer(&ps, grad[k], 0, &g[k]);
+		layer_acts_reserve(&a[k], &mc, &b, modes[k]);
+		a[k].x = x;
+		layer_forward(&a[k], &w, &mc, &b, &d, 5);
+	}
+	int same = 1;
+	for (size_t e = 0; e < b.n; e++)
+		same &= !memcmp(a[1].y + e * H, a[0].y + b.start[e] * H, H * 4);
+	CHECK(same, "the first tokens' outputs differ from the whole layer's");
+	memcpy(dx[0], dyall, TH * 4);
+	layer_backward(dx[0], &g[0], dx[0], &a[0], &w, &mc, &b, &d, 5, &s);
+	memcpy(dx[1], dy1, b.n * H * 4);
+	layer_backward(dx[1], &g[1], dx[1], &a[1], &w, &mc, &b, &d, 5, &s);
+	double worst = 0, scale = 0;
+	for (size_t i = 0; i < ps.size; i++) {
+		worst = fmax(worst, fabs(grad[0][i] - grad[1][i]));
+		scale = fmax(scale, fabs(grad[0][i]));
+	}
+	CHECK(worst <= 1e-6 * scale, "weight gradients differ by %g (largest %g)", worst, scale);
+	worst = scale = 0;
+	for (size_t i = 0; i < TH; i++) {
+		worst = fmax(worst, fabs(dx[0][i] - dx[1][i]));
+		scale = fmax(scale, fabs(dx[0][i]));
+	}
+	CHECK(worst <= 1e-6 * scale, "input gradients differ by %g (largest %g)", worst, scale);
+	for (int k = 0; k < 2; k++)
+		free(grad[k]), free(dx[k]), layer_acts_free(&a[k]);
+	free(x), free(dy1), free(dyall);
+	layer_scratch_free(&s);
+	batch_free(&b);
+	params_free(&ps);
 }
 
 /* The head and its loss, both model types, classification and regression. */
@@ -186,7 +249,7 @@ struct head_ctx {
 static double head_f(void *p)
 {
 	struct head_ctx *c = p;
-	head_forward(&c->a, &c->w, c->type, c->y, &c->b, 16, c->C, &c->d, 99);
+	head_forward(&c->a, &c->w, c->type, c->y, c->b.start, c->b.n, 16, c->C, &c->d, 99);
 	return head_loss(&c->a, c->labels, c->b.n, c->C, c->C == 1);
 }
 
@@ -204,11 +267,13 @@ static void head_case(enum model_type type, size_t C)
 	head_acts_reserve(&c.a, 3, 16, C);
 	c.d = (struct dropout_cfg){ 0.2f, 77 };
 	c.y = randn(c.b.T * 16, 1);
-	float *grad = calloc(c.ps.size, 4), *dy = malloc(c.b.T * 16 * 4);
+	float *grad = calloc(c.ps.size, 4), *dy = calloc(c.b.T * 16, 4), dcls[3 * 16];
 	struct head_weights g;
 	params_head(&c.ps, grad, &g);
 	head_f(&c);
-	head_backward(dy, &g, &c.a, &c.w, type, &c.b, 16, C, &c.d, 99);
+	head_backward(dcls, &g, &c.a, &c.w, type, c.b.n, 16, C, &c.d, 99);
+	for (size_t e = 0; e < c.b.n; e++) /* the first tokens' gradients; every other token's is 0 */
+		memcpy(dy + c.b.start[e] * 16, dcls + e * 16, 16 * 4);
 	CHECK(fd_error(head_f, &c, c.y, dy, c.b.T * 16, 40, 1e-2f) < 2e-2, "%s C=%zu: d states", model_type_name(type), C);
 	for (size_t t = 0; t < c.ps.n; t++) {
 		const struct param *pa = &c.ps.p[t];
@@ -237,6 +302,7 @@ int main(void)
 	RUN(layernorm_backward);
 	RUN(gelu_and_tanh_backward);
 	RUN(encoder_layer_backward);
+	RUN(first_token_layer_equals_the_whole_layer_at_those_rows);
 	RUN(head_and_loss_backward);
 	return check_done();
 }
