@@ -9,7 +9,9 @@
 
 #include <stddef.h>
 
-/* Through BLIS, on every thread set by threads_set() (on one for a product under 2 MFLOP). */
+/* Through BLIS, on every thread set by threads_set() (on one for a product under 2 MFLOP): C is
+ * split into one block of rows or columns per thread, each product on its own thread, so the
+ * results do not depend on the thread count. */
 void gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
 	  const float *B, size_t ldb, float beta, float *C, size_t ldc);
 /* Plain loops in double precision: the oracle for tests. */
@@ -21,7 +23,7 @@ void gemm_naive(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const
  * machine's peak. */
 void gemm_totals(double *seconds, double *flops);
 
-/* The thread count for BLIS and for elsa's own parallel loops (OpenMP). */
+/* The thread count of gemm and of elsa's own parallel loops (OpenMP). */
 void threads_set(int n);
 int threads_get(void);
 

@@ -146,7 +146,7 @@ done
 # elsa-train killed: no run folder (so no run.yaml), and a rerun gives the same weights.
 for sig in INT KILL; do
 	rm -rf "$T/k/run" "$T/k/run".tmp.*
-	elsa-train -m "$T/m" -t rte --train "$T/l3small" -o "$T/k/run" --epochs 50 --batch 8 2>/dev/null &
+	elsa-train -m "$T/m" -t rte --train "$T/l3small" -o "$T/k/run" --epochs 100000 --batch 8 2>/dev/null &
 	_pid=$!
 	sleep 0.5
 	kill -s $sig $_pid
