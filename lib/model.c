@@ -126,6 +126,7 @@ int model_open(struct model *m, const char *dir)
 		goto done;
 	}
 	m->fingerprint = xxh64(m->st.map, m->st.size, xxh64(text, n, 0));
+	st_unload(&m->st, 0, m->st.data_size);
 	const char *prefix = m->cfg.type == MODEL_BERT ? "bert." : "roberta.";
 	char probe[64];
 	snprintf(probe, sizeof probe, "%sembeddings.word_embeddings.weight", prefix);

@@ -15,12 +15,16 @@ int adamw_init(struct adamw *o, const struct params *ps, float lr, float weight_
 	o->beta2 = 0.999f;
 	o->eps = 1e-8f;
 	o->weight_decay = weight_decay;
-	o->m = calloc(ps->size ? ps->size : 1, sizeof *o->m);
-	o->v = calloc(ps->size ? ps->size : 1, sizeof *o->v);
+	/* Zeroed by writing, not calloc's shared zero pages: the first step's writes would
+	 * otherwise fault once per page, each fault flushing the other cores' TLBs. */
+	o->m = malloc((ps->size ? ps->size : 1) * sizeof *o->m);
+	o->v = malloc((ps->size ? ps->size : 1) * sizeof *o->v);
 	if (!o->m || !o->v) {
 		adamw_free(o);
 		return err_set(E_NOMEM, "out of memory for the optimizer's moments");
 	}
+	memset(o->m, 0, ps->size * sizeof *o->m);
+	memset(o->v, 0, ps->size * sizeof *o->v);
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +197,14 @@ const struct st_tensor *st_find(const struct safetensors *st, const char *name)
 	return NULL;
 }
 
+void st_unload(const struct safetensors *st, size_t begin, size_t end)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = (uintptr_t)(st->data + begin) / page * page, hi = (uintptr_t)(st->data + end);
+	if (st->map && hi > lo)
+		madvise((void *)lo, hi - lo, MADV_DONTNEED); /* advice: its failure changes nothing */
+}
+
 int st_read_f32(const struct safetensors *st, const struct st_tensor *t, float *dst)
 {
 	const unsigned char *src = st->data + t->begin;
@@ -208,6 +217,7 @@ int st_read_f32(const struct safetensors *st, const struct st_tensor *t, float *
 		dtype_decode(DT_BF16, src, dst, n);
 	else
 		return err_set(E_FORMAT, "%s: tensor %s: dtype %s, expected F32, F16 or BF16", st->path, t->name, t->dtype);
+	st_unload(st, t->begin, t->end);
 	return 0;
 }
 

@@ -37,6 +37,10 @@ int st_open(struct safetensors *st, const char *path);
 void st_close(struct safetensors *st);
 const struct st_tensor *st_find(const struct safetensors *st, const char *name);
 size_t st_numel(const struct st_tensor *t);
+/* Drops the pages of the data section's bytes [begin, end) from this process's memory: they
+ * stay in the page cache and come back on the next read, so a model's weights, once copied or
+ * hashed, are not counted twice. */
+void st_unload(const struct safetensors *st, size_t begin, size_t end);
 /* Converts an F32, F16 or BF16 tensor to f32 at dst (st_numel floats). */
 int st_read_f32(const struct safetensors *st, const struct st_tensor *t, float *dst);
 
