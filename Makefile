@@ -30,7 +30,7 @@ TOOLS     = $(foreach t,$(ALLTOOLS),$(if $(wildcard $(t)/*.c),$(t)))
 BINS      = $(TOOLS:%=$(O)/elsa-%)
 LIB_OBJ   = $(patsubst %.c,$(O)/%.o,$(wildcard lib/*.c))
 UNIT      = $(patsubst tests/unit/%.c,$(O)/tests/%,$(wildcard tests/unit/*.c))
-DEVTOOLS  = tests/mkmodel tests/mkdata bench/gemmpeak
+DEVTOOLS  = tests/mkmodel tests/mkdata bench/gemmpeak bench/fmapeak
 TESTBIN   = $(addprefix $(O)/,$(notdir $(DEVTOOLS)))
 MAN       = $(wildcard man/man1/*.1 man/man5/*.5 man/man7/*.7)
 

@@ -14,7 +14,7 @@ struct stream_reader;
 struct stream_writer;
 struct tokens_reader;
 
-#define CHUNK_TOKENS 4096
+#define CHUNK_TOKENS 2048
 
 struct chunk {
 	struct record *rec; /* n records (their buffers are reused) */
