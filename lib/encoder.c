@@ -191,7 +191,7 @@ static int plan(float **mem, size_t *cap, const size_t *size, float **const *fie
 /* The activations of a layer: one allocation, laid out by this table of sizes. Rows per
  * example: every token's, or (LAYER_FIRST_TOKENS) only the first's past the keys and values;
  * inference keeps no GELU input (g is f). */
-enum { A_QKV, A_PROBS, A_CTX, A_R1, A_H1, A_F, A_G, A_R2, A_Y, A_MEAN1, A_RSTD1, A_MEAN2, A_RSTD2, A_XC, A_CC, A_SCRATCH,
+enum { A_QKV, A_PROBS, A_CTX, A_R1, A_H1, A_F, A_GELU, A_R2, A_Y, A_MEAN1, A_RSTD1, A_MEAN2, A_RSTD2, A_XC, A_CC, A_SCRATCH,
        A_KINDS };
 
 int layer_acts_reserve(struct layer_acts *a, const struct model_config *c, const struct batch *b, enum layer_mode mode)
@@ -201,18 +201,18 @@ int layer_acts_reserve(struct layer_acts *a, const struct model_config *c, const
 	size_t each = attention_scratch(b->maxlen, H / (size_t)c->heads);
 	size_t size[A_KINDS] = {
 		[A_QKV] = 3 * T * H, [A_PROBS] = b->P, [A_CTX] = T * H, [A_R1] = R * H, [A_H1] = R * H,
-		[A_F] = R * I, [A_G] = mode == LAYER_INFERENCE ? 0 : R * I, [A_R2] = R * H, [A_Y] = R * H,
+		[A_F] = R * I, [A_GELU] = mode == LAYER_INFERENCE ? 0 : R * I, [A_R2] = R * H, [A_Y] = R * H,
 		[A_MEAN1] = R, [A_RSTD1] = R, [A_MEAN2] = R, [A_RSTD2] = R, [A_XC] = first, [A_CC] = first,
 		[A_SCRATCH] = (size_t)omp_get_max_threads() * each,
 	};
-	float **const fields[A_KINDS] = { &a->qkv, &a->probs, &a->ctx, &a->r1, &a->h1, &a->f, &a->g, &a->r2, &a->y,
+	float **const fields[A_KINDS] = { &a->qkv, &a->probs, &a->ctx, &a->r1, &a->h1, &a->f, &a->gelu, &a->r2, &a->y,
 					  &a->mean1, &a->rstd1, &a->mean2, &a->rstd2, &a->xc, &a->cc, &a->scratch };
 	if (plan(&a->mem, &a->cap, size, fields, A_KINDS) < 0) {
 		layer_acts_free(a);
 		return err_set(E_NOMEM, "out of memory for the activations of %zu tokens", T);
 	}
 	if (mode == LAYER_INFERENCE)
-		a->g = a->f;
+		a->gelu = a->f;
 	a->mode = mode;
 	a->scratch_each = each;
 	return 0;
@@ -312,11 +312,11 @@ static void layer_tail_forward(struct layer_acts *a, const float *res, const str
 	/* r1 = dropout(r1 + bo) + res; h1 = LayerNorm(r1) */
 	residual_layernorm_forward(a->h1, a->r1, a->mean1, a->rstd1, a->r1, w->o_b, res, w->ln1_w, w->ln1_b, R, H, eps,
 				   p, seed, site * SITES + SITE_ATTN_OUT, tok);
-	/* f [R, I] = h1 W1^T + b1; g = GELU(f) */
+	/* f [R, I] = h1 W1^T + b1; gelu = GELU(f) */
 	gemm(0, 1, R, I, H, 1, a->h1, H, w->fc1_w, H, 0, a->f, I);
-	bias_gelu_forward(a->g, a->f, w->fc1_b, R, I);
-	/* r2 [R, H] = dropout(g W2^T + b2) + h1; y = LayerNorm(r2) */
-	gemm(0, 1, R, H, I, 1, a->g, I, w->fc2_w, I, 0, a->r2, H);
+	bias_gelu_forward(a->gelu, a->f, w->fc1_b, R, I);
+	/* r2 [R, H] = dropout(gelu W2^T + b2) + h1; y = LayerNorm(r2) */
+	gemm(0, 1, R, H, I, 1, a->gelu, I, w->fc2_w, I, 0, a->r2, H);
 	residual_layernorm_forward(a->y, a->r2, a->mean2, a->rstd2, a->r2, w->fc2_b, a->h1, w->ln2_w, w->ln2_b, R, H, eps,
 				   p, seed, site * SITES + SITE_FFN_OUT, tok);
 }
@@ -372,8 +372,8 @@ static void layer_tail_backward(float *dres, float *dctx, struct layer_weights *
 	 * output's, through its dropout; b2's gradient. */
 	layernorm_backward(dh1, dr, g->fc2_b, g->ln2_w, g->ln2_b, dy, a->r2, w->ln2_w, a->mean2, a->rstd2, R, H, p, seed,
 			   site * SITES + SITE_FFN_OUT, tok);
-	/* Feed-forward: fc2 [H, I] = dr^T g; dI [R, I] = dr W2, through GELU; fc1; dh1 += dI W1. */
-	gemm(1, 0, H, I, R, 1, dr, H, a->g, I, 0, g->fc2_w, I);
+	/* Feed-forward: fc2 [H, I] = dr^T gelu; dI [R, I] = dr W2, through GELU; fc1; dh1 += dI W1. */
+	gemm(1, 0, H, I, R, 1, dr, H, a->gelu, I, 0, g->fc2_w, I);
 	gemm(0, 0, R, I, H, 1, dr, H, w->fc2_w, I, 0, s->dI, I);
 	gelu_backward(s->dI, s->dI, a->f, R * I);
 	gemm(1, 0, I, H, R, 1, s->dI, I, a->h1, H, 0, g->fc1_w, H);

@@ -80,8 +80,8 @@ struct layer_acts {
 	float *mean1, *rstd1; /* [R] */
 	float *h1;            /* [R, H] LayerNorm(r1) */
 	float *f;             /* [R, I] h1 W1^T + b1 */
-	float *g;             /* [R, I] GELU(f); the same memory as f in inference */
-	float *r2;            /* [R, H] dropout(g W2^T + b2) + h1 */
+	float *gelu;          /* [R, I] GELU(f); the same memory as f in inference */
+	float *r2;            /* [R, H] dropout(gelu W2^T + b2) + h1 */
 	float *mean2, *rstd2; /* [R] */
 	float *y;             /* [R, H] LayerNorm(r2): the layer's output */
 	float *xc, *cc;       /* [n, H] first tokens only: their rows of x, and of ctx */
