@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "gemm.h"
+#include "peak.h"
 
 static volatile float sink; /* the accumulators' sums: the loops cannot be optimized away */
 
@@ -77,16 +78,9 @@ static double best(const char *label, float (*loop)(long, float), int lanes, int
 
 int main(int argc, char **argv)
 {
-	int rounds = 5, threads = 0;
+	int rounds;
 	cli_init("fmapeak");
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "-j") && i + 1 < argc)
-			threads = (int)cli_long("-j", argv[++i], 1, 1024);
-		else
-			rounds = (int)cli_long("ROUNDS", argv[i], 1, 1000);
-	char j[16];
-	snprintf(j, sizeof j, "%d", threads);
-	int t = cli_threads(threads ? j : NULL);
+	int t = peak_args(argc, argv, &rounds);
 	__builtin_cpu_init();
 	if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
 		die("this CPU has no AVX2 and FMA: the FMA peak cannot be measured");

@@ -8,21 +8,15 @@
 
 #include "cli.h"
 #include "gemm.h"
+#include "peak.h"
 #include "rng.h"
 
 int main(int argc, char **argv)
 {
 	static const size_t shapes[][3] = { { 2048, 768, 768 }, { 2048, 3072, 768 }, { 2048, 768, 3072 } };
-	int rounds = 5, threads = 0;
+	int rounds;
 	cli_init("gemmpeak");
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "-j") && i + 1 < argc)
-			threads = (int)cli_long("-j", argv[++i], 1, 1024);
-		else
-			rounds = (int)cli_long("ROUNDS", argv[i], 1, 1000);
-	char j[16];
-	snprintf(j, sizeof j, "%d", threads);
-	cli_threads(threads ? j : NULL);
+	peak_args(argc, argv, &rounds);
 	struct rng r;
 	rng_seed(&r, 1);
 	size_t most = 2048 * 3072;
