@@ -1,6 +1,6 @@
 /* simd.h: the hot loops of the encoder and the optimizer, written once over 8-lane float
- * vectors (lib/simd_kernels.h) and compiled twice: for baseline x86-64 (simd_base.c, SSE2) and
- * for AVX2 + FMA (simd_avx2.c). simd() gives the build for this processor, chosen once; erf and
+ * vectors (lib/simd_kernels.h) and compiled twice: for baseline x86-64 (simd_base.c, SSE2; on
+ * other processors the same code lane by lane) and for AVX2 + FMA (simd_avx2.c). simd() gives the build for this processor, chosen once; erf and
  * exp come from SLEEF's vector functions (1-ulp accuracy), never libm's scalar ones.
  *
  * Only kernels.c and optim.c call these; everything else uses kernels.h. Each function runs on
@@ -56,10 +56,11 @@ struct simd_ops {
 	double (*sum_squares)(const float *x, size_t n);
 };
 
-extern const struct simd_ops simd_base, simd_avx2;
+extern const struct simd_ops simd_base, simd_avx2; /* simd_avx2 on x86-64 only */
 
-/* The build for this processor: AVX2 + FMA where the processor has both, else baseline.
- * ELSA_SIMD=sse2 in the environment forces the baseline (tests run both). */
+/* The build for this processor: AVX2 + FMA where the processor has both, else the baseline
+ * (SSE2 on x86-64, SLEEF's scalar functions lane by lane elsewhere). ELSA_SIMD=sse2 in the
+ * environment forces the baseline (tests run both). */
 const struct simd_ops *simd(void);
 
 #endif

@@ -1,5 +1,6 @@
 /* simd_avx2.c: simd.h's kernels for AVX2 + FMA (the Makefile compiles this file alone with
- * -mavx2 -mfma -ffp-contract=fast). */
+ * -mavx2 -mfma -ffp-contract=fast on x86-64; elsewhere it holds nothing). */
+#if defined(__x86_64__)
 #include <immintrin.h>
 #include <sleef.h>
 
@@ -10,3 +11,4 @@
 #define SIMD_SQRT(v) ((vf)_mm256_sqrt_ps((__m256)(v)))
 
 #include "simd_kernels.h"
+#endif

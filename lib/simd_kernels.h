@@ -71,6 +71,14 @@ static inline vf vmax(vf a, vf b)
 	return (vf)(((vi)a & m) | ((vi)b & ~m));
 }
 
+/* f on each lane of v (the scalar build's erf, exp and sqrt). */
+static inline vf vmap(float (*f)(float), vf v)
+{
+	for (int l = 0; l < W; l++)
+		v[l] = f(v[l]);
+	return v;
+}
+
 /* Horizontal sums in a fixed order. */
 static inline float vsum(vf v)
 {
