@@ -34,9 +34,13 @@ void cli_init(const char *name)
 	}
 }
 
+/* Set once cli_exit has closed stdout: a message then must not flush it. */
+static int stdout_closed;
+
 static void vmessage(const char *fmt, va_list ap)
 {
-	fflush(stdout);
+	if (!stdout_closed)
+		fflush(stdout);
 	fprintf(stderr, "%s: ", prog);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
@@ -139,7 +143,10 @@ int cli_threads(const char *arg)
 
 int cli_exit(void)
 {
-	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0)
+	int bad = fflush(stdout) != 0 || ferror(stdout);
+	stdout_closed = 1;
+	bad |= fclose(stdout) != 0;
+	if (bad)
 		die("stdout: %s", errno ? strerror(errno) : "write error");
 	return 0;
 }
