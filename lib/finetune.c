@@ -142,9 +142,8 @@ void finetune_forward(struct finetune *f, int train, long step)
 		layer_forward(a, &f->w[l - f->first], &f->c, &f->b, &d, (uint64_t)l);
 		x = a->y;
 	}
-	/* The head reads the top layer's first tokens (its only rows), or the input's */
-	int layers = f->first < f->c.layers;
-	head_forward(&f->head, &f->hw, f->c.type, layers ? x : f->x, layers ? NULL : f->b.start, f->b.n,
+	/* The head reads the top layer's rows (first tokens only), or the input's first tokens */
+	head_forward(&f->head, &f->hw, f->c.type, x, f->first < f->c.layers ? NULL : f->b.start, f->b.n,
 		     (size_t)f->c.hidden, f->outputs, &d, HEAD_SITE);
 }
 

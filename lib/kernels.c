@@ -19,8 +19,8 @@ void residual_layernorm_forward(float *y, float *r, float *mean, float *rstd, co
 	#pragma omp parallel for schedule(static) if (PARALLEL(N * C))
 	for (size_t n = 0; n < N; n++) {
 		float mu, rs;
-		k->residual_layernorm(y + n * C, r ? r + n * C : NULL, &mu, &rs, inp + n * C, bias, p > 0 ? &m : NULL, (tok ? tok[n] : n) * C,
-				      res ? res + n * C : NULL, w, b, C, eps);
+		k->residual_layernorm(y + n * C, r ? r + n * C : NULL, &mu, &rs, inp + n * C, bias, p > 0 ? &m : NULL,
+				      (tok ? tok[n] : n) * C, res ? res + n * C : NULL, w, b, C, eps);
 		if (mean)
 			mean[n] = mu;
 		if (rstd)
@@ -108,7 +108,7 @@ void bias_gelu_forward(float *g, float *f, const float *bias, size_t N, size_t C
 	const struct simd_ops *k = simd();
 	#pragma omp parallel for schedule(static) if (PARALLEL(N * C))
 	for (size_t n = 0; n < N; n++)
-		k->bias_gelu(g + n * C, f + n * C, bias, 1, C);
+		k->bias_gelu(g + n * C, f + n * C, bias, C);
 }
 
 void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n)

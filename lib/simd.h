@@ -26,8 +26,8 @@ struct adamw_coef {
 
 struct simd_ops {
 	const char *name; /* "avx2" or "sse2" */
-	/* f += bias per row (f is N x C); g = GELU(f) = 0.5 f (1 + erf(f / sqrt 2)). g may be f. */
-	void (*bias_gelu)(float *g, float *f, const float *bias, size_t N, size_t C);
+	/* One row of C: f += bias; g = GELU(f) = 0.5 f (1 + erf(f / sqrt 2)). g may be f. */
+	void (*bias_gelu)(float *g, float *f, const float *bias, size_t C);
 	/* dinp = dout * GELU'(inp); dinp may equal dout. */
 	void (*gelu_backward)(float *dinp, const float *dout, const float *inp, size_t n);
 	/* One row of LayerNorm after the residual: r = dropout(inp + bias) + res, where the

@@ -1,6 +1,7 @@
 /* simd_base.c: simd.h's kernels for any processor: on x86-64 each 8-lane vector as two SSE2
  * halves (SSE2 is baseline there); elsewhere lane by lane through SLEEF's scalar functions. */
 #include <sleef.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #if defined(__SSE2__) && !defined(ELSA_SIMD_SCALAR)
@@ -22,15 +23,18 @@
 
 const struct simd_ops *simd(void)
 {
-	static const struct simd_ops *chosen;
-	if (!chosen) {
+	/* Chosen at the first call, which may come from several threads at once: they store the
+	 * same pointer, atomically. */
+	static const struct simd_ops *_Atomic chosen;
+	const struct simd_ops *k = atomic_load_explicit(&chosen, memory_order_relaxed);
+	if (!k) {
+		k = &simd_base;
 #if defined(__x86_64__)
 		const char *e = getenv("ELSA_SIMD");
-		int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-		chosen = avx2 && !(e && !strcmp(e, "sse2")) ? &simd_avx2 : &simd_base;
-#else
-		chosen = &simd_base;
+		if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && !(e && !strcmp(e, "sse2")))
+			k = &simd_avx2;
 #endif
+		atomic_store_explicit(&chosen, k, memory_order_relaxed);
 	}
-	return chosen;
+	return k;
 }

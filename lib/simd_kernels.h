@@ -109,15 +109,14 @@ static inline vf gelu(vf x)
 	return 0.5f * x * (1.0f + SIMD_ERF(x * (float)M_SQRT1_2));
 }
 
-static void op_bias_gelu(float *g, float *f, const float *bias, size_t N, size_t C)
+static void op_bias_gelu(float *g, float *f, const float *bias, size_t C)
 {
-	for (size_t n = 0; n < N; n++, f += C, g += C)
-		for (size_t c = 0; c < C; c += W) {
-			size_t k = C - c;
-			vf x = vget(f + c, k, 0) + vget(bias + c, k, 0);
-			vput(f + c, x, k);
-			vput(g + c, gelu(x), k);
-		}
+	for (size_t c = 0; c < C; c += W) {
+		size_t k = C - c;
+		vf x = vget(f + c, k, 0) + vget(bias + c, k, 0);
+		vput(f + c, x, k);
+		vput(g + c, gelu(x), k);
+	}
 }
 
 static void op_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n)

@@ -42,7 +42,7 @@ TEST(gelu_forward_and_backward_match_double_precision)
 			float *f = randn(C, 3), *bias = randn(C, 1), *g = malloc(C * 4), *keep = malloc(C * 4);
 			float *dy = randn(C, 1), *dx = malloc(C * 4);
 			memcpy(keep, f, C * 4);
-			o->bias_gelu(g, f, bias, 1, C);
+			o->bias_gelu(g, f, bias, C);
 			for (size_t i = 0; i < C; i++) {
 				float x = keep[i] + bias[i];
 				CHECK(f[i] == x, "%s: f += bias at %zu of %zu", o->name, i, C);
@@ -187,12 +187,12 @@ TEST(a_row_gives_the_same_bits_wherever_it_lies)
 		float *x = randn(C, 2), *w = randn(C, 1), *b = randn(C, 1), *zero = calloc(C, 4);
 		float *buf = calloc(3 * C + 3, 4), *g1 = malloc(C * 4), *f1 = malloc(C * 4);
 		memcpy(f1, x, C * 4);
-		o->bias_gelu(g1, f1, zero, 1, C);
+		o->bias_gelu(g1, f1, zero, C);
 		float *shifted = buf + 3;
 		memcpy(shifted, x, C * 4);
 		o->gelu_backward(buf + C + 5, shifted, shifted, C); /* unrelated work in between */
 		memcpy(shifted, x, C * 4);
-		o->bias_gelu(shifted, shifted, zero, 1, C);
+		o->bias_gelu(shifted, shifted, zero, C);
 		CHECK(!memcmp(shifted, g1, C * 4), "%s: GELU depends on where the row lies", o->name);
 		float y1[21], y2[21], m1, r1, m2, r2;
 		o->residual_layernorm(y1, NULL, &m1, &r1, x, NULL, NULL, 0, NULL, w, b, C, 1e-12f);
