@@ -25,7 +25,7 @@ XCFLAGS   = -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -Ilib -DELSA_VERSION='
 LDLIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lblis -lm
 XLDFLAGS  = -fopenmp $(SANFLAGS) $(LDFLAGS)
 
-ALLTOOLS  = tokenize embed encode train evaluate report view sweep
+ALLTOOLS  = tokenize embed encode train evaluate report view sweep export
 TOOLS     = $(foreach t,$(ALLTOOLS),$(if $(wildcard $(t)/*.c),$(t)))
 BINS      = $(TOOLS:%=$(O)/elsa-%)
 LIB_OBJ   = $(patsubst %.c,$(O)/%.o,$(wildcard lib/*.c))

@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,20 +78,7 @@ static int read_vocab(struct bpe *b, const char *path)
 	struct json *j = json_load(path);
 	if (!j)
 		return E_FORMAT;
-	int root = json_root(j), rc = 0;
-	if (json_type(j, root) != J_OBJECT)
-		rc = err_set(E_FORMAT, "%s: not a JSON object of tokens and ids", path);
-	for (size_t i = 0; rc == 0 && i < json_len(j, root); i++) {
-		const char *key;
-		long long id;
-		int v = json_at(j, root, i, &key);
-		if (json_int(j, v, 0, UINT32_MAX - 1, &id) < 0)
-			rc = err_set(E_FORMAT, "%s: the id of '%s' is not a whole number", path, key);
-		else if (utf8_check(key, strlen(key)) != strlen(key))
-			rc = err_set(E_FORMAT, "%s: token %zu is not UTF-8", path, i + 1);
-		else
-			rc = vocab_put(b->vocab, key, strlen(key), (uint32_t)id);
-	}
+	int rc = vocab_read_json(b->vocab, j, json_root(j), path);
 	json_free(j);
 	return rc;
 }
@@ -106,46 +94,64 @@ static int byte_ids(struct bpe *b, const char *path)
 	return 0;
 }
 
-/* One line "left right" of merges.txt, the rank-th rule. */
-static int add_merge(struct bpe *b, const char *path, size_t line, char *s, size_t n, uint32_t rank)
+/* Why a merge rule is refused: what add_merge and merge_text return (0: taken). */
+enum { LEFT_UNKNOWN = 1, RIGHT_UNKNOWN, MERGED_UNKNOWN, NOT_TWO, NOT_RULE };
+static const char *const refusals[] = {
+	"", "the left token is not in the vocabulary", "the right token is not in the vocabulary",
+	"the merged token is not in the vocabulary", "not two tokens separated by a space",
+	"not a string \"left right\" nor a pair [left, right] of strings",
+};
+
+/* Room for count rules, the table at most half full. */
+static int merges_alloc(struct bpe *b, size_t count)
 {
-	char *sp = memchr(s, ' ', n);
-	if (!sp || memchr(sp + 1, ' ', n - (size_t)(sp - s) - 1))
-		return err_set(E_FORMAT, "%s: line %zu: not two tokens separated by a space", path, line);
-	size_t ln = (size_t)(sp - s), rn = n - ln - 1;
-	long left = vocab_get(b->vocab, s, ln), right = vocab_get(b->vocab, sp + 1, rn);
-	/* The merged text: left's bytes then right's, in place of the space. */
-	memmove(sp, sp + 1, rn);
-	long id = vocab_get(b->vocab, s, ln + rn);
+	size_t cap = 1024;
+	while (cap < 2 * count)
+		cap *= 2;
+	b->merges = malloc(cap * sizeof *b->merges);
+	if (!b->merges)
+		return err_set(E_NOMEM, "out of memory");
+	for (size_t i = 0; i < cap; i++)
+		b->merges[i].pair = NO_MERGE;
+	b->merge_mask = cap - 1;
+	return 0;
+}
+
+/* The rank-th rule, left then right. 0, a refusal, or E_NOMEM. */
+static int add_merge(struct bpe *b, const char *l, size_t ln, const char *r, size_t rn, uint32_t rank)
+{
+	long left = vocab_get(b->vocab, l, ln), right = vocab_get(b->vocab, r, rn);
+	b->text.n = 0;
+	if (buf_grow(&b->text, ln + rn) < 0)
+		return E_NOMEM;
+	memcpy(b->text.p, l, ln);
+	memcpy(b->text.p + ln, r, rn);
+	long id = vocab_get(b->vocab, b->text.p, ln + rn);
 	if (left < 0 || right < 0 || id < 0)
-		return err_set(E_FORMAT, "%s: line %zu: %s is not in the vocabulary", path, line,
-			       left < 0 ? "the left token" : right < 0 ? "the right token" : "the merged token");
+		return left < 0 ? LEFT_UNKNOWN : right < 0 ? RIGHT_UNKNOWN : MERGED_UNKNOWN;
 	struct merge *m = merge_slot(b, (uint64_t)left << 32 | (uint64_t)right);
 	*m = (struct merge){ (uint64_t)left << 32 | (uint64_t)right, rank, (uint32_t)id };
 	return 0;
 }
 
+/* A rule written "left right" (a line of merges.txt, or a string of tokenizer.json's merges). */
+static int merge_text(struct bpe *b, const char *s, size_t n, uint32_t rank)
+{
+	const char *sp = memchr(s, ' ', n);
+	if (!sp || memchr(sp + 1, ' ', n - (size_t)(sp - s) - 1))
+		return NOT_TWO;
+	return add_merge(b, s, (size_t)(sp - s), sp + 1, n - (size_t)(sp - s) - 1, rank);
+}
+
 static int read_merges(struct bpe *b, const char *path)
 {
-	size_t n;
+	size_t n, lines = 1;
 	char *text = read_file(path, &n);
 	if (!text)
 		return E_IO;
-	/* Room for every line's rule at most half full. */
-	size_t lines = 1, cap = 1024;
 	for (size_t i = 0; i < n; i++)
 		lines += text[i] == '\n';
-	while (cap < 2 * lines)
-		cap *= 2;
-	b->merges = malloc(cap * sizeof *b->merges);
-	if (!b->merges) {
-		free(text);
-		return err_set(E_NOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < cap; i++)
-		b->merges[i].pair = NO_MERGE;
-	b->merge_mask = cap - 1;
-	int rc = 0;
+	int rc = merges_alloc(b, lines);
 	uint32_t rank = 0;
 	size_t line = 0;
 	for (char *p = text, *end = text + n; p < end && rc == 0;) {
@@ -158,14 +164,43 @@ static int read_merges(struct bpe *b, const char *path)
 		if (utf8_check(p, len) != len)
 			rc = err_set(E_FORMAT, "%s: line %zu: invalid UTF-8", path, line);
 		else if (len < 8 || memcmp(p, "#version", 8))
-			rc = add_merge(b, path, line, p, len, rank++);
+			rc = merge_text(b, p, len, rank++);
+		if (rc > 0)
+			rc = err_set(E_FORMAT, "%s: line %zu: %s", path, line, refusals[rc]);
 		p = next;
 	}
 	free(text);
 	return rc;
 }
 
-struct bpe *bpe_load(const char *vocab_path, const char *merges_path, const struct bpe_options *o)
+/* One item of tokenizer.json's merges: "left right", or [left, right] (where tokens may hold
+ * spaces), the form newer Hugging Face tokenizers write. */
+static int merge_item(struct bpe *b, const struct json *j, int item, uint32_t rank)
+{
+	size_t n = 0, ln = 0, rn = 0;
+	const char *s = json_type(j, item) == J_STRING ? json_str(j, item, &n) : NULL;
+	if (s)
+		return merge_text(b, s, n, rank);
+	int left = json_at(j, item, 0, NULL), right = json_at(j, item, 1, NULL);
+	const char *l = json_type(j, left) == J_STRING ? json_str(j, left, &ln) : NULL;
+	const char *r = json_type(j, right) == J_STRING ? json_str(j, right, &rn) : NULL;
+	if (json_type(j, item) != J_ARRAY || json_len(j, item) != 2 || !l || !r)
+		return NOT_RULE;
+	return add_merge(b, l, ln, r, rn, rank);
+}
+
+static int merges_from_json(struct bpe *b, const struct json *j, int list, const char *file)
+{
+	if (json_type(j, list) != J_ARRAY)
+		return err_set(E_FORMAT, "%s: model.merges is not an array of merge rules", file);
+	int rc = merges_alloc(b, json_len(j, list));
+	for (size_t i = 0; rc == 0 && i < json_len(j, list); i++)
+		if ((rc = merge_item(b, j, json_at(j, list, i, NULL), (uint32_t)i)) > 0)
+			rc = err_set(E_FORMAT, "%s: model.merges: merge %zu: %s", file, i + 1, refusals[rc]);
+	return rc;
+}
+
+static struct bpe *bpe_new(const struct bpe_options *o)
 {
 	struct bpe *b = calloc(1, sizeof *b);
 	if (!b) {
@@ -174,8 +209,30 @@ struct bpe *bpe_load(const char *vocab_path, const char *merges_path, const stru
 	}
 	b->o = *o;
 	byte_table(b);
-	if (!(b->vocab = vocab_new()) || !(b->cache = vocab_new()) || read_vocab(b, vocab_path) < 0 ||
-	    byte_ids(b, vocab_path) < 0 || read_merges(b, merges_path) < 0) {
+	if (!(b->vocab = vocab_new()) || !(b->cache = vocab_new())) {
+		bpe_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+struct bpe *bpe_load(const char *vocab_path, const char *merges_path, const struct bpe_options *o)
+{
+	struct bpe *b = bpe_new(o);
+	if (b && (read_vocab(b, vocab_path) < 0 || byte_ids(b, vocab_path) < 0 || read_merges(b, merges_path) < 0)) {
+		bpe_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+struct bpe *bpe_from_json(const struct json *j, int model, const struct bpe_options *o, const char *file)
+{
+	char where[4096];
+	struct bpe *b = bpe_new(o);
+	snprintf(where, sizeof where, "%s: model.vocab", file);
+	if (b && (vocab_read_json(b->vocab, j, json_get(j, model, "vocab"), where) < 0 || byte_ids(b, where) < 0 ||
+		  merges_from_json(b, j, json_get(j, model, "merges"), file) < 0)) {
 		bpe_free(b);
 		return NULL;
 	}
@@ -200,6 +257,37 @@ void bpe_free(struct bpe *b)
 const struct vocab *bpe_vocab(const struct bpe *b)
 {
 	return b->vocab;
+}
+
+/* The lowest rank, below lowest, of a rule of a that b does not hold alike. */
+static uint32_t lowest_unmatched(const struct bpe *a, const struct bpe *b, uint32_t lowest)
+{
+	for (size_t i = 0; i <= a->merge_mask; i++) {
+		const struct merge *m = &a->merges[i], *o;
+		if (m->pair == NO_MERGE || m->rank >= lowest)
+			continue;
+		o = merge_find(b, (uint32_t)(m->pair >> 32), (uint32_t)m->pair);
+		if (!o || o->rank != m->rank || o->id != m->id)
+			lowest = m->rank;
+	}
+	return lowest;
+}
+
+long bpe_first_difference(const struct bpe *a, const struct bpe *b)
+{
+	uint32_t lowest = lowest_unmatched(b, a, lowest_unmatched(a, b, UINT32_MAX));
+	return lowest == UINT32_MAX ? -1 : (long)lowest;
+}
+
+int bpe_rule(const struct bpe *b, uint32_t rank, uint32_t *left, uint32_t *right)
+{
+	for (size_t i = 0; i <= b->merge_mask; i++)
+		if (b->merges[i].pair != NO_MERGE && b->merges[i].rank == rank) {
+			*left = (uint32_t)(b->merges[i].pair >> 32);
+			*right = (uint32_t)b->merges[i].pair;
+			return 0;
+		}
+	return -1;
 }
 
 /* The pre-tokenizer: GPT-2's pattern

@@ -9,19 +9,23 @@
 #include "io.h"
 #include "record.h"
 
+/* Class names: as the GLUE files write them, then as the datasets library names them (the names
+ * a Hugging Face model's id2label carries). */
 static const struct task tasks[] = {
-	{ "cola", "CoLA", 2, { "0", "1" }, "mcc" },
-	{ "sst2", "SST-2", 2, { "0", "1" }, "acc" },
-	{ "mrpc", "MRPC", 2, { "0", "1" }, "acc_and_f1" },
-	{ "stsb", "STS-B", 0, { NULL }, "corr" },
-	{ "qqp", "QQP", 2, { "0", "1" }, "acc_and_f1" },
-	{ "mnli", "MNLI", 3, { "contradiction", "entailment", "neutral" }, "acc" },
-	{ "mnli-mm", "MNLI", 3, { "contradiction", "entailment", "neutral" }, "acc" },
-	{ "qnli", "QNLI", 2, { "entailment", "not_entailment" }, "acc" },
-	{ "rte", "RTE", 2, { "entailment", "not_entailment" }, "acc" },
-	{ "wnli", "WNLI", 2, { "0", "1" }, "acc" },
+	{ "cola", "CoLA", 2, { "0", "1" }, { "unacceptable", "acceptable" }, "mcc" },
+	{ "sst2", "SST-2", 2, { "0", "1" }, { "negative", "positive" }, "acc" },
+	{ "mrpc", "MRPC", 2, { "0", "1" }, { "not_equivalent", "equivalent" }, "acc_and_f1" },
+	{ "stsb", "STS-B", 0, { NULL }, { NULL }, "corr" },
+	{ "qqp", "QQP", 2, { "0", "1" }, { "not_duplicate", "duplicate" }, "acc_and_f1" },
+	{ "mnli", "MNLI", 3, { "contradiction", "entailment", "neutral" }, { "contradiction", "entailment", "neutral" }, "acc" },
+	{ "mnli-mm", "MNLI", 3, { "contradiction", "entailment", "neutral" }, { "contradiction", "entailment", "neutral" },
+	  "acc" },
+	{ "qnli", "QNLI", 2, { "entailment", "not_entailment" }, { "entailment", "not_entailment" }, "acc" },
+	{ "rte", "RTE", 2, { "entailment", "not_entailment" }, { "entailment", "not_entailment" }, "acc" },
+	{ "wnli", "WNLI", 2, { "0", "1" }, { "not_entailment", "entailment" }, "acc" },
 	/* The diagnostic set: GLUE scores it with R3, the 3-class Matthews correlation */
-	{ "ax", "diagnostic", 3, { "contradiction", "entailment", "neutral" }, "mcc" },
+	{ "ax", "diagnostic", 3, { "contradiction", "entailment", "neutral" }, { "contradiction", "entailment", "neutral" },
+	  "mcc" },
 };
 
 /* A file layout: its header (tab-separated names; NULL: no header line), how many columns each

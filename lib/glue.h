@@ -12,7 +12,8 @@ struct task {
 	const char *name;       /* "mnli" */
 	const char *folder;     /* its folder in the GLUE download: "MNLI" */
 	int nlabels;            /* classes; 0: a regression task (stsb), one output */
-	const char *labels[GLUE_MAX_LABELS]; /* class names, index = class */
+	const char *labels[GLUE_MAX_LABELS]; /* classes as the task's files write them, index = class */
+	const char *names[GLUE_MAX_LABELS];  /* their names (datasets' names: "negative", "positive") */
 	const char *metric;     /* primary metric (as elsa-evaluate names it) */
 };
 

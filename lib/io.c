@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -544,4 +546,144 @@ fail:
 	free(buf);
 	in_close(in);
 	return NULL;
+}
+
+/* Mapped files */
+
+int map_file(const char *path, struct mapped *m)
+{
+	struct stat sb;
+	memset(m, 0, sizeof *m);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(E_IO, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return err_set(E_IO, "%s: not a regular file", path);
+	}
+	m->size = (size_t)sb.st_size;
+	if (m->size == 0) {
+		close(fd);
+		return 0;
+	}
+	void *p = mmap(NULL, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return err_set(E_IO, "%s: mmap: %s", path, strerror(errno));
+	m->p = p;
+	return 0;
+}
+
+void map_release(const struct mapped *m, size_t begin, size_t end)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = (uintptr_t)(m->p + begin) / page * page, hi = (uintptr_t)(m->p + end);
+	if (m->p && end > begin && hi > lo)
+		madvise((void *)lo, hi - lo, MADV_DONTNEED); /* advice: its failure changes nothing */
+}
+
+void unmap_file(struct mapped *m)
+{
+	if (m->p)
+		munmap((void *)m->p, m->size);
+	memset(m, 0, sizeof *m);
+}
+
+/* Folders written whole */
+
+int folder_begin(struct folder_out *f, const char *path, int replace)
+{
+	struct stat sb;
+	memset(f, 0, sizeof *f);
+	if (!replace && stat(path, &sb) == 0)
+		return err_set(E_ARG, "%s: exists (use --force to replace it)", path);
+	size_t n = strlen(path) + 16;
+	if (!(f->path = strdup(path)) || !(f->tmp = malloc(n))) {
+		free(f->path);
+		return err_set(E_NOMEM, "out of memory");
+	}
+	snprintf(f->tmp, n, "%s.tmp.XXXXXX", path);
+	if (!mkdtemp(f->tmp)) {
+		int rc = err_set(E_IO, "%s: cannot create a folder beside it: %s", path, strerror(errno));
+		free(f->path);
+		free(f->tmp);
+		return rc;
+	}
+	mode_t mask = umask(0); /* mkdtemp makes 0700; the folder is an ordinary one */
+	umask(mask);
+	chmod(f->tmp, 0777 & ~mask);
+	return temp_track(f->tmp);
+}
+
+char *path_join(const char *dir, const char *file)
+{
+	size_t n = strlen(dir) + strlen(file) + 2;
+	char *p = malloc(n);
+	if (!p)
+		err_set(E_NOMEM, "out of memory");
+	else
+		snprintf(p, n, "%s/%s", dir, file);
+	return p;
+}
+
+char *folder_file(struct folder_out *f, const char *name)
+{
+	if (f->nfiles == FOLDER_FILES_MAX) {
+		err_set(E_ARG, "%s: more than %d files", f->path, FOLDER_FILES_MAX);
+		return NULL;
+	}
+	char *p = path_join(f->tmp, name);
+	if (!p || temp_track(p) < 0) {
+		free(p);
+		return NULL;
+	}
+	f->files[f->nfiles++] = p;
+	return p;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb, (void)ftw;
+	return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static void folder_free(struct folder_out *f)
+{
+	for (int i = 0; i < f->nfiles; i++) {
+		temp_forget(f->files[i]);
+		free(f->files[i]);
+	}
+	temp_forget(f->tmp);
+	free(f->tmp);
+	free(f->path);
+	memset(f, 0, sizeof *f);
+}
+
+int folder_commit(struct folder_out *f)
+{
+	struct stat sb;
+	char old[4096] = "";
+	int rc = 0;
+	if (stat(f->path, &sb) == 0) { /* replacing: the old folder is moved aside, then removed */
+		snprintf(old, sizeof old, "%s.old", f->tmp);
+		if (rename(f->path, old) < 0)
+			rc = err_set(E_IO, "%s: cannot replace it: %s", f->path, strerror(errno));
+	}
+	if (rc == 0 && rename(f->tmp, f->path) < 0)
+		rc = err_set(E_IO, "%s: %s", f->path, strerror(errno));
+	if (rc < 0) {
+		folder_abort(f);
+		return rc;
+	}
+	if (*old && nftw(old, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		rc = 1 + 0 * err_set(E_IO, "%s: could not remove the replaced folder: %s", old, strerror(errno));
+	folder_free(f);
+	return rc;
+}
+
+void folder_abort(struct folder_out *f)
+{
+	if (f->tmp)
+		nftw(f->tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	folder_free(f);
 }

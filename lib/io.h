@@ -57,4 +57,38 @@ int write_file_atomic(const char *path, const void *buf, size_t n);
 /* Reads a whole file into a NUL-terminated malloc'd buffer; *n gets its size. NULL on failure. */
 char *read_file(const char *path, size_t *n);
 
+/* "dir/file", malloc'd; NULL (E_NOMEM) when out of memory. */
+char *path_join(const char *dir, const char *file);
+
+/* A folder written whole or not at all: built as PATH.tmp.XXXXXX beside PATH, its files removed
+ * with it if the program is interrupted (out_remove_temps), renamed into place by folder_commit,
+ * which moves an older PATH aside and removes it when replace was asked. */
+#define FOLDER_FILES_MAX 16
+struct folder_out {
+	char *path, *tmp;
+	char *files[FOLDER_FILES_MAX];
+	int nfiles;
+};
+/* Creates the temporary folder. E_ARG when PATH exists and replace is 0. */
+int folder_begin(struct folder_out *f, const char *path, int replace);
+/* The path of file name within it (owned by f), tracked for removal. NULL on failure. */
+char *folder_file(struct folder_out *f, const char *name);
+/* Renames the folder into place and frees f: 0, or 1 when the replaced folder could not be
+ * removed (err_msg() says where it is). On failure (<0) the new folder is removed. */
+int folder_commit(struct folder_out *f);
+/* Removes the temporary folder and everything in it; frees f. */
+void folder_abort(struct folder_out *f);
+
+/* A whole file mapped read-only (size 0: an empty file, p NULL). */
+struct mapped {
+	const unsigned char *p;
+	size_t size;
+};
+/* Maps path. 0, or E_IO naming it (missing, not a regular file, mmap failed). */
+int map_file(const char *path, struct mapped *m);
+/* Drops the pages of bytes [begin, end) from this process's memory: they stay in the page cache
+ * and come back on the next read, so weights once copied or hashed are not counted twice. */
+void map_release(const struct mapped *m, size_t begin, size_t end);
+void unmap_file(struct mapped *m);
+
 #endif

@@ -68,6 +68,10 @@ int config_parse(struct model_config *c, const char *text, size_t n, const char 
 			rc = err_set(E_FORMAT, "%s: layer_norm_eps is not a small positive number", name);
 			goto done;
 		}
+		int ft = json_get(j, root, "finetuning_task");
+		const char *task = json_type(j, ft) == J_STRING ? json_str(j, ft, NULL) : NULL;
+		if (task && strlen(task) < sizeof c->task)
+			strcpy(c->task, task);
 		int id2label = json_get(j, root, "id2label");
 		if (id2label)
 			c->num_labels = (int)json_len(j, id2label);
@@ -92,23 +96,13 @@ uint32_t config_max_tokens(const struct model_config *c)
 	return (uint32_t)(c->type == MODEL_BERT ? c->max_pos : c->max_pos - c->pad_id - 1);
 }
 
-static char *path_join(const char *dir, const char *file)
-{
-	size_t n = strlen(dir) + strlen(file) + 2;
-	char *p = malloc(n);
-	if (p)
-		snprintf(p, n, "%s/%s", dir, file);
-	return p;
-}
-
 int model_open(struct model *m, const char *dir)
 {
 	size_t n;
 	int rc;
 	memset(m, 0, sizeof *m);
-	char *config = path_join(dir, "config.json"), *weights = path_join(dir, "model.safetensors");
-	char *text = NULL;
-	if (!(m->dir = strdup(dir)) || !config || !weights) {
+	char *config = path_join(dir, "config.json"), *text = NULL;
+	if (!(m->dir = strdup(dir)) || !config) {
 		rc = err_set(E_NOMEM, "out of memory");
 		goto done;
 	}
@@ -116,25 +110,23 @@ int model_open(struct model *m, const char *dir)
 		rc = E_IO;
 		goto done;
 	}
-	if ((rc = config_parse(&m->cfg, text, n, config)) < 0 || (rc = st_open(&m->st, weights)) < 0)
+	if ((rc = config_parse(&m->cfg, text, n, config)) < 0 || (rc = weights_open(&m->w, dir)) < 0)
 		goto done;
-	/* A config claiming more than the weights file can hold (2 bytes a parameter at the least)
-	 * would have elsa allocate for it before any tensor is missed. */
-	if (2 * config_parameters(&m->cfg) > (double)m->st.size) {
-		rc = err_set(E_FORMAT, "%s: claims %.0f parameters, more than %s can hold (%zu bytes)", config,
-			     config_parameters(&m->cfg), weights, m->st.size);
+	/* A config claiming more than the weights can hold (2 bytes a parameter at the least) would
+	 * have elsa allocate for it before any tensor is missed. */
+	if (2 * config_parameters(&m->cfg) > (double)weights_bytes(&m->w)) {
+		rc = err_set(E_FORMAT, "%s: claims %.0f parameters, more than %s/%s can hold (%zu bytes)", config,
+			     config_parameters(&m->cfg), dir, m->w.layout, weights_bytes(&m->w));
 		goto done;
 	}
-	m->fingerprint = xxh64(m->st.map, m->st.size, xxh64(text, n, 0));
-	st_unload(&m->st, 0, m->st.data_size);
+	m->fingerprint = weights_hash(&m->w, xxh64(text, n, 0));
 	const char *prefix = m->cfg.type == MODEL_BERT ? "bert." : "roberta.";
 	char probe[64];
 	snprintf(probe, sizeof probe, "%sembeddings.word_embeddings.weight", prefix);
-	m->prefix = st_find(&m->st, probe) ? prefix : "";
+	m->prefix = weights_find(&m->w, probe) ? prefix : "";
 done:
 	free(text);
 	free(config);
-	free(weights);
 	if (rc < 0)
 		model_close(m);
 	return rc;
@@ -142,7 +134,7 @@ done:
 
 void model_close(struct model *m)
 {
-	st_close(&m->st);
+	weights_close(&m->w);
 	free(m->dir);
 	memset(m, 0, sizeof *m);
 }
@@ -236,34 +228,57 @@ void param_full_name(const struct param *p, enum model_type type, char *buf, siz
 }
 
 /* The checkpoint's tensor for p: its own name, or LayerNorm's old gamma / beta. */
-static const struct st_tensor *find(const struct safetensors *st, const char *prefix, const struct param *p)
+static const struct wt_tensor *find(const struct weights *w, const char *prefix, const struct param *p)
 {
 	char name[160];
 	snprintf(name, sizeof name, "%s%s", p->prefixed ? prefix : "", p->name);
-	const struct st_tensor *t = st_find(st, name);
+	const struct wt_tensor *t = weights_find(w, name);
 	size_t n = strlen(name);
 	if (!t && strstr(name, "LayerNorm.")) {
 		if (n > 7 && !strcmp(name + n - 7, ".weight"))
 			strcpy(name + n - 7, ".gamma");
 		else if (n > 5 && !strcmp(name + n - 5, ".bias"))
 			strcpy(name + n - 5, ".beta");
-		t = st_find(st, name);
+		t = weights_find(w, name);
 	}
 	return t;
 }
 
-static int shape_fits(const struct st_tensor *t, const struct param *p)
+static int shape_fits(const struct wt_tensor *t, const struct param *p)
 {
 	if (p->cols)
 		return t->ndim == 2 && t->shape[0] == p->rows && t->shape[1] == p->cols;
 	return t->ndim == 1 && t->shape[0] == p->rows;
 }
 
-static void shape_text(const struct st_tensor *t, char *buf, size_t n)
+static int shape_error(const struct weights *w, const struct wt_tensor *t, const char *full, const struct param *p)
 {
-	buf[0] = 0;
+	char shape[64] = "", want[64];
 	for (int d = 0; d < t->ndim; d++)
-		snprintf(buf + strlen(buf), n - strlen(buf), "%s%lld", d ? " x " : "", (long long)t->shape[d]);
+		snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%lld", d ? " x " : "", (long long)t->shape[d]);
+	snprintf(want, sizeof want, p->cols ? "%lld x %lld" : "%lld", (long long)p->rows, (long long)p->cols);
+	return err_set(E_FORMAT, "%s: tensor %s is %s, expected %s", w->files[t->file].path, full, shape, want);
+}
+
+/* "no tensor A" or "no tensors A, B, C (and 12 more)": every body tensor the checkpoint lacks. */
+static int missing_error(const struct params *ps, const struct model *m)
+{
+	char list[512] = "", full[160];
+	size_t count = 0, shown = 0;
+	for (size_t i = 0; i < ps->n; i++) {
+		const struct param *p = &ps->p[i];
+		if (p->head || find(&m->w, m->prefix, p))
+			continue;
+		snprintf(full, sizeof full, "%s%s", p->prefixed ? m->prefix : "", p->name);
+		if (strlen(list) + strlen(full) + 3 < sizeof list - 24) {
+			snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", shown ? ", " : "", full);
+			shown++;
+		}
+		count++;
+	}
+	if (count > shown)
+		snprintf(list + strlen(list), sizeof list - strlen(list), " (and %zu more)", count - shown);
+	return err_set(E_FORMAT, "%s/%s: no tensor%s %s", m->dir, m->w.layout, count > 1 ? "s" : "", list);
 }
 
 int params_load(struct params *ps, const struct model *m, int *head_missing)
@@ -271,21 +286,17 @@ int params_load(struct params *ps, const struct model *m, int *head_missing)
 	*head_missing = 0;
 	for (size_t i = 0; i < ps->n; i++) {
 		struct param *p = &ps->p[i];
-		const struct st_tensor *t = find(&m->st, m->prefix, p);
-		char full[160], shape[64];
+		const struct wt_tensor *t = find(&m->w, m->prefix, p);
+		char full[160];
 		snprintf(full, sizeof full, "%s%s", p->prefixed ? m->prefix : "", p->name);
 		if (!t || !shape_fits(t, p)) {
 			if (p->head) {
 				(*head_missing)++;
 				continue;
 			}
-			if (!t)
-				return err_set(E_FORMAT, "%s: no tensor %s", m->st.path, full);
-			shape_text(t, shape, sizeof shape);
-			return err_set(E_FORMAT, "%s: tensor %s is %s, expected %lld x %lld", m->st.path, full, shape,
-				       (long long)p->rows, (long long)p->cols);
+			return t ? shape_error(&m->w, t, full, p) : missing_error(ps, m);
 		}
-		int rc = st_read_f32(&m->st, t, ps->mem + p->offset);
+		int rc = weights_read_f32(&m->w, t, ps->mem + p->offset);
 		if (rc < 0)
 			return rc;
 		p->loaded = 1;
@@ -293,27 +304,41 @@ int params_load(struct params *ps, const struct model *m, int *head_missing)
 	return 0;
 }
 
-int params_load_file(struct params *ps, const struct safetensors *st, enum model_type type, size_t *loaded)
+int params_load_file(struct params *ps, const struct weights *w, enum model_type type, size_t *loaded)
 {
 	*loaded = 0;
 	for (size_t i = 0; i < ps->n; i++) {
-		const struct param *p = &ps->p[i];
-		char full[160], shape[64];
+		struct param *p = &ps->p[i];
+		char full[160];
 		param_full_name(p, type, full, sizeof full);
-		const struct st_tensor *t = st_find(st, full);
+		const struct wt_tensor *t = weights_find(w, full);
 		if (!t)
 			continue;
-		if (!shape_fits(t, p)) {
-			shape_text(t, shape, sizeof shape);
-			return err_set(E_FORMAT, "%s: tensor %s is %s, expected %lld x %lld", st->path, full, shape,
-				       (long long)p->rows, (long long)p->cols);
-		}
-		int rc = st_read_f32(st, t, ps->mem + p->offset);
+		if (!shape_fits(t, p))
+			return shape_error(w, t, full, p);
+		int rc = weights_read_f32(w, t, ps->mem + p->offset);
 		if (rc < 0)
 			return rc;
+		p->loaded = 1;
 		(*loaded)++;
 	}
 	return 0;
+}
+
+int params_write(const struct params *ps, enum model_type type, const char *path, enum dtype dtype)
+{
+	struct st_entry *e = calloc(ps->n ? ps->n : 1, sizeof *e);
+	char (*names)[160] = calloc(ps->n ? ps->n : 1, sizeof *names);
+	int rc = e && names ? 0 : err_set(E_NOMEM, "out of memory");
+	for (size_t i = 0; i < ps->n && rc == 0; i++) {
+		const struct param *p = &ps->p[i];
+		param_full_name(p, type, names[i], sizeof names[i]);
+		e[i] = (struct st_entry){ names[i], ps->mem + p->offset, p->cols ? 2 : 1, { p->rows, p->cols } };
+	}
+	rc = rc ? rc : st_write(path, e, ps->n, dtype);
+	free(e);
+	free(names);
+	return rc;
 }
 
 void params_emb(const struct params *ps, float *base, struct emb_weights *w)

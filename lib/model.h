@@ -1,10 +1,12 @@
 /* model.h: BERT and RoBERTa model folders as Hugging Face writes them, and the parameter sets
  * elsa computes with.
  *
- * A folder holds config.json and model.safetensors; the tensors may carry the "bert." /
- * "roberta." prefix (BertFor*, RobertaFor* checkpoints) or not (BertModel, RobertaModel), and old
- * BERT checkpoints name LayerNorm's tensors gamma/beta. The model's fingerprint (XXH64 of
- * config.json and model.safetensors) names it in stream headers.
+ * A folder holds config.json and the weights in any layout weights.h reads (model.safetensors,
+ * pytorch_model.bin, either sharded); the tensors may carry the "bert." / "roberta." prefix
+ * (BertFor*, RobertaFor* checkpoints) or not (BertModel, RobertaModel), old BERT checkpoints name
+ * LayerNorm's tensors gamma/beta, and tensors elsa does not use (position_ids buffers, masked-LM
+ * and next-sentence heads) are ignored. The model's fingerprint (XXH64 of config.json, then of
+ * each weights file in turn, seeded with the hash before it) names it in stream headers.
  *
  * A parameter set holds the tensors of a part of the model (embeddings, a range of encoder
  * layers, the task head) in one f32 allocation, in a fixed order, named as Hugging Face names
@@ -17,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "safetensors.h"
+#include "weights.h"
 
 enum model_type { MODEL_BERT, MODEL_ROBERTA };
 
@@ -27,6 +29,7 @@ struct model_config {
 	int vocab, max_pos, type_vocab, pad_id;
 	double eps;     /* LayerNorm epsilon */
 	int num_labels; /* from id2label / num_labels; 0 when config.json has neither */
+	char task[16];  /* finetuning_task, when it is there and short; "" */
 };
 
 /* Reads config.json (from any JSON text; name for messages). 0 or E_FORMAT naming the field. */
@@ -41,7 +44,7 @@ struct model {
 	char *dir;
 	struct model_config cfg;
 	uint64_t fingerprint;
-	struct safetensors st;
+	struct weights w;
 	const char *prefix; /* "bert.", "roberta." or "" */
 };
 
@@ -74,13 +77,16 @@ struct params {
  * classifier.out_proj), and allocates mem (zeroed). */
 int params_init(struct params *ps, const struct model_config *c, int emb, int first, int last, int head_outputs);
 void params_free(struct params *ps);
-/* Loads every tensor of the set from the model, checking its shape. A missing tensor is an
- * error naming it, except head tensors, which are left as they are (loaded stays 0) and counted
+/* Loads every tensor of the set from the model, checking its shape. Missing tensors are an
+ * error naming them, except head tensors, which are left as they are (loaded stays 0) and counted
  * in *head_missing (absent or of another shape). */
 int params_load(struct params *ps, const struct model *m, int *head_missing);
-/* Loads from another safetensors file (a trained run's weights) every tensor of the set that it
- * holds, under full Hugging Face names ("bert.encoder..."); *loaded counts them. */
-int params_load_file(struct params *ps, const struct safetensors *st, enum model_type type, size_t *loaded);
+/* Loads from other weights (a trained run's) every tensor of the set that they hold, under full
+ * Hugging Face names ("bert.encoder..."), marking them loaded; *loaded counts them. */
+int params_load_file(struct params *ps, const struct weights *w, enum model_type type, size_t *loaded);
+/* Writes every tensor of the set to a safetensors file (atomically), under its full name, stored
+ * as dtype. */
+int params_write(const struct params *ps, enum model_type type, const char *path, enum dtype dtype);
 /* The full Hugging Face name of p ("bert.encoder.layer.0...", "classifier.weight"). */
 void param_full_name(const struct param *p, enum model_type type, char *buf, size_t n);
 

@@ -112,13 +112,25 @@ static int check_read(const struct scores *s, const char *what)
 
 /* The predictions file */
 
-static int parse_prediction(const struct task *t, char *line, size_t n, struct scores *s)
+/* How many TAB-separated fields line has. */
+static size_t count_fields(const char *line)
 {
-	char *tab = strchr(line, '\t'), *end;
-	if (!tab || strchr(tab + 1, '\t'))
-		return err_set(E_FORMAT, "%s: line %zu: %s, expected 2 (id, prediction)", s->name, n,
-			       tab ? "more than 2 fields" : "1 field");
+	size_t k = 1;
+	for (; *line; line++)
+		k += *line == '\t';
+	return k;
+}
+
+/* A line of fields fields: the id, the prediction, and the --scores columns (not read). */
+static int parse_prediction(const struct task *t, char *line, size_t n, size_t fields, struct scores *s)
+{
+	size_t k = count_fields(line);
+	if (k != fields)
+		return err_set(E_FORMAT, "%s: line %zu: %zu field%s, the header has %zu", s->name, n, k, k > 1 ? "s" : "", fields);
+	char *tab = strchr(line, '\t'), *end, *next = strchr(tab + 1, '\t');
 	*tab = 0;
+	if (next)
+		*next = 0;
 	const char *text = tab + 1;
 	if (!*line || tab - line > ID_MAX)
 		return err_set(E_FORMAT, "%s: line %zu: the id is empty or longer than %d bytes", s->name, n, ID_MAX);
@@ -134,7 +146,7 @@ static int parse_prediction(const struct task *t, char *line, size_t n, struct s
 static int read_predictions(struct in *in, const struct task *task, struct scores *s)
 {
 	char *line;
-	size_t len, n = 0;
+	size_t len, n = 0, fields = 2;
 	int rc;
 	while ((rc = in_line(in, &line, &len)) > 0) {
 		n++;
@@ -144,10 +156,12 @@ static int read_predictions(struct in *in, const struct task *task, struct score
 			line[--len] = 0;
 		if (strlen(line) != len)
 			return err_set(E_FORMAT, "%s: line %zu: NUL byte", s->name, n);
-		if (n == 1 && strcmp(line, HEADER))
+		if (n == 1 && strcmp(line, HEADER) && strncmp(line, HEADER "\t", sizeof HEADER))
 			return err_set(E_FORMAT, "%s: line 1: not a predictions file (its first line must be "
 						 "'id<TAB>prediction')", s->name);
-		if (n > 1 && (rc = parse_prediction(task, line, n, s)) < 0)
+		if (n == 1)
+			fields = count_fields(line);
+		if (n > 1 && (rc = parse_prediction(task, line, n, fields, s)) < 0)
 			return rc;
 	}
 	if (rc < 0)
@@ -169,9 +183,34 @@ int predictions_read(const char *path, const struct task *task, struct scores *s
 	return rc;
 }
 
-int predictions_write_header(struct out *out)
+int predictions_write_header(struct out *out, const struct task *task, int scores)
 {
-	return out_printf(out, HEADER "\n");
+	int rc = out_printf(out, HEADER);
+	if (scores && task->nlabels) {
+		rc = rc ? rc : out_printf(out, "\tlabel");
+		for (int c = 0; c < task->nlabels && !rc; c++)
+			rc = out_printf(out, "\tlogit_%s", task->names[c]);
+		for (int c = 0; c < task->nlabels && !rc; c++)
+			rc = out_printf(out, "\tprob_%s", task->names[c]);
+	}
+	return rc ? rc : out_printf(out, "\n");
+}
+
+/* The class's name, its logits as the model computed them (9 digits: a float exactly) and their
+ * softmax. */
+static int write_scores(struct out *out, const struct task *task, double value, const float *logits)
+{
+	double top = logits[0], sum = 0, p[GLUE_MAX_LABELS];
+	int rc = out_printf(out, "\t%s", task->names[(int)value]);
+	for (int c = 0; c < task->nlabels; c++)
+		top = fmax(top, logits[c]);
+	for (int c = 0; c < task->nlabels; c++)
+		sum += p[c] = exp((double)logits[c] - top);
+	for (int c = 0; c < task->nlabels && !rc; c++)
+		rc = out_printf(out, "\t%.9g", (double)logits[c]);
+	for (int c = 0; c < task->nlabels && !rc; c++)
+		rc = out_printf(out, "\t%.9g", p[c] / sum);
+	return rc;
 }
 
 /* value as written in files: the class index, or the shortest text that reads back exactly. */
@@ -185,12 +224,15 @@ static int format_value(const struct task *t, double value, char *buf)
 	return 0;
 }
 
-int predictions_write(struct out *out, const struct task *task, const char *id, double value)
+int predictions_write(struct out *out, const struct task *task, const char *id, double value, const float *logits)
 {
 	char buf[32];
 	if (format_value(task, value, buf))
 		return err_prefix(E_ARG, "example '%s'", id);
-	return out_printf(out, "%s\t%s\n", id, buf);
+	int rc = out_printf(out, "%s\t%s", id, buf);
+	if (!rc && logits && task->nlabels)
+		rc = write_scores(out, task, value, logits);
+	return rc ? rc : out_printf(out, "\n");
 }
 
 int submission_write(struct out *out, const struct task *task, const struct scores *pred)

@@ -24,6 +24,7 @@ struct scores {
 
 /* Read a whole file into s (zeroed by the caller, freed with scores_free even on failure).
  * Values are checked against the task: a class index in [0, nlabels), or a finite score.
+ * Columns after the prediction (--scores) are checked for their count only.
  * An empty file, a file without examples, a malformed line and a duplicate id are errors
  * naming the file and line (E_FORMAT), as are failures to read (E_IO, E_TRUNC). */
 int predictions_read(const char *path, const struct task *task, struct scores *s);
@@ -40,9 +41,10 @@ void scores_free(struct scores *s);
 
 /* The predictions file: its header line, then one line per example. The value must be one of
  * the task's classes (written as its index) or a finite score (written so it reads back exactly):
- * else E_ARG, with nothing written. */
-int predictions_write_header(struct out *out);
-int predictions_write(struct out *out, const struct task *task, const char *id, double value);
+ * else E_ARG, with nothing written. With scores (a classification task; logits not NULL) each
+ * line also carries the class's name, the head's logits and their softmax, named in the header. */
+int predictions_write_header(struct out *out, const struct task *task, int scores);
+int predictions_write(struct out *out, const struct task *task, const char *id, double value, const float *logits);
 
 /* A GLUE leaderboard submission: "index<TAB>prediction", then each example of pred in order,
  * its id and its class's name (its score for regression). */

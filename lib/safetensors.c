@@ -1,12 +1,7 @@
-#include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "err.h"
 #include "io.h"
@@ -134,43 +129,26 @@ static int parse_header(struct safetensors *st, const char *text, size_t n)
 
 int st_open(struct safetensors *st, const char *path)
 {
+	int rc;
 	memset(st, 0, sizeof *st);
 	if (!(st->path = strdup(path)))
 		return err_set(E_NOMEM, "out of memory");
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
-	struct stat sb;
-	if (fd < 0) {
-		rc = err_set(E_IO, "%s: %s", path, strerror(errno));
+	if ((rc = map_file(path, &st->file)) < 0)
 		goto fail;
-	}
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		rc = err_set(E_IO, "%s: not a regular file", path);
-		goto fail;
-	}
-	st->size = (size_t)sb.st_size;
-	if (st->size < 8) {
-		close(fd);
-		rc = err_set(E_FORMAT, "%s: %zu bytes, too short for a safetensors file", path, st->size);
-		goto fail;
-	}
-	st->map = mmap(NULL, st->size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (st->map == MAP_FAILED) {
-		st->map = NULL;
-		rc = err_set(E_IO, "%s: mmap: %s", path, strerror(errno));
+	if (st->file.size < 8) {
+		rc = err_set(E_FORMAT, "%s: %zu bytes, too short for a safetensors file", path, st->file.size);
 		goto fail;
 	}
 	uint64_t hlen;
-	memcpy(&hlen, st->map, 8);
-	if (hlen > ST_HEADER_MAX || hlen > st->size - 8) {
+	memcpy(&hlen, st->file.p, 8);
+	if (hlen > ST_HEADER_MAX || hlen > st->file.size - 8) {
 		rc = err_set(E_FORMAT, "%s: header length %llu exceeds the file (%zu bytes)", path, (unsigned long long)hlen,
-			     st->size);
+			     st->file.size);
 		goto fail;
 	}
-	st->data = st->map + 8 + hlen;
-	st->data_size = st->size - 8 - (size_t)hlen;
-	if ((rc = parse_header(st, (const char *)st->map + 8, (size_t)hlen)) < 0)
+	st->data = st->file.p + 8 + hlen;
+	st->data_size = st->file.size - 8 - (size_t)hlen;
+	if ((rc = parse_header(st, (const char *)st->file.p + 8, (size_t)hlen)) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -180,8 +158,7 @@ fail:
 
 void st_close(struct safetensors *st)
 {
-	if (st->map)
-		munmap(st->map, st->size);
+	unmap_file(&st->file);
 	for (size_t i = 0; i < st->n; i++)
 		free(st->t[i].name);
 	free(st->t);
@@ -197,14 +174,6 @@ const struct st_tensor *st_find(const struct safetensors *st, const char *name)
 	return NULL;
 }
 
-void st_unload(const struct safetensors *st, size_t begin, size_t end)
-{
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	uintptr_t lo = (uintptr_t)(st->data + begin) / page * page, hi = (uintptr_t)(st->data + end);
-	if (st->map && hi > lo)
-		madvise((void *)lo, hi - lo, MADV_DONTNEED); /* advice: its failure changes nothing */
-}
-
 int st_read_f32(const struct safetensors *st, const struct st_tensor *t, float *dst)
 {
 	const unsigned char *src = st->data + t->begin;
@@ -217,7 +186,6 @@ int st_read_f32(const struct safetensors *st, const struct st_tensor *t, float *
 		dtype_decode(DT_BF16, src, dst, n);
 	else
 		return err_set(E_FORMAT, "%s: tensor %s: dtype %s, expected F32, F16 or BF16", st->path, t->name, t->dtype);
-	st_unload(st, t->begin, t->end);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "half.h"
+#include "io.h"
 
 #define ST_MAX_DIMS 8
 #define ST_HEADER_MAX (100u << 20) /* the format's own limit on the JSON header */
@@ -24,8 +25,7 @@ struct st_tensor {
 
 struct safetensors {
 	char *path;
-	unsigned char *map;
-	size_t size;
+	struct mapped file;
 	const unsigned char *data; /* the data section, data_size bytes */
 	size_t data_size;
 	struct st_tensor *t;
@@ -37,10 +37,6 @@ int st_open(struct safetensors *st, const char *path);
 void st_close(struct safetensors *st);
 const struct st_tensor *st_find(const struct safetensors *st, const char *name);
 size_t st_numel(const struct st_tensor *t);
-/* Drops the pages of the data section's bytes [begin, end) from this process's memory: they
- * stay in the page cache and come back on the next read, so a model's weights, once copied or
- * hashed, are not counted twice. */
-void st_unload(const struct safetensors *st, size_t begin, size_t end);
 /* Converts an F32, F16 or BF16 tensor to f32 at dst (st_numel floats). */
 int st_read_f32(const struct safetensors *st, const struct st_tensor *t, float *dst);
 

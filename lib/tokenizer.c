@@ -52,6 +52,7 @@ struct tokenizer {
 	size_t nspecial;
 	struct buf normalized;     /* scratch */
 	struct ids ids[2];         /* the texts' ids, before truncation */
+	char note[1024];           /* what tokenizer_note says, "" for nothing */
 };
 
 /* Files and settings */
@@ -323,12 +324,33 @@ static int has_case(void *ctx, const char *s, size_t n, uint32_t id)
 	return 0;
 }
 
+/* The type of tokenizer.json's model: its "type"; or, for an untyped model (roberta-base's), what
+ * Hugging Face's untagged reading finds: BPE when it has merges, WordPiece when it has WordPiece's
+ * own settings. 1 BPE, 0 WordPiece, or E_FORMAT. */
+static int model_type(const struct json *j, int model, const char *file)
+{
+	int type = json_get(j, model, "type");
+	if (!model)
+		return err_set(E_FORMAT, "%s: no model section", file);
+	if (json_type(j, model) != J_OBJECT)
+		return err_set(E_FORMAT, "%s: the model section is not an object", file);
+	if (!type || json_type(j, type) == J_NULL) {
+		if (json_get(j, model, "merges"))
+			return 1;
+		if (json_get(j, model, "continuing_subword_prefix") || json_get(j, model, "max_input_chars_per_word"))
+			return 0;
+		return err_set(E_FORMAT, "%s: the model has no type, nor merges (BPE) or continuing_subword_prefix (WordPiece)",
+			       file);
+	}
+	const char *name = json_type(j, type) == J_STRING ? json_str(j, type, NULL) : "?";
+	if (!strcmp(name, "BPE") || !strcmp(name, "WordPiece"))
+		return name[0] == 'B';
+	return err_set(E_FORMAT, "%s: model type %s is not supported (WordPiece or BPE)", file, name);
+}
+
 static int bert_settings_json(struct tokenizer *t, const struct json *j, const char *file)
 {
 	int root = json_root(j), model = json_get(j, root, "model"), norm = json_get(j, root, "normalizer");
-	const char *type = get_str(j, model, "type", "WordPiece"); /* untyped: told by its fields */
-	if (strcmp(type, "WordPiece"))
-		return err_set(E_FORMAT, "%s: model '%s' where vocab.txt says WordPiece", file, type);
 	if (strcmp(type_of(j, json_get(j, root, "pre_tokenizer")), "BertPreTokenizer"))
 		return err_set(E_FORMAT, "%s: pre-tokenizer '%s' is not supported with WordPiece", file,
 			       type_of(j, json_get(j, root, "pre_tokenizer")));
@@ -345,7 +367,7 @@ static int bert_settings_json(struct tokenizer *t, const struct json *j, const c
 	const char *unk = get_str(j, model, "unk_token", "[UNK]");
 	long id = token_id(t, unk);
 	if (id < 0)
-		return err_set(E_FORMAT, "%s: the unknown token '%s' is not in vocab.txt", file, unk);
+		return err_set(E_FORMAT, "%s: the unknown token '%s' is not in model.vocab", file, unk);
 	t->wp.unk = (uint32_t)id;
 	if (!*type_of(j, norm))
 		return 0;
@@ -381,52 +403,86 @@ static int bert_settings_config(struct tokenizer *t, const struct json *cfg, con
 	return 0;
 }
 
-static int load_wordpiece(struct tokenizer *t, const char *dir, const struct json *tj, const struct json *cfg)
+/* WordPiece from vocab.txt, with tokenizer_config.json's settings (cfg may be NULL). */
+static int load_wordpiece(struct tokenizer *t, const char *dir, const struct json *cfg)
 {
 	char path[PATH_MAX];
 	path_in(path, dir, "vocab.txt");
 	if (!(t->wp.vocab = vocab_new()) || vocab_read_lines(t->wp.vocab, path) < 0)
 		return E_FORMAT;
 	t->vocab = t->wp.vocab;
-	path_in(path, dir, tj ? "tokenizer.json" : "tokenizer_config.json");
-	int rc = tj ? bert_settings_json(t, tj, path) : bert_settings_config(t, cfg, path);
+	path_in(path, dir, "tokenizer_config.json");
+	int rc = bert_settings_config(t, cfg, path);
 	t->wp.prefix_len = strlen(t->wp.prefix);
 	return rc;
 }
 
+static int wordpiece_from_json(struct tokenizer *t, const struct json *j, const char *file)
+{
+	char where[PATH_MAX + 16];
+	int model = json_get(j, json_root(j), "model");
+	snprintf(where, sizeof where, "%s: model.vocab", file);
+	if (!(t->wp.vocab = vocab_new()) || vocab_read_json(t->wp.vocab, j, json_get(j, model, "vocab"), where) < 0)
+		return E_FORMAT;
+	t->vocab = t->wp.vocab;
+	int rc = bert_settings_json(t, j, file);
+	t->wp.prefix_len = strlen(t->wp.prefix);
+	return rc;
+}
+
+/* The options of a BPE model. elsa's BPE is byte-level and deterministic: no dropout, no affixes,
+ * no byte fallback. Every byte has its token (bpe_from_json checks it), so the unknown token is
+ * never used and fuse_unk changes nothing: they are only checked for their type. */
+static int bpe_model_options(const struct json *j, int model, struct bpe_options *o, const char *file)
+{
+	static const char *const affixes[] = { "continuing_subword_prefix", "end_of_word_suffix" };
+	int dropout = json_get(j, model, "dropout"), unk = json_get(j, model, "unk_token"), fuse = 0, fallback = 0;
+	if (dropout && json_type(j, dropout) != J_NULL)
+		return err_set(E_FORMAT, "%s: BPE dropout %s is not supported (elsa is deterministic: it must be null)", file,
+			       json_str(j, dropout, NULL) ? json_str(j, dropout, NULL) : "?");
+	for (size_t i = 0; i < sizeof affixes / sizeof *affixes; i++) {
+		int node = json_get(j, model, affixes[i]);
+		const char *s = json_type(j, node) == J_STRING ? json_str(j, node, NULL) : "?";
+		if (node && json_type(j, node) != J_NULL && *s)
+			return err_set(E_FORMAT, "%s: BPE %s '%s' is not supported with byte-level BPE (null or \"\")", file,
+				       affixes[i], s);
+	}
+	if (unk && json_type(j, unk) != J_NULL && json_type(j, unk) != J_STRING)
+		return err_set(E_FORMAT, "%s: unk_token is not a string", file);
+	if (get_bool(j, model, "fuse_unk", &fuse, file) < 0 || get_bool(j, model, "byte_fallback", &fallback, file) < 0 ||
+	    get_bool(j, model, "ignore_merges", &o->ignore_merges, file) < 0)
+		return E_FORMAT;
+	if (fallback)
+		return err_set(E_FORMAT, "%s: BPE byte_fallback is not supported", file);
+	return 0;
+}
+
 static int bpe_settings_json(const struct json *j, struct bpe_options *o, const char *file)
 {
-	int root = json_root(j), model = json_get(j, root, "model"), pre = json_get(j, root, "pre_tokenizer");
-	const char *type = get_str(j, model, "type", "BPE");
+	int root = json_root(j), pre = json_get(j, root, "pre_tokenizer");
 	int regex = 1;
-	if (strcmp(type, "BPE"))
-		return err_set(E_FORMAT, "%s: model '%s' where vocab.json says BPE", file, type);
 	if (*type_of(j, json_get(j, root, "normalizer")))
 		return err_set(E_FORMAT, "%s: normalizer '%s' is not supported with BPE", file,
 			       type_of(j, json_get(j, root, "normalizer")));
 	if (strcmp(type_of(j, pre), "ByteLevel"))
 		return err_set(E_FORMAT, "%s: pre-tokenizer '%s' is not supported with BPE", file, type_of(j, pre));
-	if (json_type(j, json_get(j, model, "dropout")) == J_NUMBER || *get_str(j, model, "continuing_subword_prefix", "") ||
-	    *get_str(j, model, "end_of_word_suffix", ""))
-		return err_set(E_FORMAT, "%s: BPE dropout, prefixes and suffixes are not supported", file);
 	o->add_prefix_space = 1;
 	if (get_bool(j, pre, "add_prefix_space", &o->add_prefix_space, file) < 0 ||
-	    get_bool(j, pre, "use_regex", &regex, file) < 0 || get_bool(j, model, "ignore_merges", &o->ignore_merges, file) < 0)
+	    get_bool(j, pre, "use_regex", &regex, file) < 0)
 		return E_FORMAT;
 	if (!regex)
 		return err_set(E_FORMAT, "%s: ByteLevel without its regex is not supported", file);
-	return 0;
+	return bpe_model_options(j, json_get(j, root, "model"), o, file);
 }
 
-static int load_bpe(struct tokenizer *t, const char *dir, const struct json *tj, const struct json *cfg)
+/* BPE from vocab.json and merges.txt, with tokenizer_config.json's add_prefix_space (cfg may be
+ * NULL). */
+static int load_bpe(struct tokenizer *t, const char *dir, const struct json *cfg)
 {
 	char vocab[PATH_MAX], merges[PATH_MAX];
 	struct bpe_options o = { 0, 0 };
-	path_in(vocab, dir, "tokenizer.json");
-	if (tj && bpe_settings_json(tj, &o, vocab) < 0)
-		return E_FORMAT;
 	path_in(vocab, dir, "tokenizer_config.json");
-	if (!tj && cfg && get_bool(cfg, json_root(cfg), "add_prefix_space", &o.add_prefix_space, vocab) < 0)
+	if (cfg && get_bool(cfg, json_root(cfg), "add_prefix_space", &o.add_prefix_space, vocab) < 0)
 		return E_FORMAT;
 	path_in(vocab, dir, "vocab.json");
 	path_in(merges, dir, "merges.txt");
@@ -436,30 +492,159 @@ static int load_bpe(struct tokenizer *t, const char *dir, const struct json *tj,
 	return 0;
 }
 
-static int load(struct tokenizer *t, const char *dir, struct json **tj, struct json **cfg)
+static int bpe_from_tokenizer_json(struct tokenizer *t, const struct json *j, const char *file)
+{
+	struct bpe_options o = { 0, 0 };
+	if (bpe_settings_json(j, &o, file) < 0 || !(t->bpe = bpe_from_json(j, json_get(j, json_root(j), "model"), &o, file)))
+		return E_FORMAT;
+	t->vocab = bpe_vocab(t->bpe);
+	return 0;
+}
+
+/* The older files beside tokenizer.json */
+
+/* A token for a one-line note: quoted, cut after 40 bytes (at a character), control characters as
+ * '?'; none when s is NULL. */
+static void quote(char *out, size_t cap, const char *s, size_t n)
+{
+	size_t keep = n > 40 ? 40 : n, k = 0;
+	if (!s) {
+		snprintf(out, cap, "none");
+		return;
+	}
+	while (keep < n && keep > 0 && ((unsigned char)s[keep] & 0xC0) == 0x80)
+		keep--;
+	out[k++] = '\'';
+	for (size_t i = 0; i < keep && k + 6 < cap; i++)
+		out[k++] = (unsigned char)s[i] < 0x20 || s[i] == 0x7F ? '?' : s[i];
+	snprintf(out + k, cap - k, "%s'", keep < n ? "..." : "");
+}
+
+/* Notes the lowest id on which the older file's vocabulary and tokenizer.json's disagree; 1 when
+ * they do. */
+static int note_vocab(struct tokenizer *t, const char *file, const struct vocab *older)
+{
+	long id = vocab_first_difference(older, t->vocab);
+	char a[64], b[64];
+	size_t na, nb;
+	if (id < 0)
+		return 0;
+	const char *sa = vocab_text(older, (uint32_t)id, &na), *sb = vocab_text(t->vocab, (uint32_t)id, &nb);
+	quote(a, sizeof a, sa, na);
+	quote(b, sizeof b, sb, nb);
+	snprintf(t->note, sizeof t->note, "%s and tokenizer.json disagree (id %ld: %s vs %s); using tokenizer.json", file,
+		 id, a, b);
+	return 1;
+}
+
+/* A merge rule, "left right", quoted for a note. */
+static void quote_rule(char *out, size_t cap, const struct bpe *b, long rank)
+{
+	uint32_t left, right;
+	size_t ln = 0, rn = 0;
+	char rule[128];
+	if (bpe_rule(b, (uint32_t)rank, &left, &right) < 0) {
+		quote(out, cap, NULL, 0);
+		return;
+	}
+	const char *l = vocab_text(bpe_vocab(b), left, &ln), *r = vocab_text(bpe_vocab(b), right, &rn);
+	int n = snprintf(rule, sizeof rule, "%.*s %.*s", (int)ln, l ? l : "", (int)rn, r ? r : "");
+	quote(out, cap, rule, n < (int)sizeof rule ? (size_t)n : sizeof rule - 1);
+}
+
+static void note_wordpiece(struct tokenizer *t, const char *path)
+{
+	struct vocab *older = vocab_new();
+	if (!older || vocab_read_lines(older, path) < 0)
+		snprintf(t->note, sizeof t->note, "%s; using tokenizer.json", err_msg());
+	else
+		note_vocab(t, "vocab.txt", older);
+	vocab_free(older);
+}
+
+static void note_bpe(struct tokenizer *t, const char *vocab, const char *merges)
+{
+	struct bpe_options o = { 0, 0 };
+	struct bpe *older = bpe_load(vocab, merges, &o);
+	long rank = older ? bpe_first_difference(older, t->bpe) : -1;
+	char a[64], b[64];
+	if (!older) {
+		snprintf(t->note, sizeof t->note, "%s; using tokenizer.json", err_msg());
+	} else if (!note_vocab(t, "vocab.json", bpe_vocab(older)) && rank >= 0) {
+		quote_rule(a, sizeof a, older, rank);
+		quote_rule(b, sizeof b, t->bpe, rank);
+		snprintf(t->note, sizeof t->note,
+			 "merges.txt and tokenizer.json disagree (merge %ld: %s vs %s); using tokenizer.json", rank + 1, a, b);
+	}
+	bpe_free(older);
+}
+
+/* Hugging Face's fast tokenizer takes tokenizer.json's model and never reads the older files
+ * (vocab.txt; vocab.json and merges.txt). elsa does the same, and reads the older files of the
+ * model's type only to note (t->note) that they hold another vocabulary or other merges, or cannot
+ * be read; the vocabulary of the other type is noted as not read. */
+static void note_older_files(struct tokenizer *t, const char *dir)
+{
+	char vocab[PATH_MAX], merges[PATH_MAX];
+	const char *own = t->bpe_model ? "vocab.json" : "vocab.txt", *other = t->bpe_model ? "vocab.txt" : "vocab.json";
+	path_in(vocab, dir, own);
+	path_in(merges, dir, "merges.txt");
+	if (exists(dir, own) || (t->bpe_model && exists(dir, "merges.txt"))) {
+		if (t->bpe_model)
+			note_bpe(t, vocab, merges);
+		else
+			note_wordpiece(t, vocab);
+	} else if (exists(dir, other)) {
+		snprintf(t->note, sizeof t->note, "%s is not for tokenizer.json's %s model; using tokenizer.json", other,
+			 t->bpe_model ? "BPE" : "WordPiece");
+	}
+}
+
+/* Loading */
+
+/* A folder with tokenizer.json: everything from it. Its truncation and padding sections are not
+ * read: elsa's tools take the length to cut at as an option (--max-len) and never pad. */
+static int load_tokenizer_json(struct tokenizer *t, const char *dir, struct json **tj)
 {
 	char path[PATH_MAX];
+	path_in(path, dir, "tokenizer.json");
+	if (!(*tj = json_load(path)))
+		return E_FORMAT;
+	int root = json_root(*tj), type = model_type(*tj, json_get(*tj, root, "model"), path);
+	if (type < 0)
+		return E_FORMAT;
+	t->bpe_model = type;
+	if ((type ? bpe_from_tokenizer_json(t, *tj, path) : wordpiece_from_json(t, *tj, path)) < 0 ||
+	    added_from_json(t, *tj, json_get(*tj, root, "added_tokens"), path) < 0 || template_from_json(t, *tj, path) < 0)
+		return E_FORMAT;
+	note_older_files(t, dir);
+	return 0;
+}
+
+/* A folder without it: vocab.txt, or vocab.json and merges.txt, with the settings of
+ * tokenizer_config.json and the defaults of the model's class in transformers. */
+static int load_older_files(struct tokenizer *t, const char *dir, struct json **cfg)
+{
+	t->bpe_model = !exists(dir, "vocab.txt");
+	if (t->bpe_model && !exists(dir, "vocab.json"))
+		return err_set(E_IO, "%s: no tokenizer.json, vocab.txt (BERT) nor vocab.json and merges.txt (RoBERTa)", dir);
+	if (t->bpe_model && !exists(dir, "merges.txt"))
+		return err_set(E_IO, "%s/merges.txt: missing (vocab.json goes with merges.txt)", dir);
+	if (exists(dir, "tokenizer_config.json") && !(*cfg = load_json_in(dir, "tokenizer_config.json")))
+		return E_FORMAT;
+	if ((t->bpe_model ? load_bpe(t, dir, *cfg) : load_wordpiece(t, dir, *cfg)) < 0 || added_defaults(t, *cfg) < 0)
+		return E_FORMAT;
+	return template_default(t, *cfg, dir);
+}
+
+static int load(struct tokenizer *t, const char *dir, struct json **tj, struct json **cfg)
+{
 	struct stat st;
 	if (stat(dir, &st) < 0)
 		return err_set(E_IO, "%s: %s", dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return err_set(E_IO, "%s: not a folder", dir);
-	t->bpe_model = !exists(dir, "vocab.txt");
-	if (t->bpe_model && !exists(dir, "vocab.json"))
-		return err_set(E_IO, "%s: no vocab.txt (BERT) nor vocab.json and merges.txt (RoBERTa)", dir);
-	if (t->bpe_model && !exists(dir, "merges.txt"))
-		return err_set(E_IO, "%s/merges.txt: missing (vocab.json goes with merges.txt)", dir);
-	if (exists(dir, "tokenizer.json") && !(*tj = load_json_in(dir, "tokenizer.json")))
-		return E_FORMAT;
-	if (exists(dir, "tokenizer_config.json") && !(*cfg = load_json_in(dir, "tokenizer_config.json")))
-		return E_FORMAT;
-	if ((t->bpe_model ? load_bpe(t, dir, *tj, *cfg) : load_wordpiece(t, dir, *tj, *cfg)) < 0)
-		return E_FORMAT;
-	path_in(path, dir, "tokenizer.json");
-	int list = *tj ? json_get(*tj, json_root(*tj), "added_tokens") : 0;
-	if ((*tj ? added_from_json(t, *tj, list, path) : added_defaults(t, *cfg)) < 0)
-		return E_FORMAT;
-	return *tj ? template_from_json(t, *tj, path) : template_default(t, *cfg, dir);
+	return exists(dir, "tokenizer.json") ? load_tokenizer_json(t, dir, tj) : load_older_files(t, dir, cfg);
 }
 
 struct tokenizer *tokenizer_load(const char *dir)
@@ -493,6 +678,11 @@ void tokenizer_free(struct tokenizer *t)
 	free(t->ids[0].p);
 	free(t->ids[1].p);
 	free(t);
+}
+
+const char *tokenizer_note(const struct tokenizer *t)
+{
+	return t->note[0] ? t->note : NULL;
 }
 
 int tokenizer_specials(const struct tokenizer *t, int pair)

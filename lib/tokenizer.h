@@ -1,9 +1,11 @@
-/* tokenizer.h: a Hugging Face tokenizer read from a model folder: BERT's WordPiece (vocab.txt) or
- * RoBERTa's byte-level BPE (vocab.json and merges.txt), with the settings of tokenizer.json when
- * it is there (normalizer, pre-tokenizer, post-processor, added tokens), else of
- * tokenizer_config.json. It encodes one example, a text or a pair, into a record's token ids and
- * token type ids exactly as Hugging Face tokenizers (Rust) does, truncation included; and it
- * fingerprints the tokenizer's files so that a token stream names the tokenizer that made it. */
+/* tokenizer.h: a Hugging Face tokenizer read from a model folder: BERT's WordPiece or RoBERTa's
+ * byte-level BPE. With tokenizer.json, everything comes from it (model, normalizer, pre-tokenizer,
+ * post-processor, added tokens), as in Hugging Face's fast tokenizers, and the older files beside
+ * it are only compared with its model; without it, the model is vocab.txt (WordPiece), or
+ * vocab.json and merges.txt (BPE), with the settings of tokenizer_config.json. It encodes one
+ * example, a text or a pair, into a record's token ids and token type ids exactly as Hugging Face
+ * tokenizers (Rust) does, truncation included; and it fingerprints the tokenizer's files so that a
+ * token stream names the tokenizer that made it. */
 #ifndef ELSA_TOKENIZER_H
 #define ELSA_TOKENIZER_H
 
@@ -17,6 +19,13 @@ struct tokenizer;
 /* Reads the tokenizer in folder dir. NULL on failure, with err_msg() naming the file. */
 struct tokenizer *tokenizer_load(const char *dir);
 void tokenizer_free(struct tokenizer *t);
+/* NULL, or one line to pass on to the user about what was loaded, when tokenizer.json and the
+ * older files beside it do not agree: "vocab.txt and tokenizer.json disagree (id 1037: 'a' vs
+ * 'b'); using tokenizer.json" (the older file's token first; none for no token), likewise for
+ * vocab.json and for merges.txt ("merge 17: 'a b' vs 'c d'", the 17th rule); "MESSAGE; using
+ * tokenizer.json" when the older files cannot be read (MESSAGE naming the file); "vocab.txt is not
+ * for tokenizer.json's BPE model; using tokenizer.json" (or vocab.json, WordPiece). */
+const char *tokenizer_note(const struct tokenizer *t);
 
 /* Encodes text a, and text b when b is not NULL (a pair, even when b is empty), into rec->tokens,
  * rec->types and rec->len (its id and label are left alone): added tokens written in the texts

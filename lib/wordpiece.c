@@ -3,6 +3,7 @@
 
 #include "err.h"
 #include "io.h"
+#include "json.h"
 #include "unicode.h"
 #include "mem.h"
 #include "wordpiece.h"
@@ -203,6 +204,74 @@ int vocab_read_lines(struct vocab *v, const char *path)
 	}
 	free(text);
 	return rc;
+}
+
+int vocab_read_json(struct vocab *v, const struct json *j, int obj, const char *where)
+{
+	if (json_type(j, obj) != J_OBJECT)
+		return err_set(E_FORMAT, "%s: not an object of tokens and ids", where);
+	for (size_t i = 0; i < json_len(j, obj); i++) {
+		const char *key;
+		long long id;
+		int node = json_at(j, obj, i, &key);
+		size_t n = strlen(key);
+		if (json_int(j, node, 0, UINT32_MAX - 1, &id) < 0)
+			return err_set(E_FORMAT, "%s: the id of '%s' is not a whole number", where, key);
+		if (utf8_check(key, n) != n)
+			return err_set(E_FORMAT, "%s: token %zu is not UTF-8", where, i + 1);
+		if (vocab_put(v, key, n, (uint32_t)id) < 0)
+			return E_NOMEM;
+	}
+	return 0;
+}
+
+/* Comparing */
+
+/* The lowest id of the entries of one table that the other does not hold alike. */
+struct difference {
+	const struct vocab *other;
+	long lowest;
+};
+
+static int unmatched(void *ctx, const char *s, size_t n, uint32_t id)
+{
+	struct difference *d = ctx;
+	if (vocab_get(d->other, s, n) != (long)id && (d->lowest < 0 || id < (uint32_t)d->lowest))
+		d->lowest = id;
+	return 0;
+}
+
+long vocab_first_difference(const struct vocab *a, const struct vocab *b)
+{
+	struct difference d = { b, -1 };
+	vocab_each(a, unmatched, &d);
+	d.other = a;
+	vocab_each(b, unmatched, &d);
+	return d.lowest;
+}
+
+struct text_of {
+	uint32_t id;
+	const char *s;
+	size_t n;
+};
+
+static int has_id(void *ctx, const char *s, size_t n, uint32_t id)
+{
+	struct text_of *t = ctx;
+	if (id != t->id)
+		return 0;
+	t->s = s;
+	t->n = n;
+	return 1;
+}
+
+const char *vocab_text(const struct vocab *v, uint32_t id, size_t *n)
+{
+	struct text_of t = { id, NULL, 0 };
+	vocab_each(v, has_id, &t);
+	*n = t.n;
+	return t.s;
 }
 
 /* The normalizer */

@@ -1,13 +1,16 @@
 /* wordpiece.h: BERT's tokenization: its normalizer (clean text, CJK spacing, accent stripping,
  * lowercasing), its pre-tokenizer (split at whitespace, isolate punctuation) and the WordPiece model
  * (greedy longest match with a continuation prefix, a length limit per word); and the pieces the
- * BPE model shares: the vocabulary table (token text to id) and growable byte and id buffers.
+ * BPE model shares: the vocabulary table (token text to id), read from vocab.txt or from a JSON
+ * object and compared with another, and growable byte and id buffers.
  * Texts given to these functions are well-formed UTF-8 (see utf8_check). */
 #ifndef ELSA_WORDPIECE_H
 #define ELSA_WORDPIECE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+struct json;
 
 struct buf {
 	char *p;
@@ -43,6 +46,15 @@ size_t vocab_longest(const struct vocab *v);
 int vocab_each(const struct vocab *v, int (*fn)(void *ctx, const char *s, size_t n, uint32_t id), void *ctx);
 /* Reads a vocab.txt: one token per line, its id the line's index, trailing whitespace trimmed. */
 int vocab_read_lines(struct vocab *v, const char *path);
+/* Reads node obj of j, a JSON object of tokens and their ids (vocab.json, tokenizer.json's
+ * model.vocab); where names it in messages. 0, E_FORMAT or E_NOMEM. */
+int vocab_read_json(struct vocab *v, const struct json *j, int obj, const char *where);
+/* The lowest id on which a and b disagree (a token that has it in one has another id, or none, in
+ * the other), or -1 when they hold the same tokens with the same ids. */
+long vocab_first_difference(const struct vocab *a, const struct vocab *b);
+/* The text of a token with that id (*n its length; NULL when none has it), for messages: it
+ * looks through the whole table. */
+const char *vocab_text(const struct vocab *v, uint32_t id, size_t *n);
 
 struct bert_normalizer {
 	int clean_text;    /* drop NUL, U+FFFD, Cc, Cf, Co; whitespace becomes ' ' */

@@ -22,8 +22,8 @@ static const char usage[] =
 	"                     [-t TASK] [--max-len N] [-o FILE] [FILE|-]\n"
 	"Writes the token stream (elsa-tokens(5)) of a GLUE task's train, dev or test file, or of any\n"
 	"TSV file, as Hugging Face tokenizers would tokenize it.\n"
-	"  -m, --model DIR    a Hugging Face model folder: vocab.txt (BERT) or vocab.json and\n"
-	"                     merges.txt (RoBERTa), with tokenizer.json or tokenizer_config.json\n"
+	"  -m, --model DIR    a Hugging Face model folder: its tokenizer.json, else vocab.txt (BERT)\n"
+	"                     or vocab.json and merges.txt (RoBERTa), with tokenizer_config.json\n"
 	"  -t, --task TASK    cola sst2 mrpc stsb qqp mnli mnli-mm qnli rte wnli ax: the file has the\n"
 	"                     task's columns (train/dev or test layout, told by its header) and labels\n"
 	"  -L, --max-len N    at most N tokens per example, special tokens included (default 128);\n"
@@ -123,6 +123,8 @@ int main(int argc, char **argv)
 	struct tokenizer *tok = tokenizer_load(o.model);
 	if (!tok || tokenizer_fingerprint(o.model, &h.tokenizer) < 0)
 		die_lib();
+	if (tokenizer_note(tok))
+		warn("note: %s", tokenizer_note(tok));
 	if (o.task)
 		snprintf(h.task, sizeof h.task, "%s", o.task->name);
 	struct glue_reader *r = glue_open(o.input, o.task, o.cols.a ? &o.cols : NULL);

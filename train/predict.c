@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "chunk.h"
 #include "cli.h"
@@ -9,17 +10,14 @@
 #include "io.h"
 #include "predictions.h"
 #include "runrec.h"
-#include "safetensors.h"
 #include "train.h"
 
-size_t predict_stream(struct finetune *f, const struct model *m, const struct task *t, const char *path, struct out *out)
+size_t predict_stream(struct finetune *f, const struct model *m, const struct task *t, struct stream_reader *r, int scores,
+		      struct out *out)
 {
-	struct stream_reader *r = stream_open(path);
 	struct chunk ch = { 0 };
 	size_t H = (size_t)f->c.hidden, done = 0;
 	int n;
-	if (!r)
-		die_lib();
 	check_stream(stream_header(r), stream_name(r), m, t);
 	if (stream_header(r)->layer != (uint32_t)f->first)
 		die("%s: layer %u, the run trained from layer %d", stream_name(r), stream_header(r)->layer, f->first);
@@ -36,81 +34,137 @@ size_t predict_stream(struct finetune *f, const struct model *m, const struct ta
 		finetune_forward(f, 0, 0);
 		head_predict(f->head.logits, ch.n, f->outputs, f->regression, pred);
 		for (size_t i = 0; i < ch.n; i++)
-			if (predictions_write(out, t, ch.rec[i].id, pred[i]) < 0)
+			if (predictions_write(out, t, ch.rec[i].id, pred[i],
+					      scores ? f->head.logits + i * (size_t)f->outputs : NULL) < 0)
 				die_lib();
 		done += ch.n;
 	}
 	if (n < 0)
 		die_lib();
 	chunk_free(&ch);
-	stream_close(r);
 	return done;
 }
 
 static const char usage[] =
-	"usage: elsa-train --predict RUN_DIR -m MODEL_DIR [-o FILE] [-j N] [STREAM|-]\n"
-	"Writes the predictions file (elsa-predictions(5)) of a trained run for every example of a\n"
-	"tensor stream of the run's input layer (a test set, for a GLUE submission).\n"
-	"      --predict DIR      the run folder (run.yaml, model.safetensors)\n"
+	"usage: elsa-train --predict RUN_DIR -m MODEL_DIR [--scores] [-o FILE] [-j N] [STREAM|-]\n"
+	"       elsa-train --predict FINETUNED_DIR [-t TASK] [--scores] [-o FILE] [-j N] [STREAM|-]\n"
+	"Writes the predictions file (elsa-predictions(5)) of a trained run, or of a fine-tuned model\n"
+	"folder (elsa-export's, or any with a classification head), for every example of a tensor\n"
+	"stream (a test set, for a GLUE submission).\n"
+	"      --predict DIR      the run folder (run.yaml, model.safetensors), or a model folder\n"
 	"  -m, --model DIR        the model the run was trained on\n"
+	"  -t, --task TASK        a model folder's task, when its config.json has no finetuning_task\n"
+	"      --scores           add each class's name, logit and probability (classification)\n"
 	"  -o, --output FILE      write FILE (complete or not at all) instead of stdout\n"
 	"  -j, --threads N        threads (default: ELSA_THREADS, else every core)\n"
 	"      --help, --version\n";
+
+struct predictor {
+	struct model m;
+	const struct task *task;
+	struct finetune f;
+};
+
+/* A run: the base model's frozen layers, the run's trained tensors over them. */
+static void from_run(struct predictor *p, const char *run_dir, const char *model_dir)
+{
+	char path[4096];
+	struct run_record rec;
+	struct weights w;
+	int new_head;
+	size_t loaded;
+	snprintf(path, sizeof path, "%s/run.yaml", run_dir);
+	if (!model_dir)
+		die("%s is a run: -m MODEL_DIR, the model it was trained on, is required", run_dir);
+	if (run_read(path, &rec) < 0 || model_open(&p->m, model_dir) < 0)
+		die_lib();
+	p->task = task_find(rec.task);
+	if (p->m.fingerprint != rec.model)
+		die("%s: the run was trained on model %016llx, %s is %016llx", run_dir, (unsigned long long)rec.model,
+		    model_dir, (unsigned long long)p->m.fingerprint);
+	snprintf(path, sizeof path, "%s/model.safetensors", run_dir);
+	if (finetune_init(&p->f, &p->m, rec.frozen, rec.train_embeddings, (size_t)rec.outputs, p->task->nlabels == 0, 0,
+			  rec.seed, &new_head) < 0 ||
+	    weights_open_file(&w, path) < 0 || params_load_file(&p->f.ps, &w, p->m.cfg.type, &loaded) < 0)
+		die_lib();
+	if (loaded != p->f.ps.n)
+		die("%s: holds %zu of the run's %zu trained tensors", path, loaded, p->f.ps.n);
+	weights_close(&w);
+	run_free(&rec);
+}
+
+/* A fine-tuned model folder: every layer above the stream's, and the head, from the folder. */
+static void from_model(struct predictor *p, const char *dir, const char *task, uint32_t layer)
+{
+	int new_head;
+	if (model_open(&p->m, dir) < 0)
+		die_lib();
+	if (!task && !*p->m.cfg.task)
+		die("%s/config.json: no finetuning_task: name the task with -t", dir);
+	p->task = cli_task(task ? task : p->m.cfg.task);
+	if (!p->m.cfg.num_labels)
+		die("%s/config.json: no id2label nor num_labels: no classification head, not a fine-tuned model", dir);
+	if (p->m.cfg.num_labels != task_outputs(p->task))
+		die("%s/config.json: %d labels, task %s has %d", dir, p->m.cfg.num_labels, p->task->name,
+		    task_outputs(p->task));
+	if (finetune_init(&p->f, &p->m, (int)layer, 0, (size_t)task_outputs(p->task), p->task->nlabels == 0, 0, 0,
+			  &new_head) < 0)
+		die_lib();
+	if (new_head)
+		die("%s/%s: no classification head (pooler and classifier): not a fine-tuned model", dir, p->m.w.layout);
+}
 
 int main_predict(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "predict", 1, 0, 'p' }, { "model", 1, 0, 'm' }, { "output", 1, 0, 'o' }, { "threads", 1, 0, 'j' },
-		{ "help", 0, 0, 'h' },	  { "version", 0, 0, 'v' }, { 0 },
+		{ "task", 1, 0, 't' },	  { "scores", 0, 0, 's' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'v' },
+		{ 0 },
 	};
-	const char *run_dir = NULL, *model_dir = NULL, *output = "-", *threads = NULL;
-	int c;
-	while ((c = getopt_long(argc, argv, "m:o:j:", opts, NULL)) != -1) {
+	const char *run_dir = NULL, *model_dir = NULL, *output = "-", *threads = NULL, *task = NULL;
+	int c, scores = 0;
+	while ((c = getopt_long(argc, argv, "m:o:j:t:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': run_dir = optarg; break;
 		case 'm': model_dir = optarg; break;
 		case 'o': output = optarg; break;
 		case 'j': threads = optarg; break;
+		case 't': task = optarg; break;
+		case 's': scores = 1; break;
 		case 'h': cli_help(usage);
 		case 'v': cli_version();
 		default: cli_usage_error();
 		}
 	}
-	if (!run_dir || !model_dir)
-		die("--predict RUN_DIR and -m MODEL_DIR are required (see --help)");
+	if (!run_dir)
+		die("--predict DIR is required (see --help)");
 	if (argc - optind > 1)
 		die("one stream at a time");
 	cli_threads(threads);
 
 	char path[4096];
-	struct run_record rec;
-	struct model m;
+	struct predictor p;
+	struct stream_reader *r = stream_open(optind < argc ? argv[optind] : "-");
+	if (!r)
+		die_lib();
 	snprintf(path, sizeof path, "%s/run.yaml", run_dir);
-	if (run_read(path, &rec) < 0 || model_open(&m, model_dir) < 0)
-		die_lib();
-	const struct task *t = task_find(rec.task);
-	if (m.fingerprint != rec.model)
-		die("%s: the run was trained on model %016llx, %s is %016llx", run_dir, (unsigned long long)rec.model,
-		    model_dir, (unsigned long long)m.fingerprint);
-	struct finetune f;
-	struct safetensors st;
-	int new_head;
-	size_t loaded;
-	snprintf(path, sizeof path, "%s/model.safetensors", run_dir);
-	if (finetune_init(&f, &m, rec.frozen, rec.train_embeddings, (size_t)rec.outputs, t->nlabels == 0, 0, rec.seed, &new_head) < 0 ||
-	    st_open(&st, path) < 0 || params_load_file(&f.ps, &st, m.cfg.type, &loaded) < 0)
-		die_lib();
-	if (loaded != f.ps.n)
-		die("%s: holds %zu of the run's %zu trained tensors", path, loaded, f.ps.n);
+	if (access(path, F_OK) == 0) {
+		if (task)
+			die("-t: a run knows its task");
+		from_run(&p, run_dir, model_dir);
+	} else {
+		if (model_dir)
+			die("%s has no run.yaml: as a fine-tuned model folder it needs no -m", run_dir);
+		from_model(&p, run_dir, task, stream_header(r)->layer);
+	}
 	struct out *out = out_open(output, 0, 0);
-	if (!out || predictions_write_header(out) < 0)
+	if (!out || predictions_write_header(out, p.task, scores) < 0)
 		die_lib();
-	predict_stream(&f, &m, t, optind < argc ? argv[optind] : "-", out);
+	predict_stream(&p.f, &p.m, p.task, r, scores, out);
 	if (out_commit(out) < 0)
 		die_lib();
-	st_close(&st);
-	finetune_free(&f);
-	model_close(&m);
-	run_free(&rec);
+	stream_close(r);
+	finetune_free(&p.f);
+	model_close(&p.m);
 	return cli_exit();
 }

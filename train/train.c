@@ -1,14 +1,11 @@
 /* elsa-train: fine-tunes the top layers N..L-1 and the task head on cached states of layer N;
  * with --predict, predicts a stream with a trained run. */
-#include <errno.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -22,7 +19,6 @@
 #include "predictions.h"
 #include "rng.h"
 #include "runrec.h"
-#include "safetensors.h"
 #include "train.h"
 
 static const char usage[] =
@@ -133,100 +129,12 @@ static double evaluate_set(struct finetune *f, const struct dataset *d, double *
 	return loss / (double)d->n;
 }
 
-static char *join(const char *dir, const char *file)
-{
-	size_t n = strlen(dir) + strlen(file) + 2;
-	char *p = malloc(n);
-	if (!p)
-		die("out of memory");
-	snprintf(p, n, "%s/%s", dir, file);
-	return p;
-}
-
-/* The run folder is built as RUN_DIR.tmp.XXXXXX beside RUN_DIR and renamed into place at the
- * end, so an interrupted run leaves no RUN_DIR (and no run.yaml). */
-struct rundir {
-	char *tmp, *files[3];
-	int nfiles;
-};
-
-static void rundir_create(struct rundir *rd, const struct options *o)
-{
-	struct stat sb;
-	if (!o->force && stat(o->run_dir, &sb) == 0)
-		die("%s: exists (use --force to replace it)", o->run_dir);
-	size_t n = strlen(o->run_dir) + 16;
-	rd->tmp = malloc(n);
-	if (!rd->tmp)
-		die("out of memory");
-	snprintf(rd->tmp, n, "%s.tmp.XXXXXX", o->run_dir);
-	if (!mkdtemp(rd->tmp))
-		die("%s: cannot create a folder beside it: %s", o->run_dir, strerror(errno));
-	mode_t mask = umask(0); /* mkdtemp makes 0700; a run folder is an ordinary folder */
-	umask(mask);
-	chmod(rd->tmp, 0777 & ~mask);
-	if (temp_track(rd->tmp) < 0)
-		die_lib();
-}
-
-/* A file of the run, once written: removed with the folder if the run is interrupted. */
-static void rundir_keep(struct rundir *rd, char *path)
-{
-	if (temp_track(path) < 0)
-		die_lib();
-	rd->files[rd->nfiles++] = path;
-}
-
-static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb, (void)ftw;
-	return type == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void rundir_commit(struct rundir *rd, const char *run_dir)
-{
-	struct stat sb;
-	char old[4096] = "";
-	if (stat(run_dir, &sb) == 0) { /* --force: move the old run aside, then remove it */
-		snprintf(old, sizeof old, "%s.old", rd->tmp);
-		if (rename(run_dir, old) < 0)
-			die("%s: cannot replace it: %s", run_dir, strerror(errno));
-	}
-	if (rename(rd->tmp, run_dir) < 0)
-		die("%s: %s", run_dir, strerror(errno));
-	for (int i = 0; i < rd->nfiles; i++) {
-		temp_forget(rd->files[i]);
-		free(rd->files[i]);
-	}
-	temp_forget(rd->tmp);
-	free(rd->tmp);
-	if (*old && nftw(old, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-		warn("%s: could not remove the replaced run: %s", old, strerror(errno));
-}
-
-static void write_weights(const struct finetune *f, const char *path)
-{
-	struct st_entry *e = calloc(f->ps.n, sizeof *e);
-	char (*names)[160] = calloc(f->ps.n, sizeof *names);
-	if (!e || !names)
-		die("out of memory");
-	for (size_t i = 0; i < f->ps.n; i++) {
-		const struct param *p = &f->ps.p[i];
-		param_full_name(p, f->c.type, names[i], sizeof names[i]);
-		e[i] = (struct st_entry){ names[i], f->ps.mem + p->offset, p->cols ? 2 : 1, { p->rows, p->cols } };
-	}
-	if (st_write(path, e, f->ps.n, DT_F32) < 0)
-		die_lib();
-	free(e);
-	free(names);
-}
-
 static void write_predictions(const struct dataset *d, const struct task *t, const double *pred, const char *path)
 {
 	struct out *out = out_open(path, 0, 0);
-	int rc = out ? predictions_write_header(out) : E_IO;
+	int rc = out ? predictions_write_header(out, t, 0) : E_IO;
 	for (size_t i = 0; i < d->n && rc == 0; i++)
-		rc = predictions_write(out, t, dataset_id(d, i), pred[i]);
+		rc = predictions_write(out, t, dataset_id(d, i), pred[i], NULL);
 	if (rc < 0 || out_commit(out) < 0)
 		die_lib();
 }
@@ -254,7 +162,7 @@ struct session {
 	const struct task *task;
 	struct model m;
 	struct dataset tr, dev;
-	struct rundir rd;
+	struct folder_out rd; /* the run folder, built beside RUN_DIR and renamed into place */
 	struct finetune f;
 	struct adamw opt;
 	struct run_record rec;
@@ -276,7 +184,8 @@ static void setup(struct session *s, const struct options *o)
 		die("-t %s: not a task elsa trains (see --help)", o->task);
 	if (model_open(&s->m, o->model_dir) < 0)
 		die_lib();
-	rundir_create(&s->rd, o);
+	if (folder_begin(&s->rd, o->run_dir, o->force) < 0)
+		die_lib();
 	if (dataset_load(&s->tr, o->train, s->rd.tmp) < 0)
 		die_lib();
 	check_stream(&s->tr.h, s->tr.name, &s->m, s->task);
@@ -395,21 +304,27 @@ static void train_loop(struct session *s)
 /* The run folder: weights, dev predictions, and run.yaml last; then renamed into place. */
 static void finish(struct session *s, double started)
 {
-	char *weights = join(s->rd.tmp, "model.safetensors");
-	write_weights(&s->f, weights);
-	rundir_keep(&s->rd, weights);
+	char *weights = folder_file(&s->rd, "model.safetensors");
+	if (!weights)
+		die_lib();
+	if (params_write(&s->f.ps, s->f.c.type, weights, DT_F32) < 0)
+		die_lib();
 	if (s->o->dev) {
-		char *path = join(s->rd.tmp, "predictions.tsv");
+		char *path = folder_file(&s->rd, "predictions.tsv");
+		if (!path)
+			die_lib();
 		write_predictions(&s->dev, s->task, s->pred, path);
-		rundir_keep(&s->rd, path);
 	}
 	s->rec.seconds = now_seconds() - started;
 	s->rec.peak_mb = peak_mb();
-	char *yaml = join(s->rd.tmp, "run.yaml");
-	if (run_write(yaml, &s->rec) < 0)
+	char *yaml = folder_file(&s->rd, "run.yaml");
+	if (!yaml || run_write(yaml, &s->rec) < 0)
 		die_lib();
-	rundir_keep(&s->rd, yaml);
-	rundir_commit(&s->rd, s->o->run_dir);
+	int rc = folder_commit(&s->rd);
+	if (rc < 0)
+		die_lib();
+	if (rc > 0)
+		warn("%s", err_msg());
 }
 
 static void session_free(struct session *s)

@@ -13,9 +13,11 @@ struct out;
  * the stream and the mismatch. */
 void check_stream(const struct stream_header *h, const char *name, const struct model *m, const struct task *t);
 
-/* Predicts every record of the stream at path with f (dropout off) and writes the predictions
- * file to out; returns the number of examples. Dies on error. */
-size_t predict_stream(struct finetune *f, const struct model *m, const struct task *t, const char *path, struct out *out);
+/* Predicts every record of stream r with f (dropout off) and writes the predictions
+ * file to out (with scores: each class's name, logit and probability too); returns the number of
+ * examples. Dies on error. */
+size_t predict_stream(struct finetune *f, const struct model *m, const struct task *t, struct stream_reader *r, int scores,
+		      struct out *out);
 
 int main_predict(int argc, char **argv);
 

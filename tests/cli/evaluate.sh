@@ -133,7 +133,7 @@ fails "a predictions file without predictions" "p.tsv: no predictions" ev --pred
 printf 'id\tpred\n0\t1\n' >"$P"
 fails "not a predictions file" "p.tsv: line 1: not a predictions file" ev --pred "$P"
 printf 'id\tprediction\n0\t1\t1\n' >"$P"
-fails "a line of three fields" "p.tsv: line 2: more than 2 fields" ev --pred "$P"
+fails "a line of three fields" "p.tsv: line 2: 3 fields, the header has 2" ev --pred "$P"
 printf 'id\tprediction\n0\t1' >"$P"
 fails "a cut last line" "p.tsv: line 2: truncated" ev --pred "$P"
 : >"$G"

@@ -1,7 +1,9 @@
 # elsa-tokenize: every GLUE task's layout and the generic TSV mode on a small hand-made vocabulary
-# (the expected ids worked out by hand from it), stdin, -o and pipelines, truncation, and each kind
-# of bad input. With ../shared: every GLUE file tokenizes with its official example count, and
-# when the Hugging Face peer is installed (scripts/deps --bench), the ids are its ids.
+# (the expected ids worked out by hand from it), stdin, -o and pipelines, tokenizer.json alone and
+# beside a vocab.txt that disagrees, truncation, and each kind of bad input. With ../shared: every
+# GLUE file tokenizes with its official example count, tokenizer.json alone gives the ids of the
+# whole folder, and when the Hugging Face peer is installed (scripts/deps --bench), the ids are its
+# ids.
 . "$(dirname "$0")/../lib.sh"
 
 M=$T/model
@@ -29,6 +31,39 @@ mkdir "$T/model2"
 { cat "$M/vocab.txt"; echo extra; } >"$T/model2/vocab.txt"
 ok "another vocabulary" sh -c "elsa-tokenize -m '$T/model2' -t rte '$T/rte.tsv' >'$T/rte2.out'"
 check "... another fingerprint" "[ \"\$(head -1 '$T/rte.out')\" != \"\$(head -1 '$T/rte2.out')\" ]"
+
+# tokenizer.json alone, its model holding the same vocabulary: the same ids.
+# bert_json VOCAB: a BERT tokenizer.json whose model has the vocab.txt VOCAB.
+bert_json() {
+	printf '{"added_tokens": ['
+	for i in 0 1 2 3 4; do
+		printf '%s{"id": %d, "content": "%s", "special": true, "normalized": false}' "$([ $i = 0 ] || echo ,)" $i \
+			"$(sed -n "$((i + 1))p" "$1")"
+	done
+	printf '], "normalizer": {"type": "BertNormalizer", "lowercase": true}, "pre_tokenizer": {"type": "BertPreTokenizer"},'
+	printf ' "post_processor": {"type": "BertProcessing", "sep": ["[SEP]", 3], "cls": ["[CLS]", 2]},'
+	printf ' "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "vocab": {'
+	awk '{ printf "%s\"%s\": %d", (NR > 1 ? ", " : ""), $0, NR - 1 }' "$1"
+	printf '}}}'
+}
+mkdir "$T/json"
+bert_json "$M/vocab.txt" >"$T/json/tokenizer.json"
+ok "tokenizer.json alone" sh -c "elsa-tokenize -m '$T/json' -t rte '$T/rte.tsv' >'$T/json.out' 2>'$T/json.err'"
+body "$T/json.out" >"$T/json.body"
+same "... the ids of vocab.txt" "$T/rte.want" "$T/json.body"
+check "... nothing on stderr" "[ ! -s '$T/json.err' ]"
+# Beside a vocab.txt that disagrees (dog is cow in tokenizer.json): tokenizer.json is used, with a note.
+mkdir "$T/both"
+cp "$M/vocab.txt" "$T/both/vocab.txt"
+sed 's/^dog$/cow/' "$M/vocab.txt" >"$T/cow.txt"
+bert_json "$T/cow.txt" >"$T/both/tokenizer.json"
+ok "vocab.txt and tokenizer.json disagree" sh -c "elsa-tokenize -m '$T/both' -t rte '$T/rte.tsv' >'$T/both.out' 2>'$T/both.err'"
+check "... the note on stderr" "[ \"\$(cat '$T/both.err')\" = \"elsa-tokenize: note: vocab.txt and tokenizer.json disagree (id 10: 'dog' vs 'cow'); using tokenizer.json\" ]"
+check "... the ids of tokenizer.json" "sed -n 2p '$T/both.out' | grep -qx '0	0	2 5 6 7 8 3 9 1 11 8 3	0 0 0 0 0 0 1 1 1 1 1'"
+mkdir "$T/unigram"
+printf '{"model": {"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0], ["a", -1.5]]}}' >"$T/unigram/tokenizer.json"
+fails "a Unigram model" "^elsa-tokenize: .*/unigram/tokenizer.json: model type Unigram is not supported \\(WordPiece or BPE\\)\$" \
+	elsa-tokenize -m "$T/unigram" -t rte "$T/rte.tsv"
 
 # Truncation: budget 6 - 3 = 3 for 4 + 4 tokens: 1 + 2, the second text getting the odd one.
 ok "--max-len 6" sh -c "elsa-tokenize -m '$M' -t rte --max-len 6 '$T/rte.tsv' >'$T/t6.out'"
@@ -134,7 +169,7 @@ printf 'x\t0\tcat\tentailment\n' >"$T/numlabel.tsv"
 fails "labels must be numbers without -t" "numlabel.tsv: line 1: label 'entailment' is not a number" \
 	elsa-tokenize -m "$M" --text-a 3 --label 4 --no-header "$T/numlabel.tsv"
 mkdir "$T/empty"
-fails "a model folder without a vocabulary" "empty: no vocab.txt \\(BERT\\) nor vocab.json and merges.txt" \
+fails "a model folder without a vocabulary" "empty: no tokenizer.json, vocab.txt \\(BERT\\) nor vocab.json and merges.txt" \
 	elsa-tokenize -m "$T/empty" -t rte "$T/rte.tsv"
 printf '{}' >"$T/empty/vocab.json"
 fails "vocab.json without merges.txt" "empty/merges.txt: missing" elsa-tokenize -m "$T/empty" -t rte "$T/rte.tsv"
@@ -172,6 +207,22 @@ if [ -d "$G" ] && [ -d "$S/models/bert-base-uncased" ]; then
 	EOF
 else
 	skip "GLUE files" "no ../shared/glue (ELSA_SHARED)"
+fi
+
+# ... the same ids from tokenizer.json alone (with config.json and tokenizer_config.json).
+if [ -d "$G" ] && [ -d "$S/models/bert-base-uncased" ]; then
+	for m in bert-base-uncased bert-base-cased roberta-base; do
+		mkdir "$T/$m"
+		for f in config.json tokenizer.json tokenizer_config.json; do
+			[ -f "$S/models/$m/$f" ] && ln -s "$S/models/$m/$f" "$T/$m/$f"
+		done
+		elsa-tokenize -m "$S/models/$m" -t rte "$G/RTE/dev.tsv" | sed 1d >"$T/full.ids"
+		elsa-tokenize -m "$T/$m" -t rte "$G/RTE/dev.tsv" 2>"$T/alone.err" | sed 1d >"$T/alone.ids"
+		check "$m: RTE dev from tokenizer.json alone, the ids of the whole folder" \
+			"[ -s '$T/full.ids' ] && cmp -s '$T/full.ids' '$T/alone.ids' && [ ! -s '$T/alone.err' ]"
+	done
+else
+	skip "RTE dev from tokenizer.json alone" "no ../shared/glue (ELSA_SHARED)"
 fi
 
 # ... and Hugging Face's own ids for them, when its peer is installed.

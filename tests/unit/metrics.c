@@ -331,11 +331,11 @@ TEST(bootstrap_of_degenerate_sets)
 static int write_predictions(const char *path, const struct task *t, const double *v, size_t n)
 {
 	struct out *out = out_open(path, 0, 0);
-	int rc = out ? predictions_write_header(out) : E_IO;
+	int rc = out ? predictions_write_header(out, t, 0) : E_IO;
 	for (size_t i = 0; i < n && !rc; i++) {
 		char id[32];
 		snprintf(id, sizeof id, "ex%zu", i);
-		rc = predictions_write(out, t, id, v[i]);
+		rc = predictions_write(out, t, id, v[i], NULL);
 	}
 	if (rc) {
 		out_abort(out);
@@ -399,6 +399,39 @@ static int message_has(const char *what)
 	return strstr(err_msg(), what) != NULL;
 }
 
+TEST(predictions_with_scores)
+{
+	const struct task *mnli = task_find("mnli"), *stsb = task_find("stsb");
+	const char *path = check_tmp("scores.tsv");
+	float logits[3] = { 0.25f, -1.5f, 2.0f };
+	struct out *out = out_open(path, 0, 0);
+	CHECK(out && predictions_write_header(out, mnli, 1) == 0 && predictions_write(out, mnli, "a", 2, logits) == 0 &&
+		      out_commit(out) == 0, "%s", err_msg());
+	size_t len;
+	char *text = read_file(path, &len);
+	/* softmax of (0.25, -1.5, 2) by hand: exp(x - 2) / sum */
+	double e0 = exp(-1.75), e1 = exp(-3.5), sum = e0 + e1 + 1;
+	char want[512];
+	snprintf(want, sizeof want,
+		 "id\tprediction\tlabel\tlogit_contradiction\tlogit_entailment\tlogit_neutral\tprob_contradiction"
+		 "\tprob_entailment\tprob_neutral\na\t2\tneutral\t0.25\t-1.5\t2\t%.9g\t%.9g\t%.9g\n",
+		 e0 / sum, e1 / sum, 1 / sum);
+	CHECK(text && !strcmp(text, want), "%s", text);
+	free(text);
+	struct scores s = { 0 };
+	CHECK(predictions_read(path, mnli, &s) == 0 && s.n == 1 && s.v[0].value == 2, "read back: %s", err_msg());
+	scores_free(&s);
+	CHECK(read_text("mnli", "id\tprediction\tlabel\n0\t1\n") == E_FORMAT &&
+		      message_has("line 2: 2 fields, the header has 3"), "%s", err_msg());
+	out = out_open(path, 0, 0);
+	CHECK(out && predictions_write_header(out, stsb, 1) == 0 && predictions_write(out, stsb, "a", 1.5, logits) == 0 &&
+		      out_commit(out) == 0, "%s", err_msg());
+	text = read_file(path, &len);
+	CHECK(text && !strcmp(text, "id\tprediction\na\t1.5\n"), "regression: the score is the output: %s", text);
+	free(text);
+	remove(path);
+}
+
 TEST(predictions_reader_errors)
 {
 	CHECK(read_text("rte", "") == E_FORMAT && message_has("p.tsv: empty file"), "%s", err_msg());
@@ -414,9 +447,9 @@ TEST(predictions_reader_errors)
 	CHECK(read_text("stsb", "id\tprediction\n0\tnan\n") == E_FORMAT && message_has("'nan' is not a number"), "%s",
 	      err_msg());
 	CHECK(read_text("stsb", "id\tprediction\n0\t1e999\n") == E_FORMAT, "overflow");
-	CHECK(read_text("rte", "id\tprediction\n0\t1\t0\n") == E_FORMAT && message_has("line 2: more than 2 fields"),
+	CHECK(read_text("rte", "id\tprediction\n0\t1\t0\n") == E_FORMAT && message_has("line 2: 3 fields, the header has 2"),
 	      "%s", err_msg());
-	CHECK(read_text("rte", "id\tprediction\n0\n") == E_FORMAT && message_has("line 2: 1 field"), "%s", err_msg());
+	CHECK(read_text("rte", "id\tprediction\n0\n") == E_FORMAT && message_has("line 2: 1 field, the header has 2"), "%s", err_msg());
 	CHECK(read_text("rte", "id\tprediction\n\t1\n") == E_FORMAT && message_has("line 2: the id is empty"), "%s",
 	      err_msg());
 	CHECK(read_text("rte", "id\tprediction\na\t1\nb\t0\na\t0\nb\t1\n") == E_FORMAT &&
@@ -518,6 +551,7 @@ int main(void)
 	RUN(bootstrap_accuracy_matches_the_binomial);
 	RUN(bootstrap_of_degenerate_sets);
 	RUN(predictions_round_trip);
+	RUN(predictions_with_scores);
 	RUN(predictions_writer_refuses_bad_values);
 	RUN(predictions_reader_errors);
 	RUN(match_names_missing_and_extra_ids);

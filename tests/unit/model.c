@@ -30,10 +30,10 @@ static void check_loads(const char *dir, enum model_type type, int layers, int l
 	params_layer(&ps, ps.mem, layers - 1, &w);
 	char name[160];
 	snprintf(name, sizeof name, "%sencoder.layer.%d.attention.self.key.weight", m.prefix, layers - 1);
-	const struct st_tensor *t = st_find(&m.st, name);
+	const struct wt_tensor *t = weights_find(&m.w, name);
 	size_t H = (size_t)m.cfg.hidden;
 	float *key = malloc(H * H * sizeof *key);
-	CHECK(t && st_read_f32(&m.st, t, key) == 0 && !memcmp(key, w.qkv_w + H * H, H * H * sizeof *key), "key block");
+	CHECK(t && weights_read_f32(&m.w, t, key) == 0 && !memcmp(key, w.qkv_w + H * H, H * H * sizeof *key), "key block");
 	free(key);
 	params_free(&ps);
 	model_close(&m);
@@ -78,7 +78,9 @@ TEST(missing_and_misshapen_tensors_are_named)
 	/* A set asking for a layer the checkpoint lacks (config edited to claim 3 layers). */
 	m.cfg.layers = 3;
 	CHECK(params_init(&ps, &m.cfg, 0, 2, 3, 0) == 0, "init");
-	CHECK(params_load(&ps, &m, &missing) < 0 && strstr(err_msg(), "no tensor bert.encoder.layer.2.attention.self.query.weight"),
+	CHECK(params_load(&ps, &m, &missing) < 0 && strstr(err_msg(), "no tensors bert.encoder.layer.2.attention.self.query.weight, "
+							"bert.encoder.layer.2.attention.self.key.weight, ") &&
+		      strstr(err_msg(), "(and ") && strstr(err_msg(), " more)"),
 	      "%s", err_msg());
 	params_free(&ps);
 	/* Wrong shape: claim a larger intermediate size. */

@@ -26,7 +26,7 @@ TEST(roundtrip_every_dtype)
 		}
 		t = st_find(&st, "layer.bias");
 		CHECK(t && st_read_f32(&st, t, got) == 0 && got[2] == 9, "bias");
-		CHECK((size_t)(st.data - st.map) % 8 == 0, "data section is not 8-byte aligned");
+		CHECK((size_t)(st.data - st.file.p) % 8 == 0, "data section is not 8-byte aligned");
 		st_close(&st);
 		unlink(p);
 	}

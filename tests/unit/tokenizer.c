@@ -1,6 +1,7 @@
 /* The tokenizer on small hand-made vocabularies, one rule at a time: each expected id list is
  * worked out by hand from the vocabulary written here and the rule under test (Hugging Face
  * tokenizers' behaviour, as described in ../shared/README.md and its Rust sources). */
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +20,8 @@ struct file {
 	const char *name, *text;
 };
 
-static const char *made[16][8]; /* files written, to remove at the end */
-static const char *dirs[16];
+static const char *made[96][8]; /* files written, to remove at the end */
+static const char *dirs[96];
 static int ndirs;
 
 static const char *make_model(const char *name, const struct file *files)
@@ -60,6 +61,89 @@ static struct tokenizer *load(const char *dir)
 	struct tokenizer *t = tokenizer_load(dir);
 	CHECK(t, "%s", err_msg());
 	return t;
+}
+
+/* Checks that dir is refused with a one-line message naming its tokenizer.json and holding what. */
+static void refused(const char *dir, const char *what, int line)
+{
+	struct tokenizer *t = tokenizer_load(dir);
+	const char *msg = err_msg();
+	if (t || !strstr(msg, "tokenizer.json: ") || !strstr(msg, what) || strchr(msg, '\n'))
+		check_fail(__FILE__, line, "refused", "%s: %s, want '%s'", dir, t ? "loaded" : msg, what);
+	tokenizer_free(t);
+}
+
+#define REFUSED(dir, what) refused(dir, what, __LINE__)
+
+/* JSON text built piece by piece, for tokenizer.json files. */
+struct text {
+	char s[1 << 16];
+	size_t n;
+};
+
+static __attribute__((format(printf, 2, 3))) void add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(t->s + t->n, sizeof t->s - t->n, fmt, ap);
+	va_end(ap);
+	t->n += n > 0 ? (size_t)n : 0;
+	if (t->n >= sizeof t->s)
+		abort(); /* a test's text outgrew its buffer */
+}
+
+static void add_string(struct text *t, const char *s, size_t n)
+{
+	add(t, "\"");
+	for (size_t i = 0; i < n; i++)
+		add(t, "%s%c", s[i] == '"' || s[i] == '\\' ? "\\" : "", s[i]);
+	add(t, "\"");
+}
+
+/* A vocab.txt's lines as a JSON object of tokens and ids. */
+static void add_vocab_lines(struct text *t, const char *lines)
+{
+	add(t, "{");
+	for (int id = 0; *lines; id++) {
+		const char *nl = strchr(lines, '\n');
+		add(t, "%s", id ? ", " : "");
+		add_string(t, lines, (size_t)(nl - lines));
+		add(t, ": %d", id);
+		lines = nl + 1;
+	}
+	add(t, "}");
+}
+
+/* A merges.txt's rules as a JSON array of strings "left right", or of pairs ["left", "right"]. */
+static void add_merges(struct text *t, const char *rules, int pairs)
+{
+	int first = 1;
+	add(t, "[");
+	for (const char *line = rules, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+		const char *sp = memchr(line, ' ', (size_t)(nl - line));
+		if (line[0] == '#')
+			continue;
+		add(t, "%s%s", first ? "" : ", ", pairs ? "[" : "");
+		if (pairs) {
+			add_string(t, line, (size_t)(sp - line));
+			add(t, ", ");
+			add_string(t, sp + 1, (size_t)(nl - sp - 1));
+			add(t, "]");
+		} else {
+			add_string(t, line, (size_t)(nl - line));
+		}
+		first = 0;
+	}
+	add(t, "]");
+}
+
+/* Replaces the first from in t with to, of the same length. */
+static void replace(struct text *t, const char *from, const char *to)
+{
+	char *at = strstr(t->s, from);
+	if (!at || strlen(from) != strlen(to))
+		abort(); /* the test's text is not what it expects */
+	memcpy(at, to, strlen(to));
 }
 
 /* Encoding and comparing */
@@ -114,6 +198,33 @@ static const char *bert_dir, *cased_dir;
 static const char cased_vocab[] = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n" /* 0-4 */
 				  "The\nCat\nthe\ncat\nCaf\u00e9\nCafe\n"   /* 5-10 */
 				  "i\u0307\nI\n\u00e9\n##\u00e9\n";              /* 11 i̇, 12 I, 13 é, 14 ##é */
+
+/* The model section of tokenizer.json for BERT, less its vocab. */
+#define WORDPIECE \
+	"\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", \"continuing_subword_prefix\": \"##\", " \
+	"\"max_input_chars_per_word\": 100, "
+
+/* A BERT tokenizer.json as transformers writes it, the same tokenizer as a vocab.txt of these
+ * lines alone (model: the model section less its vocab): the five special tokens as added tokens,
+ * a lowercasing BertNormalizer, BertProcessing. Its truncation and padding sections are ignored. */
+static const char *bert_json(const char *lines, const char *model)
+{
+	static const char *names[] = { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]" };
+	static struct text t;
+	t.n = 0;
+	add(&t, "{\"version\": \"1.0\", \"truncation\": {\"max_length\": 3, \"strategy\": \"LongestFirst\", \"stride\": 0},"
+		" \"padding\": {\"strategy\": {\"Fixed\": 64}, \"pad_id\": 0, \"pad_token\": \"[PAD]\"}, \"added_tokens\": [");
+	for (int i = 0; i < 5; i++)
+		add(&t, "%s{\"id\": %d, \"content\": \"%s\", \"single_word\": false, \"lstrip\": false, \"rstrip\": false,"
+			" \"normalized\": false, \"special\": true}", i ? ", " : "", i, names[i]);
+	add(&t, "], \"normalizer\": {\"type\": \"BertNormalizer\", \"clean_text\": true, \"handle_chinese_chars\": true,"
+		" \"strip_accents\": null, \"lowercase\": true}, \"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"},"
+		" \"post_processor\": {\"type\": \"BertProcessing\", \"sep\": [\"[SEP]\", 3], \"cls\": [\"[CLS]\", 2]},"
+		" \"model\": {%s\"vocab\": ", model);
+	add_vocab_lines(&t, lines);
+	add(&t, "}}");
+	return t.s;
+}
 
 
 TEST(wordpiece_greedy_longest_match)
@@ -289,9 +400,15 @@ TEST(tokenizer_json_settings)
 		" \"special_tokens\": {\"[CLS]\": {\"id\": \"[CLS]\", \"ids\": [2], \"tokens\": [\"[CLS]\"]},"
 		" \"[SEP]\": {\"id\": \"[SEP]\", \"ids\": [3], \"tokens\": [\"[SEP]\"]}}},"
 		" \"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", \"continuing_subword_prefix\": \"##\","
-		" \"max_input_chars_per_word\": 100, \"vocab\": {}}}";
-	static const struct file files[] = { { "vocab.txt", cased_vocab }, { "tokenizer.json", json }, { NULL, NULL } };
+		" \"max_input_chars_per_word\": 100, \"vocab\": ";
+	static struct text text;
+	add(&text, "%s", json);
+	add_vocab_lines(&text, cased_vocab);
+	add(&text, "}}");
+	/* vocab.txt beside it holds the same vocabulary: nothing to note */
+	static const struct file files[] = { { "vocab.txt", cased_vocab }, { "tokenizer.json", text.s }, { NULL, NULL } };
 	struct tokenizer *t = load(make_model("json", files));
+	CHECK(t && !tokenizer_note(t), "%s", t ? tokenizer_note(t) : err_msg());
 	EXPECT_TYPES(t, "Caf\u00e9 \u0130", NULL, 0, LIST(10, 12, 3), LIST(0, 0, 0));
 	EXPECT_TYPES(t, "The", "Cat", 0, LIST(2, 5, 6, 3), LIST(2, 0, 1, 1));
 	CHECK(t && tokenizer_specials(t, 0) == 1 && tokenizer_specials(t, 1) == 2, "special token counts");
@@ -302,11 +419,16 @@ TEST(tokenizer_json_settings)
 
 TEST(lowercase_without_stripping)
 {
-	/* Rust's full lowercase mapping: U+0130 becomes i + U+0307 */
+	/* Rust's full lowercase mapping: U+0130 becomes i + U+0307. The model has no type: its
+	 * max_input_chars_per_word tells WordPiece. */
 	static const char json[] = "{\"normalizer\": {\"type\": \"BertNormalizer\", \"strip_accents\": false, \"lowercase\": true},"
-				   " \"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"},"
-				   " \"post_processor\": null, \"added_tokens\": [], \"model\": {\"unk_token\": \"[UNK]\"}}";
-	static const struct file files[] = { { "vocab.txt", cased_vocab }, { "tokenizer.json", json }, { NULL, NULL } };
+				   " \"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"}, \"post_processor\": null, \"added_tokens\": [],"
+				   " \"model\": {\"unk_token\": \"[UNK]\", \"max_input_chars_per_word\": 100, \"vocab\": ";
+	static struct text text;
+	add(&text, "%s", json);
+	add_vocab_lines(&text, cased_vocab);
+	add(&text, "}}");
+	static const struct file files[] = { { "tokenizer.json", text.s }, { NULL, NULL } };
 	struct tokenizer *t = load(make_model("lower", files));
 	/* no post-processor: no special tokens, the second text with type 1 */
 	EXPECT_TYPES(t, "\u0130", "THE", 0, LIST(11, 7), LIST(0, 1));
@@ -367,6 +489,31 @@ static char *bpe_vocab_json(void)
 		k += (size_t)snprintf(json + k, sizeof json - k, ", \"%s\": %d", specials[i], 265 + i);
 	snprintf(json + k, sizeof json - k, "}");
 	return json;
+}
+
+/* The model section of roberta-base's tokenizer.json, less its vocab and merges: no type. */
+#define ROBERTA_MODEL \
+	"\"dropout\": null, \"unk_token\": null, \"continuing_subword_prefix\": \"\", \"end_of_word_suffix\": \"\", " \
+	"\"fuse_unk\": false, "
+
+/* A RoBERTa tokenizer.json, the same tokenizer as the vocab.json above with these merges.txt
+ * rules (written as strings or as pairs): RoBERTa's special tokens, <mask> taking the spaces
+ * before it; ByteLevel without a prefix space; RobertaProcessing. */
+static const char *bpe_json(const char *rules, int pairs, const char *model)
+{
+	static struct text t;
+	t.n = 0;
+	add(&t, "{\"added_tokens\": [");
+	for (int i = 0; i < 5; i++)
+		add(&t, "%s{\"id\": %d, \"content\": \"%s\", \"single_word\": false, \"lstrip\": %s, \"rstrip\": false,"
+			" \"normalized\": true, \"special\": true}", i ? ", " : "", 265 + i, specials[i], i == 4 ? "true" : "false");
+	add(&t, "], \"normalizer\": null, \"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": false,"
+		" \"trim_offsets\": true, \"use_regex\": true}, \"post_processor\": {\"type\": \"RobertaProcessing\","
+		" \"sep\": [\"</s>\", 266], \"cls\": [\"<s>\", 265], \"trim_offsets\": true, \"add_prefix_space\": false},"
+		" \"model\": {%s\"vocab\": %s, \"merges\": ", model, bpe_vocab_json());
+	add_merges(&t, rules, pairs);
+	add(&t, "}}");
+	return t.s;
 }
 
 TEST(bpe_merges_by_rank)
@@ -436,6 +583,215 @@ TEST(bad_inputs)
 	CHECK(!tokenizer_load(make_model("nounk", nounk)) && strstr(err_msg(), "[UNK]"), "%s", err_msg());
 }
 
+/* tokenizer.json alone */
+
+TEST(wordpiece_from_tokenizer_json_alone)
+{
+	/* the rules above, on a folder holding only the tokenizer.json of the same tokenizer */
+	static struct file files[] = { { "tokenizer.json", NULL }, { NULL, NULL } };
+	const char *vocab_txt = bert_dir;
+	files[0].text = bert_json(bert_vocab, WORDPIECE);
+	bert_dir = make_model("bertjson", files);
+	test_wordpiece_greedy_longest_match();
+	test_bert_normalizer();
+	test_bert_pre_tokenizer();
+	test_special_tokens_in_text();
+	test_pairs_and_empty_texts();
+	test_truncation_longest_first();
+	test_truncation_early_exit();
+	struct tokenizer *t = load(bert_dir);
+	CHECK(t && !tokenizer_note(t), "%s", t ? tokenizer_note(t) : err_msg());
+	tokenizer_free(t);
+	bert_dir = vocab_txt;
+}
+
+TEST(wordpiece_model_settings)
+{
+	/* its own prefix, word limit (9 characters) and unknown token ([MASK] here) */
+	static const char vocab[] = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nun\n@@aff\n@@able\na\n@@a\n"; /* 5-9 */
+	static struct file files[] = { { "tokenizer.json", NULL }, { NULL, NULL } };
+	files[0].text = bert_json(vocab, "\"type\": \"WordPiece\", \"unk_token\": \"[MASK]\", "
+					 "\"continuing_subword_prefix\": \"@@\", \"max_input_chars_per_word\": 9, ");
+	struct tokenizer *t = load(make_model("wpsettings", files));
+	EXPECT(t, "unaffable", NULL, 0, LIST(2, 5, 6, 7, 3));
+	EXPECT(t, "aaa aaaaaaaaa", NULL, 0, LIST(2, 8, 9, 9, 8, 9, 9, 9, 9, 9, 9, 9, 9, 3));
+	EXPECT(t, "aaaaaaaaaa zzz", NULL, 0, LIST(2, 4, 4, 3));
+	tokenizer_free(t);
+}
+
+TEST(bpe_from_tokenizer_json_alone)
+{
+	/* the BPE rules above, on a folder holding only tokenizer.json: untyped with merges as strings
+	 * (roberta-base's), untyped with pairs, typed with pairs */
+	static const char *const models[] = { ROBERTA_MODEL, ROBERTA_MODEL, "\"type\": \"BPE\", " ROBERTA_MODEL };
+	const char *files_dir = bpe_dir;
+	for (int i = 0; i < 3; i++) {
+		static struct file files[] = { { "tokenizer.json", NULL }, { NULL, NULL } };
+		files[0].text = bpe_json(merges, i > 0, models[i]);
+		CHECK(!strstr(files[0].text, "[[") == !i, "merges as pairs: %d", i > 0);
+		bpe_dir = make_model(i ? "bpepairs" : "bpejson", files);
+		test_bpe_merges_by_rank();
+		test_gpt2_pre_tokenizer();
+		test_roberta_template_and_mask();
+		struct tokenizer *t = load(bpe_dir);
+		CHECK(t && !tokenizer_note(t), "%s", t ? tokenizer_note(t) : err_msg());
+		tokenizer_free(t);
+	}
+	bpe_dir = files_dir;
+}
+
+TEST(bpe_model_options)
+{
+	/* unk_token and fuse_unk change nothing with every byte in the vocabulary */
+	static struct file files[] = { { "tokenizer.json", NULL }, { NULL, NULL } };
+	files[0].text = bpe_json(merges, 1, "\"type\": \"BPE\", \"dropout\": null, \"unk_token\": \"<unk>\", \"fuse_unk\": true,"
+					    " \"byte_fallback\": false, \"continuing_subword_prefix\": null, ");
+	struct tokenizer *t = load(make_model("bpeopts", files));
+	EXPECT(t, " the", NULL, 0, LIST(265, 258, 266));
+	tokenizer_free(t);
+	static const char *const bad[][2] = {
+		{ "\"dropout\": 0.1, ", "BPE dropout 0.1 is not supported (elsa is deterministic" },
+		{ "\"continuing_subword_prefix\": \"##\", ", "BPE continuing_subword_prefix '##' is not supported" },
+		{ "\"end_of_word_suffix\": \"</w>\", ", "BPE end_of_word_suffix '</w>' is not supported" },
+		{ "\"byte_fallback\": true, ", "BPE byte_fallback is not supported" },
+		{ "\"unk_token\": [1], ", "unk_token is not a string" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		files[0].text = bpe_json(merges, 0, bad[i][0]);
+		REFUSED(make_model("bpebad", files), bad[i][1]);
+	}
+}
+
+TEST(other_model_types_refused)
+{
+	/* refused even with a vocab.txt beside them: tokenizer.json is what is read */
+	static const char *const bad[][2] = {
+		{ "{\"model\": {\"type\": \"Unigram\", \"unk_id\": 0, \"vocab\": [[\"<unk>\", 0.0], [\"a\", -1.5]]}}",
+		  "tokenizer.json: model type Unigram is not supported (WordPiece or BPE)" },
+		{ "{\"model\": {\"type\": \"WordLevel\", \"vocab\": {\"[UNK]\": 0, \"a\": 1}, \"unk_token\": \"[UNK]\"}}",
+		  "tokenizer.json: model type WordLevel is not supported (WordPiece or BPE)" },
+		{ "{\"model\": {\"vocab\": {\"[UNK]\": 0, \"a\": 1}, \"unk_token\": \"[UNK]\"}}",
+		  "tokenizer.json: the model has no type, nor merges (BPE) or continuing_subword_prefix (WordPiece)" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		struct file files[] = { { "vocab.txt", bert_vocab }, { "tokenizer.json", bad[i][0] }, { NULL, NULL } };
+		REFUSED(make_model("othertype", files), bad[i][1]);
+	}
+}
+
+TEST(malformed_model_refused)
+{
+	static const char *const bad[][2] = {
+		{ "{\"added_tokens\": []}", "tokenizer.json: no model section" },
+		{ "{\"model\": \"WordPiece\"}", "tokenizer.json: the model section is not an object" },
+		{ "{\"model\": {\"type\": \"WordPiece\", \"vocab\": [\"[UNK]\", \"a\"]}}",
+		  "tokenizer.json: model.vocab: not an object of tokens and ids" },
+		{ "{\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\"}}", "model.vocab: not an object" },
+		{ "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"[UNK]\": \"one\"}}}",
+		  "the id of '[UNK]' is not a whole number" },
+		{ "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0}}}",
+		  "the unknown token '[UNK]' is not in model.vocab" },
+		{ "{\"model\": {\"type\": \"WordPiece\", \"vocab\": ", "tokenizer.json: line " },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		static char json[512];
+		/* the WordPiece models need their pre-tokenizer, which is checked first */
+		snprintf(json, sizeof json, "{\"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"}, %s", bad[i][0] + 1);
+		struct file files[] = { { "tokenizer.json", json }, { NULL, NULL } };
+		REFUSED(make_model("malformed", files), bad[i][1]);
+	}
+	/* BPE: the merges missing, a rule of three tokens, of numbers, of an unknown token; a byte
+	 * without its token */
+	static const char *const rules[][3] = {
+		{ "", "\"merges\": [", "\"mergez\": [" },
+		{ "a b b\n", "", "" },
+		{ "a b\n", "\"a b\"", "[1,2]" },
+		{ "a zz\n", "", "" },
+		{ "a b\n", "{\"\u0100\": 0,", "{\"xy\": 0," },
+	};
+	static const char *const why[] = { "model.merges is not an array of merge rules",
+					   "model.merges: merge 1: not two tokens separated by a space",
+					   "model.merges: merge 1: not a string \"left right\" nor a pair [left, right]",
+					   "model.merges: merge 1: the right token is not in the vocabulary",
+					   "model.vocab: no token for byte 0x00" };
+	for (size_t i = 0; i < sizeof rules / sizeof *rules; i++) {
+		static struct text t;
+		static struct file files[] = { { "tokenizer.json", t.s }, { NULL, NULL } };
+		t.n = 0;
+		add(&t, "%s", bpe_json(rules[i][0], i == 3, "\"type\": \"BPE\", " ROBERTA_MODEL));
+		if (*rules[i][1])
+			replace(&t, rules[i][1], rules[i][2]);
+		REFUSED(make_model("badmerges", files), why[i]);
+	}
+}
+
+/* Older files beside tokenizer.json */
+
+static void expect_note(const char *dir, const char *note, int line)
+{
+	struct tokenizer *t = tokenizer_load(dir);
+	const char *got = t ? tokenizer_note(t) : err_msg();
+	if (!t || !got || !strstr(got, note) || strchr(got, '\n'))
+		check_fail(__FILE__, line, "note", "%s: %s%s, want '%s'", dir, t ? "" : "not loaded: ", got ? got : "no note",
+			   note);
+	tokenizer_free(t);
+}
+
+#define EXPECT_NOTE(dir, note) expect_note(dir, note, __LINE__)
+
+TEST(wordpiece_older_file_disagrees)
+{
+	static struct text json;
+	add(&json, "%s", bert_json(bert_vocab, WORDPIECE));
+	replace(&json, "\"cat\": 6", "\"dog\": 6");
+	static struct file files[] = { { "vocab.txt", bert_vocab }, { "tokenizer.json", json.s }, { NULL, NULL } };
+	const char *dir = make_model("disagree", files);
+	EXPECT_NOTE(dir, "vocab.txt and tokenizer.json disagree (id 6: 'cat' vs 'dog'); using tokenizer.json");
+	/* and tokenizer.json's vocabulary is the one used */
+	struct tokenizer *t = load(dir);
+	EXPECT(t, "the dog cat", NULL, 0, LIST(2, 5, 6, 1, 3));
+	tokenizer_free(t);
+	static char longer[sizeof bert_vocab + 8];
+	snprintf(longer, sizeof longer, "%sextra\n", bert_vocab);
+	files[0].text = longer;
+	files[1].text = bert_json(bert_vocab, WORDPIECE);
+	EXPECT_NOTE(make_model("longer", files),
+		    "vocab.txt and tokenizer.json disagree (id 35: 'extra' vs none); using tokenizer.json");
+	files[0].text = "[PAD]\n\xff\n";
+	EXPECT_NOTE(make_model("badtxt", files), "vocab.txt: line 2: invalid UTF-8; using tokenizer.json");
+	files[0] = (struct file){ "vocab.json", "{}" };
+	EXPECT_NOTE(make_model("wpjson", files), "vocab.json is not for tokenizer.json's WordPiece model; using tokenizer.json");
+}
+
+TEST(bpe_older_files_disagree)
+{
+	/* the first two rules swapped */
+	static const char swapped[] = "h e\n\u0120 t\n\u0120t he\na a\n\u0120 \u0120\n\u0120 b\n' s\nb 1\na b\n";
+	static struct file files[] = { { "vocab.json", NULL }, { "merges.txt", merges }, { "tokenizer.json", NULL },
+				       { NULL, NULL } };
+	files[0].text = bpe_vocab_json();
+	files[2].text = bpe_json(merges, 1, ROBERTA_MODEL);
+	struct tokenizer *t = load(make_model("bpeagree", files));
+	CHECK(t && !tokenizer_note(t), "%s", t ? tokenizer_note(t) : err_msg());
+	tokenizer_free(t);
+	files[2].text = bpe_json(swapped, 0, ROBERTA_MODEL);
+	EXPECT_NOTE(make_model("bpemerges", files),
+		    "merges.txt and tokenizer.json disagree (merge 1: '\u0120 t' vs 'h e'); using tokenizer.json");
+	static struct text json;
+	add(&json, "%s", bpe_json(merges, 0, ROBERTA_MODEL));
+	replace(&json, "\"<mask>\": 269}", "\"<mask>\": 270}");
+	files[2].text = json.s;
+	EXPECT_NOTE(make_model("bpevocab", files),
+		    "vocab.json and tokenizer.json disagree (id 269: '<mask>' vs none); using tokenizer.json");
+	/* vocab.json without merges.txt */
+	static struct file alone[] = { { "vocab.json", NULL }, { "tokenizer.json", NULL }, { NULL, NULL } };
+	alone[0].text = bpe_vocab_json();
+	alone[1].text = bpe_json(merges, 0, ROBERTA_MODEL);
+	EXPECT_NOTE(make_model("bpenomerges", alone), "merges.txt: No such file or directory; using tokenizer.json");
+	alone[0] = (struct file){ "vocab.txt", bert_vocab };
+	EXPECT_NOTE(make_model("bpetxt", alone), "vocab.txt is not for tokenizer.json's BPE model; using tokenizer.json");
+}
+
 TEST(fingerprint_chains_the_files)
 {
 	static const struct file files[] = { { "vocab.txt", "[UNK]\n" }, { "tokenizer_config.json", "{}" }, { NULL, NULL } };
@@ -445,6 +801,11 @@ TEST(fingerprint_chains_the_files)
 	      (unsigned long long)want);
 	static const struct file none[] = { { "README", "x" }, { NULL, NULL } };
 	CHECK(tokenizer_fingerprint(make_model("fp0", none), &fp) == E_IO, "a folder without tokenizer files");
+	/* tokenizer.json alone: its hash */
+	static const struct file json[] = { { "tokenizer.json", "{\"model\": {}}" }, { NULL, NULL } };
+	want = xxh64("{\"model\": {}}", 13, 0);
+	CHECK(tokenizer_fingerprint(make_model("fpjson", json), &fp) == 0 && fp == want, "%016llx, want %016llx",
+	      (unsigned long long)fp, (unsigned long long)want);
 }
 
 int main(void)
@@ -472,6 +833,14 @@ int main(void)
 	RUN(gpt2_pre_tokenizer);
 	RUN(roberta_template_and_mask);
 	RUN(bad_inputs);
+	RUN(wordpiece_from_tokenizer_json_alone);
+	RUN(wordpiece_model_settings);
+	RUN(bpe_from_tokenizer_json_alone);
+	RUN(bpe_model_options);
+	RUN(other_model_types_refused);
+	RUN(malformed_model_refused);
+	RUN(wordpiece_older_file_disagrees);
+	RUN(bpe_older_files_disagree);
 	RUN(fingerprint_chains_the_files);
 	remove_models();
 	return check_done();

@@ -2,11 +2,18 @@
  * (hard cases: accents, CJK, emoji, controls, Unicode spaces, long words, empty texts,
  * truncation ties) and the ids and type ids that the Rust library made for them with
  * bert-base-uncased, bert-base-cased and roberta-base, with and without truncation at 128; and
- * special/, inputs that write special tokens ([MASK], <s>, <mask>) in the text. Skips without
+ * special/, inputs that write special tokens ([MASK], <s>, <mask>) in the text. Each model folder
+ * is read as it is (tokenizer.json beside the older files, which must agree with it), and in
+ * scratch folders of links to its files: tokenizer.json alone (with config.json and
+ * tokenizer_config.json), the older files alone (vocab.txt, or vocab.json and merges.txt), and,
+ * for roberta-base, tokenizer.json with its merges rewritten as [left, right] pairs. Skips without
  * ../shared (ELSA_SHARED). */
+#include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "check.h"
 #include "err.h"
@@ -15,6 +22,7 @@
 #include "tokenizer.h"
 
 static const char *shared;
+static char scratch[1024]; /* the scratch folders' parent */
 static const char *models[] = { "bert-base-uncased", "bert-base-cased", "roberta-base" };
 
 /* Undoes the corpus' escapes (\\ \t \n \r) in place; returns the new length. */
@@ -44,19 +52,12 @@ static void format(const struct record *rec, char *buf, size_t cap)
 	}
 }
 
-/* Runs every input line of inputs (a TSV of one text or a pair) through the model and compares
- * with expected; returns the number of differences (and prints the first few). */
-static int conform(const char *model, const char *inputs, const char *expected, uint32_t max_len)
+/* Runs every input line of inputs (a TSV of one text or a pair) through t and compares with
+ * expected; returns the number of differences (and prints the first few). */
+static int conform(struct tokenizer *t, const char *dir, const char *inputs, const char *expected, uint32_t max_len)
 {
-	char dir[4096], path[4096];
-	snprintf(dir, sizeof dir, "%s/models/%s", shared, model);
-	struct tokenizer *t = tokenizer_load(dir);
-	CHECK(t, "%s", err_msg());
-	if (!t)
-		return 1;
 	struct in *in = in_open(inputs), *ex = in_open(expected);
 	CHECK(in && ex, "%s", err_msg());
-	snprintf(path, sizeof path, "%s", inputs);
 	struct record rec = { 0 };
 	static char got[1 << 20];
 	char *line, *want;
@@ -70,7 +71,7 @@ static int conform(const char *model, const char *inputs, const char *expected, 
 		size_t blen = tab ? unescape(b, len - alen - 1) : 0;
 		alen = unescape(line, alen);
 		int rc = tokenizer_encode(t, line, alen, b, blen, max_len, &rec);
-		CHECK(rc == 0, "%s line %zu: %s", model, lineno, err_msg());
+		CHECK(rc == 0, "%s line %zu: %s", dir, lineno, err_msg());
 		if (in_line(ex, &want, &wlen) <= 0) {
 			CHECK(0, "%s: fewer lines than the inputs", expected);
 			bad++;
@@ -79,7 +80,7 @@ static int conform(const char *model, const char *inputs, const char *expected, 
 		format(&rec, got, sizeof got);
 		if (rc == 0 && strcmp(got, want)) {
 			if (bad++ < 5)
-				printf("# %s max_len %u, input line %zu:\n#   want %.300s\n#   got  %.300s\n", model, max_len,
+				printf("# %s max_len %u, input line %zu:\n#   want %.300s\n#   got  %.300s\n", dir, max_len,
 				       lineno, want, got);
 		}
 	}
@@ -87,45 +88,162 @@ static int conform(const char *model, const char *inputs, const char *expected, 
 	record_free(&rec);
 	in_close(in);
 	in_close(ex);
-	tokenizer_free(t);
 	if (bad)
-		printf("# %s max_len %u: %d of %zu lines differ\n", model, max_len, bad, lineno);
+		printf("# %s max_len %u: %d of %zu lines differ\n", dir, max_len, bad, lineno);
 	return bad;
 }
 
-static void run_corpus(const char *sub, const char *file)
+/* Both corpora, with and without truncation, through the tokenizer of dir, model's files; it must
+ * have nothing to note. */
+static void run_corpora(const char *model, const char *dir)
 {
+	static const char *const corpora[][2] = { { "", "inputs.tsv" }, { "special/", "inputs_special.tsv" } };
 	char inputs[4096], expected[4096];
-	snprintf(inputs, sizeof inputs, "%s/tokenizer/%s%s", shared, sub, file);
-	for (size_t m = 0; m < sizeof models / sizeof *models; m++)
+	struct tokenizer *t = tokenizer_load(dir);
+	CHECK(t, "%s", err_msg());
+	if (!t)
+		return;
+	CHECK(!tokenizer_note(t), "%s: %s", dir, tokenizer_note(t));
+	for (size_t c = 0; c < sizeof corpora / sizeof *corpora; c++)
 		for (int trunc = 0; trunc < 2; trunc++) {
-			snprintf(expected, sizeof expected, "%s/tokenizer/%sexpected/%s.%s.tsv", shared, sub, models[m],
+			snprintf(inputs, sizeof inputs, "%s/tokenizer/%s%s", shared, corpora[c][0], corpora[c][1]);
+			snprintf(expected, sizeof expected, "%s/tokenizer/%sexpected/%s.%s.tsv", shared, corpora[c][0], model,
 				 trunc ? "trunc128" : "notrunc");
-			CHECK(conform(models[m], inputs, expected, trunc ? 128 : 0) == 0, "%s differs", expected);
+			CHECK(conform(t, dir, inputs, expected, trunc ? 128 : 0) == 0, "%s differs", expected);
 		}
+	tokenizer_free(t);
 }
 
-TEST(corpus)
+/* A scratch folder scratch/layout/model of links to those of files that model's shared folder has. */
+static const char *make_layout(const char *layout, const char *model, const char *const *files)
 {
-	run_corpus("", "inputs.tsv");
+	static char dir[4096];
+	char from[4096], to[8192];
+	snprintf(dir, sizeof dir, "%s/%s", scratch, layout);
+	mkdir(dir, 0700);
+	snprintf(dir, sizeof dir, "%s/%s/%s", scratch, layout, model);
+	CHECK(mkdir(dir, 0700) == 0, "%s: %s", dir, strerror(errno));
+	for (size_t i = 0; files[i]; i++) {
+		snprintf(from, sizeof from, "%s/models/%s/%s", shared, model, files[i]);
+		snprintf(to, sizeof to, "%s/%s", dir, files[i]);
+		if (access(from, R_OK) == 0)
+			CHECK(symlink(from, to) == 0, "%s: %s", to, strerror(errno));
+	}
+	return dir;
 }
 
-TEST(special_tokens_in_text)
+TEST(shared_folders)
 {
-	run_corpus("special/", "inputs_special.tsv");
+	char dir[4096];
+	for (size_t m = 0; m < sizeof models / sizeof *models; m++) {
+		snprintf(dir, sizeof dir, "%s/models/%s", shared, models[m]);
+		run_corpora(models[m], dir);
+	}
+}
+
+TEST(tokenizer_json_alone)
+{
+	static const char *const files[] = { "config.json", "tokenizer.json", "tokenizer_config.json", NULL };
+	for (size_t m = 0; m < sizeof models / sizeof *models; m++)
+		run_corpora(models[m], make_layout("json", models[m], files));
+}
+
+TEST(older_files_alone)
+{
+	static const char *const files[] = { "config.json", "vocab.txt", "vocab.json", "merges.txt", "tokenizer_config.json",
+					     NULL };
+	for (size_t m = 0; m < sizeof models / sizeof *models; m++)
+		run_corpora(models[m], make_layout("older", models[m], files));
+}
+
+/* The text of tokenizer.json with its merges, written compactly as "merges":["l r",...] in
+ * roberta-base's file, rewritten as [["l","r"],...]; NULL when it has no such merges. */
+static char *merges_as_pairs(const char *path, size_t *len)
+{
+	static const char key[] = "\"merges\":[";
+	size_t n, k;
+	char *text = read_file_raw(path, &n), *at = text ? strstr(text, key) : NULL, *out = at ? malloc(2 * n) : NULL;
+	if (!out) {
+		free(text);
+		return NULL;
+	}
+	const char *p = at + strlen(key), *end = text + n;
+	k = (size_t)(p - text);
+	memcpy(out, text, k);
+	while (p < end && *p == '"') {
+		memcpy(out + k, "[\"", 2);
+		k += 2;
+		for (p++; p < end && *p != '"'; p++) {
+			if (*p == '\\') {
+				out[k++] = *p++;
+				out[k++] = *p;
+			} else if (*p == ' ') {
+				memcpy(out + k, "\",\"", 3);
+				k += 3;
+			} else {
+				out[k++] = *p;
+			}
+		}
+		memcpy(out + k, "\"]", 2);
+		k += 2;
+		p++;
+		if (p < end && *p == ',')
+			out[k++] = *p++;
+	}
+	memcpy(out + k, p, (size_t)(end - p));
+	*len = k + (size_t)(end - p);
+	free(text);
+	return out;
+}
+
+TEST(merges_as_pairs)
+{
+	static const char *const files[] = { "config.json", "tokenizer_config.json", NULL };
+	/* the first rules, and the rule 'Ġ "' with its escape */
+	static const char first[] = "\"merges\":[[\"\u0120\",\"t\"],[\"\u0120\",\"a\"],[\"h\",\"e\"],",
+			  quote[] = ",[\"\u0120\",\"\\\"\"],";
+	char path[4096];
+	size_t n = 0;
+	snprintf(path, sizeof path, "%s/models/roberta-base/tokenizer.json", shared);
+	char *text = merges_as_pairs(path, &n);
+	CHECK(text && memmem(text, n, first, sizeof first - 1) && memmem(text, n, quote, sizeof quote - 1),
+	      "%s: the merges are not rewritten as pairs", path);
+	const char *dir = make_layout("pairs", "roberta-base", files);
+	snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+	FILE *f = fopen(path, "w");
+	CHECK(f && text && fwrite(text, 1, n, f) == n && fclose(f) == 0, "%s: %s", path, strerror(errno));
+	free(text);
+	run_corpora("roberta-base", dir);
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st, (void)flag, (void)f;
+	return remove(path);
 }
 
 int main(void)
 {
+	static const char *const tests[] = { "shared_folders", "tokenizer_json_alone", "older_files_alone",
+					     "merges_as_pairs" };
 	char probe[4096];
+	const char *tmp = getenv("TMPDIR");
 	shared = getenv("ELSA_SHARED");
 	snprintf(probe, sizeof probe, "%s/tokenizer/inputs.tsv", shared ? shared : "");
 	if (!shared || access(probe, R_OK)) {
-		check_skip("corpus", "no ../shared/tokenizer (ELSA_SHARED)");
-		check_skip("special_tokens_in_text", "no ../shared/tokenizer (ELSA_SHARED)");
+		for (size_t i = 0; i < sizeof tests / sizeof *tests; i++)
+			check_skip(tests[i], "no ../shared/tokenizer (ELSA_SHARED)");
 		return check_done();
 	}
-	RUN(corpus);
-	RUN(special_tokens_in_text);
+	snprintf(scratch, sizeof scratch, "%s/elsa-conformance.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(scratch)) {
+		perror(scratch);
+		return 1;
+	}
+	RUN(shared_folders);
+	RUN(tokenizer_json_alone);
+	RUN(older_files_alone);
+	RUN(merges_as_pairs);
+	nftw(scratch, remove_one, 8, FTW_DEPTH | FTW_PHYS);
 	return check_done();
 }
