@@ -60,6 +60,7 @@ int main(int argc, char **argv)
 	if (!in)
 		die_lib();
 	struct chunk ch = { 0 };
+	struct emb_acts acts = { 0 };
 	/* The header comes with the first line: read the first chunk before writing anything. */
 	int n = chunk_read_tokens(&ch, in, CHUNK_TOKENS, &m.cfg);
 	if (n < 0)
@@ -82,7 +83,9 @@ int main(int argc, char **argv)
 	size_t examples = 0, tokens = 0;
 	progress_start(&pr);
 	for (; n > 0; n = chunk_read_tokens(&ch, in, CHUNK_TOKENS, &m.cfg)) {
-		embeddings_forward(ch.x, NULL, &w, &m.cfg, &ch.b, ch.tokens, ch.types);
+		if (emb_acts_reserve(&acts, &m.cfg, ch.b.T) < 0)
+			die_lib();
+		embeddings_forward(ch.x, &acts, &w, &m.cfg, &ch.b, ch.tokens, ch.types, NULL, 0);
 		if (chunk_write(&ch, ch.x, m.cfg.hidden, out) < 0)
 			die_lib();
 		examples += ch.n;
@@ -95,6 +98,7 @@ int main(int argc, char **argv)
 		die_lib();
 	progress_end(&pr);
 	chunk_free(&ch);
+	emb_acts_free(&acts);
 	tokens_close(in);
 	params_free(&ps);
 	model_close(&m);

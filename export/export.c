@@ -19,7 +19,8 @@ static const char usage[] =
 	"usage: elsa-export -m MODEL_DIR -o OUT_DIR [--dtype TYPE] [--force] RUN_DIR\n"
 	"Writes the fine-tuned model of a run (elsa-train's RUN_DIR) as a Hugging Face model folder:\n"
 	"the frozen tensors of MODEL_DIR, the run's trained ones and its head, under the names\n"
-	"BertForSequenceClassification / RobertaForSequenceClassification load.\n"
+	"transformers' sequence-classification class of the family loads (BertFor..., RobertaFor...,\n"
+	"DistilBertFor..., ElectraForSequenceClassification).\n"
 	"  -m, --model DIR     the model the run was trained on\n"
 	"  -o, --output DIR    the folder to write (complete or not at all)\n"
 	"      --dtype TYPE    storage of the tensors: f32, f16 or bf16 (default: the base model's)\n"
@@ -167,8 +168,7 @@ static void write_config(struct export *x)
 	if (!j || !o)
 		die_lib();
 	int root = json_root(j);
-	out_printf(o, "{\n  \"architectures\": [\n    \"%s\"\n  ]",
-		   x->m.cfg.type == MODEL_BERT ? "BertForSequenceClassification" : "RobertaForSequenceClassification");
+	out_printf(o, "{\n  \"architectures\": [\n    \"%s\"\n  ]", family_of(x->m.cfg.type)->architecture);
 	for (size_t i = 0; i < json_len(j, root); i++) {
 		const char *key;
 		int v = json_at(j, root, i, &key);

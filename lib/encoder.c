@@ -65,7 +65,7 @@ static uint32_t roberta_position(const struct model_config *c, const uint32_t *t
 /* The position of token t of an example, as the model's embedding layer numbers it. */
 static uint32_t position(const struct model_config *c, const uint32_t *tokens, uint32_t t, uint32_t *nonpad)
 {
-	return c->type == MODEL_BERT ? t : roberta_position(c, tokens, t, nonpad);
+	return family_of(c->type)->roberta_positions ? roberta_position(c, tokens, t, nonpad) : t;
 }
 
 int embeddings_check(const struct model_config *c, const struct record *r)
@@ -74,7 +74,7 @@ int embeddings_check(const struct model_config *c, const struct record *r)
 	for (uint32_t t = 0; t < r->len; t++) {
 		if (r->tokens[t] >= (uint32_t)c->vocab)
 			return err_set(E_MISMATCH, "token %u: id %u is outside the vocabulary (%d)", t, r->tokens[t], c->vocab);
-		if (r->types[t] >= (uint32_t)c->type_vocab)
+		if (c->type_vocab && r->types[t] >= (uint32_t)c->type_vocab)
 			return err_set(E_MISMATCH, "token %u: type id %u, the model has %d", t, r->types[t], c->type_vocab);
 		uint32_t pos = position(c, r->tokens, t, &nonpad);
 		maxpos = pos > maxpos ? pos : maxpos;
@@ -85,78 +85,85 @@ int embeddings_check(const struct model_config *c, const struct record *r)
 }
 
 void embeddings_forward(float *out, struct emb_acts *a, const struct emb_weights *w, const struct model_config *c,
-			const struct batch *b, const uint32_t *tokens, const uint32_t *types)
+			const struct batch *b, const uint32_t *tokens, const uint32_t *types, const struct dropout_cfg *d,
+			uint64_t site)
 {
-	size_t H = (size_t)c->hidden;
-	float *sum = a ? a->sum : out;
-	#pragma omp parallel for schedule(static) if (b->T * H >= 32768)
+	size_t E = (size_t)c->embedding, H = (size_t)c->hidden;
+	float p = d ? d->p : 0, *ln = w->proj_w ? a->ln : out;
+	#pragma omp parallel for schedule(static) if (b->T * E >= 32768)
 	for (size_t e = 0; e < b->n; e++) {
 		const uint32_t *tok = tokens + b->start[e], *typ = types + b->start[e];
 		uint32_t nonpad = 0;
 		for (uint32_t t = 0; t < b->len[e]; t++) {
 			uint32_t pos = position(c, tok, t, &nonpad);
-			const float *we = w->word + tok[t] * H, *te = w->type + typ[t] * H, *pe = w->pos + pos * H;
-			float *o = sum + (b->start[e] + t) * H;
-			for (size_t k = 0; k < H; k++)
-				o[k] = (we[k] + te[k]) + pe[k]; /* in BertEmbeddings' order */
+			const float *we = w->word + tok[t] * E, *pe = w->pos + pos * E;
+			float *o = a->sum + (b->start[e] + t) * E;
+			if (w->type) {
+				const float *te = w->type + typ[t] * E;
+				for (size_t k = 0; k < E; k++)
+					o[k] = (we[k] + te[k]) + pe[k]; /* in BertEmbeddings' order */
+			} else {
+				for (size_t k = 0; k < E; k++)
+					o[k] = we[k] + pe[k];
+			}
 		}
 	}
-	layernorm_forward(out, a ? a->mean : NULL, a ? a->rstd : NULL, sum, w->ln_w, w->ln_b, b->T, H, (float)c->eps);
+	/* LayerNorm, dropout; then ELECTRA's projection to the layers' width */
+	layernorm_forward(ln, a->mean, a->rstd, a->sum, w->ln_w, w->ln_b, b->T, E, (float)c->eps);
+	dropout(ln, ln, b->T * E, p, d ? d->seed : 0, site);
+	if (w->proj_w) {
+		gemm(0, 1, b->T, H, E, 1, ln, E, w->proj_w, E, 0, out, H);
+		bias_add(out, out, w->proj_b, b->T, H);
+	}
 }
 
-void embeddings_backward(struct emb_weights *g, const float *dout, struct emb_acts *a, const struct emb_weights *w,
-			 const struct model_config *c, const struct batch *b, const uint32_t *tokens,
-			 const uint32_t *types)
+/* The tables' gradients: each thread owns a block of columns and walks every token in order, so
+ * the sums do not depend on the thread count. */
+static void scatter_tables(struct emb_weights *g, const float *dsum, const struct model_config *c, const struct batch *b,
+			   const uint32_t *tokens, const uint32_t *types)
 {
-	size_t H = (size_t)c->hidden;
-	layernorm_backward(a->dsum, NULL, NULL, g->ln_w, g->ln_b, dout, a->sum, w->ln_w, a->mean, a->rstd, b->T, H, 0, 0, 0,
-			   NULL);
-	memset(g->word, 0, (size_t)c->vocab * H * sizeof *g->word);
-	memset(g->type, 0, (size_t)c->type_vocab * H * sizeof *g->type);
-	memset(g->pos, 0, (size_t)c->max_pos * H * sizeof *g->pos);
-	/* Scatter-add into the table rows: each thread owns a block of columns and walks every
-	 * token in order, so the sums do not depend on the thread count. */
-	#pragma omp parallel for schedule(static) if (b->T * H >= 32768)
-	for (size_t k0 = 0; k0 < H; k0 += 64) {
-		size_t k1 = k0 + 64 < H ? k0 + 64 : H;
+	size_t E = (size_t)c->embedding;
+	memset(g->word, 0, (size_t)c->vocab * E * sizeof *g->word);
+	if (g->type)
+		memset(g->type, 0, (size_t)c->type_vocab * E * sizeof *g->type);
+	memset(g->pos, 0, (size_t)c->max_pos * E * sizeof *g->pos);
+	#pragma omp parallel for schedule(static) if (b->T * E >= 32768)
+	for (size_t k0 = 0; k0 < E; k0 += 64) {
+		size_t k1 = k0 + 64 < E ? k0 + 64 : E;
 		for (size_t e = 0; e < b->n; e++) {
 			const uint32_t *tok = tokens + b->start[e], *typ = types + b->start[e];
 			uint32_t nonpad = 0;
 			for (uint32_t t = 0; t < b->len[e]; t++) {
 				uint32_t pos = position(c, tok, t, &nonpad);
-				const float *d = a->dsum + (b->start[e] + t) * H;
+				const float *d = dsum + (b->start[e] + t) * E;
 				for (size_t k = k0; k < k1; k++) {
-					g->word[tok[t] * H + k] += d[k];
-					g->type[typ[t] * H + k] += d[k];
-					g->pos[pos * H + k] += d[k];
+					g->word[tok[t] * E + k] += d[k];
+					g->pos[pos * E + k] += d[k];
 				}
+				if (g->type)
+					for (size_t k = k0; k < k1; k++)
+						g->type[typ[t] * E + k] += d[k];
 			}
 		}
 	}
 }
 
-int emb_acts_reserve(struct emb_acts *a, const struct model_config *c, size_t T)
+void embeddings_backward(struct emb_weights *g, float *dout, struct emb_acts *a, const struct emb_weights *w,
+			 const struct model_config *c, const struct batch *b, const uint32_t *tokens,
+			 const uint32_t *types, const struct dropout_cfg *d, uint64_t site)
 {
-	if (T <= a->cap)
-		return 0;
-	size_t H = (size_t)c->hidden;
-	free(a->sum), free(a->dsum), free(a->mean), free(a->rstd);
-	a->sum = malloc(T * H * sizeof *a->sum);
-	a->dsum = malloc(T * H * sizeof *a->dsum);
-	a->mean = malloc(T * sizeof *a->mean);
-	a->rstd = malloc(T * sizeof *a->rstd);
-	if (!a->sum || !a->dsum || !a->mean || !a->rstd) {
-		emb_acts_free(a);
-		return err_set(E_NOMEM, "out of memory for the embeddings of %zu tokens", T);
+	size_t E = (size_t)c->embedding, H = (size_t)c->hidden;
+	float *dln = dout;
+	if (w->proj_w) { /* out = ln Wp^T + bp */
+		gemm(1, 0, H, E, b->T, 1, dout, H, a->ln, E, 0, g->proj_w, E);
+		bias_backward(g->proj_b, dout, b->T, H, H);
+		gemm(0, 0, b->T, E, H, 1, dout, H, w->proj_w, E, 0, a->dln, E);
+		dln = a->dln;
 	}
-	a->cap = T;
-	return 0;
-}
-
-void emb_acts_free(struct emb_acts *a)
-{
-	free(a->sum), free(a->dsum), free(a->mean), free(a->rstd);
-	memset(a, 0, sizeof *a);
+	dropout(dln, dln, b->T * E, d ? d->p : 0, d ? d->seed : 0, site);
+	layernorm_backward(a->dsum, NULL, NULL, g->ln_w, g->ln_b, dln, a->sum, w->ln_w, a->mean, a->rstd, b->T, E, 0, 0, 0,
+			   NULL);
+	scatter_tables(g, a->dsum, c, b, tokens, types);
 }
 
 /* Points fields[k] at its place in mem (when mem is not NULL) for kinds of memory of size[k]
@@ -186,6 +193,22 @@ static int plan(float **mem, size_t *cap, const size_t *size, float **const *fie
 	}
 	lay_out(*mem, size, fields, kinds);
 	return 0;
+}
+
+int emb_acts_reserve(struct emb_acts *a, const struct model_config *c, size_t T)
+{
+	size_t E = (size_t)c->embedding, project = c->embedding != c->hidden;
+	size_t size[] = { T * E, T, T, T * E, project * T * E, project * T * E };
+	float **const fields[] = { &a->sum, &a->mean, &a->rstd, &a->dsum, &a->ln, &a->dln };
+	if (plan(&a->mem, &a->cap, size, fields, 6) < 0)
+		return err_set(E_NOMEM, "out of memory for the embeddings of %zu tokens", T);
+	return 0;
+}
+
+void emb_acts_free(struct emb_acts *a)
+{
+	free(a->mem);
+	memset(a, 0, sizeof *a);
 }
 
 /* The activations of a layer: one allocation, laid out by this table of sizes. Rows per
@@ -307,11 +330,11 @@ static void layer_tail_forward(struct layer_acts *a, const float *res, const str
 			       const size_t *tok)
 {
 	size_t H = (size_t)c->hidden, I = (size_t)c->intermediate;
-	float p = d ? d->p : 0, eps = (float)c->eps;
+	float p = d ? d->p : 0, eps = (float)c->eps, p_attn = family_of(c->type)->attn_out_dropout ? p : 0;
 	uint64_t seed = d ? d->seed : 0;
-	/* r1 = dropout(r1 + bo) + res; h1 = LayerNorm(r1) */
+	/* r1 = dropout(r1 + bo) + res (DistilBERT: no dropout there); h1 = LayerNorm(r1) */
 	residual_layernorm_forward(a->h1, a->r1, a->mean1, a->rstd1, a->r1, w->o_b, res, w->ln1_w, w->ln1_b, R, H, eps,
-				   p, seed, site * SITES + SITE_ATTN_OUT, tok);
+				   p_attn, seed, site * SITES + SITE_ATTN_OUT, tok);
 	/* f [R, I] = h1 W1^T + b1; gelu = GELU(f) */
 	gemm(0, 1, R, I, H, 1, a->h1, H, w->fc1_w, H, 0, a->f, I);
 	bias_gelu_forward(a->gelu, a->f, w->fc1_b, R, I);
@@ -366,7 +389,7 @@ static void layer_tail_backward(float *dres, float *dctx, struct layer_weights *
 				struct layer_scratch *s, const size_t *tok)
 {
 	size_t H = (size_t)c->hidden, I = (size_t)c->intermediate;
-	float p = d ? d->p : 0, *dr = s->d1, *dh1 = dctx;
+	float p = d ? d->p : 0, *dr = s->d1, *dh1 = dctx, p_attn = family_of(c->type)->attn_out_dropout ? p : 0;
 	uint64_t seed = d ? d->seed : 0;
 	/* Output LayerNorm: dh1 = the gradient of r2, which the residual (h1) gets; dr = the FFN
 	 * output's, through its dropout; b2's gradient. */
@@ -381,8 +404,8 @@ static void layer_tail_backward(float *dres, float *dctx, struct layer_weights *
 	gemm(0, 0, R, H, I, 1, s->dI, I, w->fc1_w, H, 1, dh1, H);
 	/* Attention LayerNorm: dres = the gradient of r1, which the residual gets; dr = the
 	 * attention output's, through its dropout; bo's gradient. Then Wo: dctx = dr Wo. */
-	layernorm_backward(dres, dr, g->o_b, g->ln1_w, g->ln1_b, dh1, a->r1, w->ln1_w, a->mean1, a->rstd1, R, H, p, seed,
-			   site * SITES + SITE_ATTN_OUT, tok);
+	layernorm_backward(dres, dr, g->o_b, g->ln1_w, g->ln1_b, dh1, a->r1, w->ln1_w, a->mean1, a->rstd1, R, H, p_attn,
+			   seed, site * SITES + SITE_ATTN_OUT, tok);
 	gemm(1, 0, H, H, R, 1, dr, H, ctx, H, 0, g->o_w, H);
 	gemm(0, 0, R, H, H, 1, dr, H, w->o_w, H, 0, dctx, H);
 }

@@ -32,34 +32,39 @@ void batch_free(struct batch *b);
 /* Checks a record's tokens against the embedding tables: ids below the vocabulary size, type ids
  * below type_vocab_size, length within the position table. 0 or E_MISMATCH naming the token. */
 int embeddings_check(const struct model_config *c, const struct record *r);
-/* The embedding layer's activations, kept in training for backward. */
+/* The embedding layer's activations (E: the embeddings' width), in one allocation (mem), kept
+ * for backward in training. */
 struct emb_acts {
-	float *sum;         /* [T, H] word + token type + position, before LayerNorm */
+	float *sum;         /* [T, E] word + token type + position, before LayerNorm */
 	float *mean, *rstd; /* [T] */
-	float *dsum;        /* [T, H] backward's scratch */
-	size_t cap;
+	float *dsum;        /* [T, E] backward's scratch */
+	float *ln, *dln;    /* [T, E] ELECTRA's projection: its input, dropout(LayerNorm(sum)), and gradient */
+	float *mem;
+	size_t cap;         /* floats in mem */
 };
 int emb_acts_reserve(struct emb_acts *a, const struct model_config *c, size_t T);
 void emb_acts_free(struct emb_acts *a);
-
-/* out [T, H] = LayerNorm(word[token] + token_type[type] + position) for every example; positions
- * as BertEmbeddings (0..len-1) or RobertaEmbeddings (padding_idx + 1 + index among non-pad
- * tokens, padding_idx for pad tokens) compute them. a NULL: inference; else a keeps what
- * backward needs. */
-void embeddings_forward(float *out, struct emb_acts *a, const struct emb_weights *w, const struct model_config *c,
-			const struct batch *b, const uint32_t *tokens, const uint32_t *types);
-/* Backward from dout [T, H], the gradient of the embedding output: writes g: the
- * LayerNorm's gradients, and the word, position and token type tables' (zero but in the rows
- * that the tokens used). */
-void embeddings_backward(struct emb_weights *g, const float *dout, struct emb_acts *a, const struct emb_weights *w,
-			 const struct model_config *c, const struct batch *b, const uint32_t *tokens,
-			 const uint32_t *types);
 
 /* Dropout of a training step: probability, and the step's seed. p 0: none (inference). */
 struct dropout_cfg {
 	float p;
 	uint64_t seed;
 };
+
+/* out [T, H] = dropout(LayerNorm(word[token] + token_type[type] + position)) for every example,
+ * then ELECTRA's projection (out = that Wp^T + bp) when its embeddings are narrower; no token
+ * types for DistilBERT; positions as BertEmbeddings (0..len-1) or RobertaEmbeddings (padding_idx
+ * + 1 + index among non-pad tokens, padding_idx for pad tokens) compute them. a (reserved for
+ * the batch) keeps what backward needs; d NULL: no dropout (inference), site its masks. */
+void embeddings_forward(float *out, struct emb_acts *a, const struct emb_weights *w, const struct model_config *c,
+			const struct batch *b, const uint32_t *tokens, const uint32_t *types, const struct dropout_cfg *d,
+			uint64_t site);
+/* Backward from dout [T, H], the gradient of the embedding output (overwritten): writes g: the
+ * projection's and LayerNorm's gradients, and the word, position and token type tables' (zero
+ * but in the rows that the tokens used). */
+void embeddings_backward(struct emb_weights *g, float *dout, struct emb_acts *a, const struct emb_weights *w,
+			 const struct model_config *c, const struct batch *b, const uint32_t *tokens,
+			 const uint32_t *types, const struct dropout_cfg *d, uint64_t site);
 
 /* What a layer computes and keeps. Inference: every token's output, nothing for backward (one
  * set of activations serves every layer). All tokens: every token's output and what backward

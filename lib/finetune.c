@@ -127,15 +127,23 @@ static struct dropout_cfg step_dropout(const struct finetune *f, int train, long
 	return d;
 }
 
+/* The head's: its own rate when the config gives one (classifier_dropout, DistilBERT's
+ * seq_classif_dropout), unless dropout is off. */
+static struct dropout_cfg head_dropout(const struct finetune *f, const struct dropout_cfg *d)
+{
+	struct dropout_cfg h = *d;
+	if (h.p > 0 && f->c.head_dropout >= 0)
+		h.p = (float)f->c.head_dropout;
+	return h;
+}
+
 
 void finetune_forward(struct finetune *f, int train, long step)
 {
 	struct dropout_cfg d = step_dropout(f, train, step);
 	const float *x = f->x;
-	if (f->emb) { /* BertEmbeddings: LayerNorm, then dropout */
-		embeddings_forward(f->x, &f->ea, &f->ew, &f->c, &f->b, f->tokens, f->types);
-		dropout(f->x, f->x, f->b.T * (size_t)f->c.hidden, d.p, d.seed, EMB_SITE);
-	}
+	if (f->emb)
+		embeddings_forward(f->x, &f->ea, &f->ew, &f->c, &f->b, f->tokens, f->types, &d, EMB_SITE);
 	for (int l = f->first; l < f->c.layers; l++) {
 		struct layer_acts *a = &f->acts[l - f->first];
 		a->x = (float *)x;
@@ -143,24 +151,24 @@ void finetune_forward(struct finetune *f, int train, long step)
 		x = a->y;
 	}
 	/* The head reads the top layer's rows (first tokens only), or the input's first tokens */
+	struct dropout_cfg hd = head_dropout(f, &d);
 	head_forward(&f->head, &f->hw, f->c.type, x, f->first < f->c.layers ? NULL : f->b.start, f->b.n,
-		     (size_t)f->c.hidden, f->outputs, &d, HEAD_SITE);
+		     (size_t)f->c.hidden, f->outputs, &hd, HEAD_SITE);
 }
 
 double finetune_backward(struct finetune *f, const double *labels, int train, long step)
 {
 	struct dropout_cfg d = step_dropout(f, train, step);
 	size_t H = (size_t)f->c.hidden;
+	struct dropout_cfg hd = head_dropout(f, &d);
 	double loss = head_loss(&f->head, labels, f->b.n, f->outputs, f->regression);
-	head_backward(f->dy, &f->hg, &f->head, &f->hw, f->c.type, f->b.n, H, f->outputs, &d, HEAD_SITE);
+	head_backward(f->dy, &f->hg, &f->head, &f->hw, f->c.type, f->b.n, H, f->outputs, &hd, HEAD_SITE);
 	for (int l = f->c.layers - 1; l >= f->first; l--) {
 		float *dx = l > f->first || f->emb ? f->dy : NULL; /* no gradient into a frozen input */
 		layer_backward(dx, &f->gw[l - f->first], f->dy, &f->acts[l - f->first], &f->w[l - f->first], &f->c, &f->b,
 			       &d, (uint64_t)l, &f->scratch);
 	}
-	if (f->emb) {
-		dropout(f->dy, f->dy, f->b.T * H, d.p, d.seed, EMB_SITE);
-		embeddings_backward(&f->eg, f->dy, &f->ea, &f->ew, &f->c, &f->b, f->tokens, f->types);
-	}
+	if (f->emb)
+		embeddings_backward(&f->eg, f->dy, &f->ea, &f->ew, &f->c, &f->b, f->tokens, f->types, &d, EMB_SITE);
 	return loss;
 }

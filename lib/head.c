@@ -7,7 +7,7 @@
 #include "head.h"
 #include "kernels.h"
 
-enum { SITE_IN, SITE_OUT }; /* the head's two dropouts: on x (RoBERTa only), on h */
+enum { SITE_IN, SITE_OUT }; /* the head's two dropouts: on x (RoBERTa, ELECTRA), on h */
 
 int head_acts_reserve(struct head_acts *a, size_t B, size_t H, size_t C)
 {
@@ -16,12 +16,13 @@ int head_acts_reserve(struct head_acts *a, size_t B, size_t H, size_t C)
 		return 0;
 	head_acts_free(a);
 	a->x = malloc(B * H * sizeof *a->x);
+	a->pre = malloc(B * H * sizeof *a->pre);
 	a->h = malloc(B * H * sizeof *a->h);
 	a->z = malloc(B * H * sizeof *a->z);
 	a->dh = malloc(B * H * sizeof *a->dh);
 	a->logits = malloc(B * C * sizeof *a->logits);
 	a->dlogits = malloc(B * C * sizeof *a->dlogits);
-	if (!a->x || !a->h || !a->z || !a->dh || !a->logits || !a->dlogits) {
+	if (!a->x || !a->pre || !a->h || !a->z || !a->dh || !a->logits || !a->dlogits) {
 		head_acts_free(a);
 		return err_set(E_NOMEM, "out of memory");
 	}
@@ -32,6 +33,7 @@ int head_acts_reserve(struct head_acts *a, size_t B, size_t H, size_t C)
 void head_acts_free(struct head_acts *a)
 {
 	free(a->x);
+	free(a->pre);
 	free(a->h);
 	free(a->z);
 	free(a->dh);
@@ -45,13 +47,19 @@ void head_forward(struct head_acts *a, const struct head_weights *w, enum model_
 {
 	float p = d ? d->p : 0;
 	uint64_t seed = d ? d->seed : 0;
+	const struct family *f = family_of(type);
 	for (size_t e = 0; e < B; e++)
 		memcpy(a->x + e * H, y + (row ? row[e] : e) * H, H * sizeof *a->x);
-	if (type == MODEL_ROBERTA)
+	if (f->head_in_dropout)
 		dropout(a->x, a->x, B * H, p, seed, site + SITE_IN);
-	gemm(0, 1, B, H, H, 1, a->x, H, w->dense_w, H, 0, a->h, H);
-	bias_add(a->h, a->h, w->dense_b, B, H);
-	tanh_forward(a->h, B * H);
+	/* h = act(x Wd^T + bd) */
+	gemm(0, 1, B, H, H, 1, a->x, H, w->dense_w, H, 0, f->head_act == ACT_GELU ? a->pre : a->h, H);
+	if (f->head_act == ACT_GELU) {
+		bias_gelu_forward(a->h, a->pre, w->dense_b, B, H);
+	} else {
+		bias_add(a->h, a->h, w->dense_b, B, H);
+		(f->head_act == ACT_TANH ? tanh_forward : relu_forward)(a->h, B * H);
+	}
 	dropout(a->z, a->h, B * H, p, seed, site + SITE_OUT);
 	gemm(0, 1, B, C, H, 1, a->z, H, w->out_w, H, 0, a->logits, C);
 	bias_add(a->logits, a->logits, w->out_b, B, C);
@@ -91,14 +99,18 @@ void head_backward(float *dy, struct head_weights *g, struct head_acts *a, const
 	gemm(1, 0, C, H, B, 1, a->dlogits, C, a->z, H, 0, g->out_w, H);
 	bias_backward(g->out_b, a->dlogits, B, C, C);
 	gemm(0, 0, B, H, C, 1, a->dlogits, C, w->out_w, H, 0, a->dh, H);
-	/* z = dropout(h), h = tanh(x Wd^T + bd) */
+	/* z = dropout(h), h = act(x Wd^T + bd) */
+	const struct family *f = family_of(type);
 	dropout(a->dh, a->dh, B * H, p, seed, site + SITE_OUT);
-	tanh_backward(a->dh, a->dh, a->h, B * H);
+	if (f->head_act == ACT_GELU)
+		gelu_backward(a->dh, a->dh, a->pre, B * H);
+	else
+		(f->head_act == ACT_TANH ? tanh_backward : relu_backward)(a->dh, a->dh, a->h, B * H);
 	gemm(1, 0, H, H, B, 1, a->dh, H, a->x, H, 0, g->dense_w, H);
 	bias_backward(g->dense_b, a->dh, B, H, H);
-	/* dy = dh Wd, through RoBERTa's input dropout */
+	/* dy = dh Wd, through the input's dropout */
 	gemm(0, 0, B, H, H, 1, a->dh, H, w->dense_w, H, 0, dy, H);
-	if (type == MODEL_ROBERTA)
+	if (f->head_in_dropout)
 		dropout(dy, dy, B * H, p, seed, site + SITE_IN);
 }
 

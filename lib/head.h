@@ -1,7 +1,8 @@
 /* head.h: the sequence-classification heads of Hugging Face's BertForSequenceClassification
- * (pooler: dense + tanh on the first token, dropout, classifier) and
- * RobertaForSequenceClassification (dropout, dense, tanh, dropout, out_proj, on <s>); their loss
- * (cross-entropy, or mean squared error for regression: one output); and backward.
+ * (pooler: dense + tanh on the first token, dropout, classifier), RobertaForSequenceClassification
+ * (dropout, dense, tanh, dropout, out_proj, on <s>), ElectraForSequenceClassification (the same
+ * with GELU) and DistilBertForSequenceClassification (pre_classifier, ReLU, dropout, classifier);
+ * their loss (cross-entropy, or mean squared error for regression: one output); and backward.
  *
  * Letters: B examples, H hidden, C outputs. */
 #ifndef ELSA_HEAD_H
@@ -14,8 +15,9 @@
 #include "model.h"
 
 struct head_acts {
-	float *x;      /* [B, H] the first token's state, after dropout for RoBERTa */
-	float *h;      /* [B, H] tanh(x Wd^T + bd) */
+	float *x;      /* [B, H] the first token's state, after dropout for RoBERTa and ELECTRA */
+	float *pre;    /* [B, H] x Wd^T + bd, for GELU's backward (ELECTRA) */
+	float *h;      /* [B, H] act(x Wd^T + bd) */
 	float *z;      /* [B, H] dropout(h) */
 	float *logits; /* [B, C] */
 	float *dlogits, *dh; /* [B, C], [B, H]: backward's */

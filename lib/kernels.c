@@ -131,6 +131,18 @@ void tanh_backward(float *dinp, const float *dout, const float *out, size_t n)
 		dinp[i] = dout[i] * (1.0f - out[i] * out[i]);
 }
 
+void relu_forward(float *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		x[i] = x[i] > 0 ? x[i] : 0.0f;
+}
+
+void relu_backward(float *dinp, const float *dout, const float *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		dinp[i] = out[i] > 0 ? dout[i] : 0.0f;
+}
+
 void dropout(float *out, const float *inp, size_t n, float p, uint64_t seed, uint64_t site)
 {
 	if (p <= 0) {

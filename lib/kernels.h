@@ -50,6 +50,9 @@ void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
 /* tanh in place, and its backward from the output: dinp = dout * (1 - out^2). */
 void tanh_forward(float *x, size_t n);
 void tanh_backward(float *dinp, const float *dout, const float *out, size_t n);
+/* ReLU in place, and its backward from the output: dinp = dout where out > 0, else 0. */
+void relu_forward(float *x, size_t n);
+void relu_backward(float *dinp, const float *dout, const float *out, size_t n);
 
 /* A dropout mask drawn from a counter-based stream: element i of the tensor named (seed, site)
  * is kept, and scaled by 1 / (1 - p), when the i-th 32-bit draw is at least p * 2^32. Backward

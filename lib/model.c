@@ -9,9 +9,42 @@
 #include "model.h"
 #include "stream.h"
 
+#define BERT_LAYER_NAMES                                                                                   \
+	{ "attention.self.query.weight", "attention.self.key.weight", "attention.self.value.weight",         \
+	  "attention.self.query.bias", "attention.self.key.bias", "attention.self.value.bias",                \
+	  "attention.output.dense.weight", "attention.output.dense.bias", "attention.output.LayerNorm.weight", \
+	  "attention.output.LayerNorm.bias", "intermediate.dense.weight", "intermediate.dense.bias",           \
+	  "output.dense.weight", "output.dense.bias", "output.LayerNorm.weight", "output.LayerNorm.bias" }
+#define DENSE_OUT_HEAD { "classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight", "classifier.out_proj.bias" }
+
+/* Where the families differ: Hugging Face's modeling_bert, modeling_roberta, modeling_distilbert
+ * and modeling_electra. */
+static const struct family families[] = {
+	[MODEL_BERT] = { "bert", "bert.", "BertForSequenceClassification", 1, 0, 1, 1, ACT_TANH, 0, 1, "encoder.layer",
+			 BERT_LAYER_NAMES, { "pooler.dense.weight", "pooler.dense.bias", "classifier.weight", "classifier.bias" } },
+	[MODEL_ROBERTA] = { "roberta", "roberta.", "RobertaForSequenceClassification", 1, 1, 1, 1, ACT_TANH, 1, 0,
+			    "encoder.layer", BERT_LAYER_NAMES, DENSE_OUT_HEAD },
+	[MODEL_DISTILBERT] = { "distilbert", "distilbert.", "DistilBertForSequenceClassification", 0, 0, 0, 0, ACT_RELU, 0, 0,
+			       "transformer.layer",
+			       { "attention.q_lin.weight", "attention.k_lin.weight", "attention.v_lin.weight",
+				 "attention.q_lin.bias", "attention.k_lin.bias", "attention.v_lin.bias", "attention.out_lin.weight",
+				 "attention.out_lin.bias", "sa_layer_norm.weight", "sa_layer_norm.bias", "ffn.lin1.weight",
+				 "ffn.lin1.bias", "ffn.lin2.weight", "ffn.lin2.bias", "output_layer_norm.weight",
+				 "output_layer_norm.bias" },
+			       { "pre_classifier.weight", "pre_classifier.bias", "classifier.weight", "classifier.bias" } },
+	[MODEL_ELECTRA] = { "electra", "electra.", "ElectraForSequenceClassification", 1, 0, 1, 0, ACT_GELU, 1, 0,
+			    "encoder.layer", BERT_LAYER_NAMES, DENSE_OUT_HEAD },
+};
+#define FAMILIES (sizeof families / sizeof *families)
+
+const struct family *family_of(enum model_type t)
+{
+	return &families[t];
+}
+
 const char *model_type_name(enum model_type t)
 {
-	return t == MODEL_BERT ? "bert" : "roberta";
+	return families[t].model_type;
 }
 
 static int get_int(const struct json *j, const char *key, long long lo, long long hi, int *v, const char *name)
@@ -26,6 +59,83 @@ static int get_int(const struct json *j, const char *key, long long lo, long lon
 	return 0;
 }
 
+/* An optional rate in [0, 1) into *v (left alone when absent or null). */
+static int get_rate(const struct json *j, const char *key, double *v, const char *name)
+{
+	int node = json_get(j, json_root(j), key);
+	if (!node || json_type(j, node) == J_NULL)
+		return 0;
+	if (json_number(j, node, v) < 0 || *v < 0 || *v >= 1)
+		return err_set(E_FORMAT, "%s: %s is not a rate in [0, 1)", name, key);
+	return 0;
+}
+
+/* The config keys of the sizes: BERT's names, or DistilBERT's own. */
+static int sizes(struct model_config *c, const struct json *j, const char *name)
+{
+	int distil = c->type == MODEL_DISTILBERT, rc;
+	if ((rc = get_int(j, distil ? "dim" : "hidden_size", 1, HIDDEN_MAX, &c->hidden, name)) ||
+	    (rc = get_int(j, distil ? "n_layers" : "num_hidden_layers", 1, LAYER_MAX, &c->layers, name)) ||
+	    (rc = get_int(j, distil ? "n_heads" : "num_attention_heads", 1, 4096, &c->heads, name)) ||
+	    (rc = get_int(j, distil ? "hidden_dim" : "intermediate_size", 1, 1 << 20, &c->intermediate, name)) ||
+	    (rc = get_int(j, "vocab_size", 1, 1 << 24, &c->vocab, name)) ||
+	    (rc = get_int(j, "max_position_embeddings", 1, 1 << 20, &c->max_pos, name)) ||
+	    (!distil && (rc = get_int(j, "type_vocab_size", 1, 1 << 16, &c->type_vocab, name))))
+		return rc;
+	c->embedding = c->hidden;
+	if (c->type == MODEL_ELECTRA) { /* ElectraConfig's default embedding_size is 128 */
+		c->embedding = 128;
+		if (json_get(j, json_root(j), "embedding_size") &&
+		    (rc = get_int(j, "embedding_size", 1, HIDDEN_MAX, &c->embedding, name)))
+			return rc;
+	}
+	if (json_get(j, json_root(j), "pad_token_id") && (rc = get_int(j, "pad_token_id", 0, c->vocab - 1, &c->pad_id, name)))
+		return rc;
+	if (c->hidden % c->heads)
+		return err_set(E_FORMAT, "%s: the hidden size %d is not a multiple of the %d heads", name, c->hidden, c->heads);
+	return 0;
+}
+
+/* What elsa does not compute: another activation, relative positions, sinusoidal positions. */
+static int unsupported(const struct model_config *c, const struct json *j, const char *name)
+{
+	int root = json_root(j), distil = c->type == MODEL_DISTILBERT;
+	const char *act = json_str(j, json_get(j, root, distil ? "activation" : "hidden_act"), NULL);
+	const char *pos = json_str(j, json_get(j, root, "position_embedding_type"), NULL);
+	if (act && strcmp(act, "gelu"))
+		return err_set(E_FORMAT, "%s: %s %s: elsa computes the exact (erf) gelu only", name,
+			       distil ? "activation" : "hidden_act", act);
+	if (pos && strcmp(pos, "absolute"))
+		return err_set(E_FORMAT, "%s: position_embedding_type %s: elsa computes absolute only", name, pos);
+	if (distil && json_bool(j, json_get(j, root, "sinusoidal_pos_embds")) == 1)
+		return err_set(E_FORMAT, "%s: sinusoidal_pos_embds: elsa computes learned positions only", name);
+	return 0;
+}
+
+/* The rest: LayerNorm's epsilon, the head's dropout, the task and labels of a fine-tuned model. */
+static int settings(struct model_config *c, const struct json *j, const char *name)
+{
+	int root = json_root(j), rc;
+	int eps = json_get(j, root, "layer_norm_eps");
+	c->eps = c->type == MODEL_ROBERTA ? 1e-5 : 1e-12; /* DistilBERT's is fixed at 1e-12 */
+	if (c->type != MODEL_DISTILBERT && eps && (json_number(j, eps, &c->eps) < 0 || c->eps <= 0 || c->eps > 1))
+		return err_set(E_FORMAT, "%s: layer_norm_eps is not a small positive number", name);
+	c->head_dropout = -1;
+	if ((rc = get_rate(j, c->type == MODEL_DISTILBERT ? "seq_classif_dropout" : "classifier_dropout", &c->head_dropout,
+			   name)) < 0)
+		return rc;
+	int ft = json_get(j, root, "finetuning_task");
+	const char *task = json_type(j, ft) == J_STRING ? json_str(j, ft, NULL) : NULL;
+	if (task && strlen(task) < sizeof c->task)
+		strcpy(c->task, task);
+	int id2label = json_get(j, root, "id2label");
+	if (id2label)
+		c->num_labels = (int)json_len(j, id2label);
+	else if (json_get(j, root, "num_labels") && (rc = get_int(j, "num_labels", 1, 1 << 16, &c->num_labels, name)))
+		return rc;
+	return 0;
+}
+
 int config_parse(struct model_config *c, const char *text, size_t n, const char *name)
 {
 	struct json *j = json_parse(text, n, name);
@@ -34,66 +144,36 @@ int config_parse(struct model_config *c, const char *text, size_t n, const char 
 		return E_FORMAT;
 	int root = json_root(j);
 	const char *type = json_str(j, json_get(j, root, "model_type"), NULL);
-	const char *act = json_str(j, json_get(j, root, "hidden_act"), NULL);
-	const char *pos = json_str(j, json_get(j, root, "position_embedding_type"), NULL);
 	memset(c, 0, sizeof *c);
+	size_t f = 0;
+	while (type && f < FAMILIES && strcmp(type, families[f].model_type))
+		f++;
 	if (json_type(j, root) != J_OBJECT)
 		rc = err_set(E_FORMAT, "%s: not a JSON object", name);
-	else if (!type || (strcmp(type, "bert") && strcmp(type, "roberta")))
-		rc = err_set(E_FORMAT, "%s: model_type %s: elsa reads bert and roberta", name, type ? type : "is missing");
-	else if (act && strcmp(act, "gelu"))
-		rc = err_set(E_FORMAT, "%s: hidden_act %s: elsa computes the exact (erf) gelu only", name, act);
-	else if (pos && strcmp(pos, "absolute"))
-		rc = err_set(E_FORMAT, "%s: position_embedding_type %s: elsa computes absolute only", name, pos);
+	else if (!type || f == FAMILIES)
+		rc = err_set(E_FORMAT, "%s: model_type %s: elsa reads bert, roberta, distilbert and electra", name,
+			     type ? type : "is missing");
 	if (rc == 0) {
-		c->type = strcmp(type, "bert") ? MODEL_ROBERTA : MODEL_BERT;
-		if ((rc = get_int(j, "hidden_size", 1, HIDDEN_MAX, &c->hidden, name)) ||
-		    (rc = get_int(j, "num_hidden_layers", 1, LAYER_MAX, &c->layers, name)) ||
-		    (rc = get_int(j, "num_attention_heads", 1, 4096, &c->heads, name)) ||
-		    (rc = get_int(j, "intermediate_size", 1, 1 << 20, &c->intermediate, name)) ||
-		    (rc = get_int(j, "vocab_size", 1, 1 << 24, &c->vocab, name)) ||
-		    (rc = get_int(j, "max_position_embeddings", 1, 1 << 20, &c->max_pos, name)) ||
-		    (rc = get_int(j, "type_vocab_size", 1, 1 << 16, &c->type_vocab, name)))
-			goto done;
-		if (json_get(j, root, "pad_token_id") && (rc = get_int(j, "pad_token_id", 0, c->vocab - 1, &c->pad_id, name)))
-			goto done;
-		if (c->hidden % c->heads) {
-			rc = err_set(E_FORMAT, "%s: hidden_size %d is not a multiple of num_attention_heads %d", name, c->hidden,
-				     c->heads);
-			goto done;
-		}
-		int eps = json_get(j, root, "layer_norm_eps");
-		c->eps = c->type == MODEL_BERT ? 1e-12 : 1e-5;
-		if (eps && (json_number(j, eps, &c->eps) < 0 || c->eps <= 0 || c->eps > 1)) {
-			rc = err_set(E_FORMAT, "%s: layer_norm_eps is not a small positive number", name);
-			goto done;
-		}
-		int ft = json_get(j, root, "finetuning_task");
-		const char *task = json_type(j, ft) == J_STRING ? json_str(j, ft, NULL) : NULL;
-		if (task && strlen(task) < sizeof c->task)
-			strcpy(c->task, task);
-		int id2label = json_get(j, root, "id2label");
-		if (id2label)
-			c->num_labels = (int)json_len(j, id2label);
-		else if (json_get(j, root, "num_labels") && (rc = get_int(j, "num_labels", 1, 1 << 16, &c->num_labels, name)))
-			goto done;
+		c->type = (enum model_type)f;
+		if ((rc = unsupported(c, j, name)) == 0 && (rc = sizes(c, j, name)) == 0)
+			rc = settings(c, j, name);
 	}
-done:
 	json_free(j);
 	return rc;
 }
 
 double config_parameters(const struct model_config *c)
 {
-	double H = c->hidden, I = c->intermediate;
-	double emb = ((double)c->vocab + c->max_pos + c->type_vocab) * H + 2 * H;
+	const struct family *f = family_of(c->type);
+	double H = c->hidden, I = c->intermediate, E = c->embedding;
+	double emb = ((double)c->vocab + c->max_pos + c->type_vocab) * E + 2 * E + (E != H ? E * H + H : 0);
 	double layer = 4 * H * H + 4 * H + 2 * H * I + I + H + 4 * H;
-	return emb + c->layers * layer + H * H + H;
+	return emb + c->layers * layer + (f->pooler ? H * H + H : 0);
 }
 
 uint32_t config_max_tokens(const struct model_config *c)
 {
-	return (uint32_t)(c->type == MODEL_BERT ? c->max_pos : c->max_pos - c->pad_id - 1);
+	return (uint32_t)(family_of(c->type)->roberta_positions ? c->max_pos - c->pad_id - 1 : c->max_pos);
 }
 
 int model_open(struct model *m, const char *dir)
@@ -120,7 +200,7 @@ int model_open(struct model *m, const char *dir)
 		goto done;
 	}
 	m->fingerprint = weights_hash(&m->w, xxh64(text, n, 0));
-	const char *prefix = m->cfg.type == MODEL_BERT ? "bert." : "roberta.";
+	const char *prefix = family_of(m->cfg.type)->prefix;
 	char probe[64];
 	snprintf(probe, sizeof probe, "%sembeddings.word_embeddings.weight", prefix);
 	m->prefix = weights_find(&m->w, probe) ? prefix : "";
@@ -141,17 +221,8 @@ void model_close(struct model *m)
 
 /* Parameter sets */
 
-static const char *const layer_names[] = {
-	"attention.self.query.weight", "attention.self.key.weight", "attention.self.value.weight",
-	"attention.self.query.bias", "attention.self.key.bias", "attention.self.value.bias",
-	"attention.output.dense.weight", "attention.output.dense.bias",
-	"attention.output.LayerNorm.weight", "attention.output.LayerNorm.bias",
-	"intermediate.dense.weight", "intermediate.dense.bias",
-	"output.dense.weight", "output.dense.bias",
-	"output.LayerNorm.weight", "output.LayerNorm.bias",
-};
 #define LAYER_TENSORS 16
-#define EMB_TENSORS 5
+#define EMB_TENSORS_MAX 7
 #define HEAD_TENSORS 4
 
 static void add(struct params *ps, const char *name, int prefixed, int64_t rows, int64_t cols, int head)
@@ -169,44 +240,62 @@ static void add(struct params *ps, const char *name, int prefixed, int64_t rows,
 	ps->size += (size_t)rows * (size_t)(cols ? cols : 1);
 }
 
+/* The embeddings: word, position, token type (not DistilBERT), LayerNorm, and ELECTRA's
+ * projection when its embeddings are narrower than the layers. */
+static void add_embeddings(struct params *ps, const struct model_config *c)
+{
+	int64_t H = c->hidden, E = c->embedding;
+	add(ps, "embeddings.word_embeddings.weight", 1, c->vocab, E, 0);
+	add(ps, "embeddings.position_embeddings.weight", 1, c->max_pos, E, 0);
+	if (family_of(c->type)->token_types)
+		add(ps, "embeddings.token_type_embeddings.weight", 1, c->type_vocab, E, 0);
+	add(ps, "embeddings.LayerNorm.weight", 1, E, 0, 0);
+	add(ps, "embeddings.LayerNorm.bias", 1, E, 0, 0);
+	if (E != H) {
+		add(ps, "embeddings_project.weight", 1, H, E, 0);
+		add(ps, "embeddings_project.bias", 1, H, 0, 0);
+	}
+	ps->nemb = ps->n;
+}
+
+/* Layer l's tensors, in the order of layer_names: shapes by place, names by family. */
+static void add_layer(struct params *ps, const struct model_config *c, int l)
+{
+	const struct family *f = family_of(c->type);
+	int64_t H = c->hidden, I = c->intermediate;
+	static const char shape[LAYER_TENSORS][3] = { "HH", "HH", "HH", "H", "H", "H", "HH", "H",
+						      "H",  "H",  "IH", "I", "HI", "H", "H", "H" };
+	char name[96];
+	for (int t = 0; t < LAYER_TENSORS; t++) {
+		int64_t rows = shape[t][0] == 'I' ? I : H, cols = shape[t][1] ? (shape[t][1] == 'I' ? I : H) : 0;
+		snprintf(name, sizeof name, "%s.%d.%s", f->layers, l, f->layer_names[t]);
+		add(ps, name, 1, rows, cols, 0);
+	}
+}
+
 int params_init(struct params *ps, const struct model_config *c, int emb, int first, int last, int head_outputs)
 {
-	int64_t H = c->hidden, I = c->intermediate;
-	char name[96];
+	const struct family *f = family_of(c->type);
+	int64_t H = c->hidden;
 	memset(ps, 0, sizeof *ps);
 	if (first < 0 || last > c->layers || first > last)
 		return err_set(E_ARG, "layers %d..%d are out of the model's range 0..%d", first, last, c->layers);
-	ps->p = calloc(EMB_TENSORS + LAYER_TENSORS * (size_t)(last - first) + HEAD_TENSORS, sizeof *ps->p);
+	ps->p = calloc(EMB_TENSORS_MAX + LAYER_TENSORS * (size_t)(last - first) + HEAD_TENSORS, sizeof *ps->p);
 	if (!ps->p)
 		return err_set(E_NOMEM, "out of memory");
 	ps->emb = emb;
 	ps->first = first;
 	ps->last = last;
 	ps->head_outputs = head_outputs;
-	if (emb) {
-		add(ps, "embeddings.word_embeddings.weight", 1, c->vocab, H, 0);
-		add(ps, "embeddings.position_embeddings.weight", 1, c->max_pos, H, 0);
-		add(ps, "embeddings.token_type_embeddings.weight", 1, c->type_vocab, H, 0);
-		add(ps, "embeddings.LayerNorm.weight", 1, H, 0, 0);
-		add(ps, "embeddings.LayerNorm.bias", 1, H, 0, 0);
-	}
+	if (emb)
+		add_embeddings(ps, c);
 	for (int l = first; l < last; l++)
-		for (int t = 0; t < LAYER_TENSORS; t++) {
-			int is_w = strstr(layer_names[t], ".weight") && !strstr(layer_names[t], "LayerNorm");
-			int64_t rows = H, cols = is_w ? H : 0;
-			if (t == 10 || t == 11) /* intermediate.dense */
-				rows = I;
-			if (t == 12) /* output.dense.weight */
-				cols = I;
-			snprintf(name, sizeof name, "encoder.layer.%d.%s", l, layer_names[t]);
-			add(ps, name, 1, rows, cols, 0);
-		}
+		add_layer(ps, c, l);
 	if (head_outputs > 0) {
-		int bert = c->type == MODEL_BERT;
-		add(ps, bert ? "pooler.dense.weight" : "classifier.dense.weight", bert, H, H, 1);
-		add(ps, bert ? "pooler.dense.bias" : "classifier.dense.bias", bert, H, 0, 1);
-		add(ps, bert ? "classifier.weight" : "classifier.out_proj.weight", 0, head_outputs, H, 1);
-		add(ps, bert ? "classifier.bias" : "classifier.out_proj.bias", 0, head_outputs, 0, 1);
+		add(ps, f->head_names[0], f->head_dense_prefixed, H, H, 1);
+		add(ps, f->head_names[1], f->head_dense_prefixed, H, 0, 1);
+		add(ps, f->head_names[2], 0, head_outputs, H, 1);
+		add(ps, f->head_names[3], 0, head_outputs, 0, 1);
 	}
 	if (!(ps->mem = calloc(ps->size ? ps->size : 1, sizeof *ps->mem))) {
 		params_free(ps);
@@ -224,7 +313,7 @@ void params_free(struct params *ps)
 
 void param_full_name(const struct param *p, enum model_type type, char *buf, size_t n)
 {
-	snprintf(buf, n, "%s%s", p->prefixed ? (type == MODEL_BERT ? "bert." : "roberta.") : "", p->name);
+	snprintf(buf, n, "%s%s", p->prefixed ? family_of(type)->prefix : "", p->name);
 }
 
 /* The checkpoint's tensor for p: its own name, or LayerNorm's old gamma / beta. */
@@ -343,17 +432,21 @@ int params_write(const struct params *ps, enum model_type type, const char *path
 
 void params_emb(const struct params *ps, float *base, struct emb_weights *w)
 {
-	const struct param *p = ps->p;
-	w->word = base + p[0].offset;
-	w->pos = base + p[1].offset;
-	w->type = base + p[2].offset;
-	w->ln_w = base + p[3].offset;
-	w->ln_b = base + p[4].offset;
+	static const char *const names[] = { "embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
+					     "embeddings.token_type_embeddings.weight", "embeddings.LayerNorm.weight",
+					     "embeddings.LayerNorm.bias", "embeddings_project.weight",
+					     "embeddings_project.bias" };
+	float **slot[] = { &w->word, &w->pos, &w->type, &w->ln_w, &w->ln_b, &w->proj_w, &w->proj_b };
+	memset(w, 0, sizeof *w);
+	for (size_t i = 0; i < ps->nemb; i++)
+		for (size_t k = 0; k < sizeof names / sizeof *names; k++)
+			if (!strcmp(ps->p[i].name, names[k]))
+				*slot[k] = base + ps->p[i].offset;
 }
 
 void params_layer(const struct params *ps, float *base, int layer, struct layer_weights *w)
 {
-	const struct param *p = ps->p + (ps->emb ? EMB_TENSORS : 0) + (size_t)(layer - ps->first) * LAYER_TENSORS;
+	const struct param *p = ps->p + ps->nemb + (size_t)(layer - ps->first) * LAYER_TENSORS;
 	w->qkv_w = base + p[0].offset;
 	w->qkv_b = base + p[3].offset;
 	w->o_w = base + p[6].offset;

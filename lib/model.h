@@ -1,5 +1,6 @@
-/* model.h: BERT and RoBERTa model folders as Hugging Face writes them, and the parameter sets
- * elsa computes with.
+/* model.h: model folders of the BERT family as Hugging Face writes them (BERT and any
+ * checkpoint of its architecture, RoBERTa, DistilBERT, ELECTRA), what sets the families apart
+ * (struct family: one table in model.c), and the parameter sets elsa computes with.
  *
  * A folder holds config.json and the weights in any layout weights.h reads (model.safetensors,
  * pytorch_model.bin, either sharded); the tensors may carry the "bert." / "roberta." prefix
@@ -21,21 +22,46 @@
 
 #include "weights.h"
 
-enum model_type { MODEL_BERT, MODEL_ROBERTA };
+enum model_type { MODEL_BERT, MODEL_ROBERTA, MODEL_DISTILBERT, MODEL_ELECTRA };
+
+/* The head's activation after its dense layer. */
+enum head_act { ACT_TANH, ACT_GELU, ACT_RELU };
+
+/* What a family's modules compute differently, and how its checkpoints name the tensors. Layer
+ * tensors are named in the order of params (query, key, value weights and biases, attention
+ * output, its LayerNorm, intermediate, output, its LayerNorm), head tensors dense then out. */
+struct family {
+	const char *model_type;   /* config.json's model_type */
+	const char *prefix;       /* the encoder's tensors: "bert." */
+	const char *architecture; /* transformers' sequence-classification class */
+	int token_types;          /* the embeddings add token type embeddings (not DistilBERT) */
+	int roberta_positions;    /* positions count from padding_idx + 1 (RobertaEmbeddings) */
+	int attn_out_dropout;     /* dropout on the attention output (not DistilBERT) */
+	int pooler;               /* base checkpoints carry a pooler (BERT, RoBERTa) */
+	enum head_act head_act;   /* tanh (BERT's pooler, RoBERTa), GELU (ELECTRA), ReLU (DistilBERT) */
+	int head_in_dropout;      /* dropout on the first token's state before the head (RoBERTa, ELECTRA) */
+	int head_dense_prefixed;  /* the head's dense layer lives under the prefix (BERT's pooler) */
+	const char *layers;       /* "encoder.layer" or "transformer.layer" */
+	const char *layer_names[16];
+	const char *head_names[4];
+};
+const struct family *family_of(enum model_type t);
 
 struct model_config {
 	enum model_type type;
 	int hidden, layers, heads, intermediate;
-	int vocab, max_pos, type_vocab, pad_id;
+	int embedding;  /* the embedding tables' width: hidden, but ELECTRA's embedding_size */
+	int vocab, max_pos, type_vocab, pad_id; /* type_vocab 0: no token types (DistilBERT) */
 	double eps;     /* LayerNorm epsilon */
+	double head_dropout; /* the head's own dropout rate (classifier_dropout, seq_classif_dropout); -1: none */
 	int num_labels; /* from id2label / num_labels; 0 when config.json has neither */
 	char task[16];  /* finetuning_task, when it is there and short; "" */
 };
 
 /* Reads config.json (from any JSON text; name for messages). 0 or E_FORMAT naming the field. */
 int config_parse(struct model_config *c, const char *text, size_t n, const char *name);
-/* The parameters such a model has (embeddings, layers, pooler), and the most tokens an example
- * may have (the position table's rows; RoBERTa's start after padding_idx). */
+/* The parameters such a model has (embeddings and their projection, layers, pooler), and the most
+ * tokens an example may have (the position table's rows; RoBERTa's start after padding_idx). */
 double config_parameters(const struct model_config *c);
 uint32_t config_max_tokens(const struct model_config *c);
 const char *model_type_name(enum model_type t);
@@ -45,7 +71,7 @@ struct model {
 	struct model_config cfg;
 	uint64_t fingerprint;
 	struct weights w;
-	const char *prefix; /* "bert.", "roberta." or "" */
+	const char *prefix; /* the family's prefix ("bert.") or "" */
 };
 
 /* Opens a model folder: config.json, the safetensors header and the fingerprint. */
@@ -56,7 +82,7 @@ void model_close(struct model *m);
 
 struct param {
 	char name[96]; /* Hugging Face's name without the model prefix */
-	int prefixed;  /* lives under "bert." / "roberta." (all but the classifier) */
+	int prefixed;  /* lives under the family's prefix (all but the classifier) */
 	int64_t rows, cols; /* cols 0: a vector of rows */
 	size_t offset; /* in floats from the start of the set */
 	int decay;     /* AdamW's weight decay applies: not to biases and LayerNorm */
@@ -70,6 +96,7 @@ struct params {
 	size_t size; /* floats */
 	float *mem;  /* the values, size floats */
 	int first, last, emb, head_outputs; /* what the set holds */
+	size_t nemb; /* embedding tensors at the start (0 without emb) */
 };
 
 /* Lays out embeddings (when emb), encoder layers [first, last) and, when head_outputs > 0, the
@@ -91,7 +118,8 @@ int params_write(const struct params *ps, enum model_type type, const char *path
 void param_full_name(const struct param *p, enum model_type type, char *buf, size_t n);
 
 struct emb_weights {
-	float *word, *pos, *type, *ln_w, *ln_b;
+	float *word, *pos, *type, *ln_w, *ln_b; /* type NULL: no token types */
+	float *proj_w, *proj_b;                  /* ELECTRA's embeddings_project [H, E], [H]; NULL: none */
 };
 struct layer_weights {
 	float *qkv_w, *qkv_b;  /* [3H, H], [3H]: query, key, value */
@@ -102,8 +130,8 @@ struct layer_weights {
 	float *ln2_w, *ln2_b;  /* output LayerNorm */
 };
 struct head_weights {
-	float *dense_w, *dense_b; /* BERT's pooler, RoBERTa's classifier.dense: [H, H] */
-	float *out_w, *out_b;     /* BERT's classifier, RoBERTa's classifier.out_proj: [C, H] */
+	float *dense_w, *dense_b; /* BERT's pooler, classifier.dense, DistilBERT's pre_classifier: [H, H] */
+	float *out_w, *out_b;     /* classifier, classifier.out_proj: [C, H] */
 };
 
 /* Pointers into base (ps->mem, or a gradient or moment buffer of the same layout). */

@@ -1,6 +1,6 @@
-/* mkmodel: writes a small random BERT or RoBERTa as a real Hugging Face model folder
- * (config.json, model.safetensors, and vocab.txt or vocab.json + merges.txt), with seeded weights,
- * for tests, the demo and the benchmarks. Not installed. */
+/* mkmodel: writes a small random BERT, RoBERTa, DistilBERT or ELECTRA as a real Hugging Face model
+ * folder (config.json with the family's own keys, model.safetensors, and vocab.txt or vocab.json +
+ * merges.txt), with seeded weights, for tests, the demo and the benchmarks. Not installed. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -18,16 +18,17 @@
 
 static const char usage[] =
 	"usage: mkmodel [options] DIR\n"
-	"  --type bert|roberta   (bert)\n"
+	"  --type bert|roberta|distilbert|electra   (bert)\n"
 	"  --layers N            (2)\n"
 	"  --hidden N            (32)\n"
 	"  --heads N             (4)\n"
 	"  --intermediate N      (4 x hidden)\n"
-	"  --max-pos N           (bert 64, roberta 66)\n"
+	"  --max-pos N           (64, roberta 66)\n"
+	"  --embedding-size N    ELECTRA's embeddings' width (hidden)\n"
 	"  --labels N            add a sequence-classification head with N outputs\n"
 	"  --seed N              (1)\n"
 	"  --dtype f32|f16|bf16  storage of the weights (f32)\n"
-	"  --no-prefix           tensors without bert./roberta. (BertModel / RobertaModel)\n"
+	"  --no-prefix           tensors without bert./roberta./... (BertModel / RobertaModel / ...)\n"
 	"  --gamma-beta          LayerNorm tensors named gamma/beta (old BERT checkpoints)\n"
 	"  --tokenizer DIR       copy the tokenizer files of DIR (its vocabulary sets vocab_size)\n"
 	"  --word-std X          standard deviation of the word embeddings (0.02, as Hugging Face\n"
@@ -53,7 +54,7 @@ static const char *const words[] = {
 };
 
 static const char *type_s = "bert", *tokenizer_dir, *dtype_s = "f32";
-static int layers = 2, hidden = 32, heads = 4, intermediate, max_pos, labels, seed = 1, no_prefix, gamma_beta;
+static int layers = 2, hidden = 32, heads = 4, intermediate, max_pos, labels, seed = 1, no_prefix, gamma_beta, embedding;
 static double word_std = 0.02;
 
 static void write_text(const char *dir, const char *file, const char *text, size_t n)
@@ -225,19 +226,48 @@ static int copy_tokenizer(const char *dst)
 	return vocab;
 }
 
-static void write_config(const char *dir, int roberta, int vocab)
+/* The classes transformers names in architectures: the family's model, or its classifier. */
+static const char *architecture(enum model_type t)
+{
+	static const char *const base[] = { "BertModel", "RobertaModel", "DistilBertModel", "ElectraModel" };
+	return labels ? family_of(t)->architecture : base[t];
+}
+
+/* DistilBertConfig's keys */
+static void distilbert_config(struct buf *b, int vocab)
+{
+	bprintf(b, "  \"dim\": %d,\n  \"n_layers\": %d,\n  \"n_heads\": %d,\n  \"hidden_dim\": %d,\n", hidden, layers,
+		heads, intermediate);
+	bprintf(b, "  \"activation\": \"gelu\",\n  \"max_position_embeddings\": %d,\n  \"vocab_size\": %d,\n", max_pos,
+		vocab);
+	bprintf(b, "  \"dropout\": 0.1,\n  \"attention_dropout\": 0.1,\n  \"seq_classif_dropout\": 0.2,\n");
+	bprintf(b, "  \"qa_dropout\": 0.1,\n  \"sinusoidal_pos_embds\": false,\n  \"tie_weights_\": true,\n");
+	bprintf(b, "  \"pad_token_id\": 0,\n");
+}
+
+/* BertConfig's keys (RobertaConfig's, ElectraConfig's with its embedding_size) */
+static void bert_config(struct buf *b, enum model_type t, int vocab)
+{
+	int roberta = t == MODEL_ROBERTA;
+	bprintf(b, "  \"hidden_size\": %d,\n  \"num_hidden_layers\": %d,\n", hidden, layers);
+	bprintf(b, "  \"num_attention_heads\": %d,\n  \"intermediate_size\": %d,\n  \"hidden_act\": \"gelu\",\n", heads,
+		intermediate);
+	bprintf(b, "  \"max_position_embeddings\": %d,\n  \"type_vocab_size\": %d,\n  \"vocab_size\": %d,\n", max_pos,
+		roberta ? 1 : 2, vocab);
+	if (t == MODEL_ELECTRA)
+		bprintf(b, "  \"embedding_size\": %d,\n  \"classifier_dropout\": null,\n", embedding);
+	bprintf(b, "  \"layer_norm_eps\": %s,\n  \"pad_token_id\": %d,\n", roberta ? "1e-05" : "1e-12", roberta ? 1 : 0);
+	bprintf(b, "  \"hidden_dropout_prob\": 0.1,\n  \"attention_probs_dropout_prob\": 0.1,\n");
+}
+
+static void write_config(const char *dir, enum model_type t, int vocab)
 {
 	struct buf b = { 0 };
-	bprintf(&b, "{\n  \"architectures\": [\"%s\"],\n", roberta ? (labels ? "RobertaForSequenceClassification" : "RobertaModel") :
-									(labels ? "BertForSequenceClassification" : "BertModel"));
-	bprintf(&b, "  \"model_type\": \"%s\",\n  \"hidden_size\": %d,\n  \"num_hidden_layers\": %d,\n", type_s, hidden,
-		layers);
-	bprintf(&b, "  \"num_attention_heads\": %d,\n  \"intermediate_size\": %d,\n  \"hidden_act\": \"gelu\",\n", heads,
-		intermediate);
-	bprintf(&b, "  \"max_position_embeddings\": %d,\n  \"type_vocab_size\": %d,\n  \"vocab_size\": %d,\n", max_pos,
-		roberta ? 1 : 2, vocab);
-	bprintf(&b, "  \"layer_norm_eps\": %s,\n  \"pad_token_id\": %d,\n", roberta ? "1e-05" : "1e-12", roberta ? 1 : 0);
-	bprintf(&b, "  \"hidden_dropout_prob\": 0.1,\n  \"attention_probs_dropout_prob\": 0.1,\n");
+	bprintf(&b, "{\n  \"architectures\": [\"%s\"],\n  \"model_type\": \"%s\",\n", architecture(t), type_s);
+	if (t == MODEL_DISTILBERT)
+		distilbert_config(&b, vocab);
+	else
+		bert_config(&b, t, vocab);
 	if (labels) {
 		bprintf(&b, "  \"id2label\": {");
 		for (int i = 0; i < labels; i++)
@@ -259,7 +289,7 @@ static void fill(struct params *ps, const struct model_config *c)
 		const struct param *p = &ps->p[i];
 		float *x = ps->mem + p->offset;
 		size_t n = (size_t)p->rows * (size_t)(p->cols ? p->cols : 1);
-		int ln_weight = strstr(p->name, "LayerNorm.weight") != NULL;
+		int ln_weight = strstr(p->name, "LayerNorm.weight") || strstr(p->name, "layer_norm.weight");
 		double scale = strstr(p->name, "word_embeddings") ? word_std : p->cols ? 0.02 : ln_weight ? 0.1 : 0.05;
 		for (size_t k = 0; k < n; k++)
 			x[k] = (float)((ln_weight ? 1.0 : 0.0) + scale * rng_normal(&r));
@@ -267,7 +297,7 @@ static void fill(struct params *ps, const struct model_config *c)
 	if (c->type == MODEL_ROBERTA) { /* the padding row of the position table is zero, as trained */
 		struct emb_weights w;
 		params_emb(ps, ps->mem, &w);
-		memset(w.pos + (size_t)c->pad_id * (size_t)c->hidden, 0, (size_t)c->hidden * sizeof(float));
+		memset(w.pos + (size_t)c->pad_id * (size_t)c->embedding, 0, (size_t)c->embedding * sizeof(float));
 	}
 }
 
@@ -280,8 +310,8 @@ static void write_weights(const char *dir, struct params *ps, enum model_type ty
 	size_t k = 0;
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct param *p = &ps->p[i];
-		if (!labels && p->head && (type == MODEL_ROBERTA || !p->prefixed))
-			continue; /* no classifier: BertModel keeps its pooler only, RobertaModel no head */
+		if (!labels && p->head && !p->prefixed)
+			continue; /* no classifier: BertModel keeps its pooler only, the others no head */
 		if (no_prefix)
 			snprintf(names[i], sizeof names[i], "%s", p->name);
 		else
@@ -314,7 +344,7 @@ int main(int argc, char **argv)
 		{ "type", 1, 0, 't' },	  { "layers", 1, 0, 'l' },     { "hidden", 1, 0, 'H' },    { "heads", 1, 0, 'a' },
 		{ "intermediate", 1, 0, 'i' }, { "max-pos", 1, 0, 'p' }, { "labels", 1, 0, 'c' },    { "seed", 1, 0, 's' },
 		{ "dtype", 1, 0, 'd' },	  { "no-prefix", 0, 0, 'n' }, { "gamma-beta", 0, 0, 'g' }, { "tokenizer", 1, 0, 'k' },
-		{ "word-std", 1, 0, 'w' }, { "help", 0, 0, 'h' },	  { 0 },
+		{ "word-std", 1, 0, 'w' }, { "embedding-size", 1, 0, 'e' }, { "help", 0, 0, 'h' }, { 0 },
 	};
 	int o;
 	cli_init("mkmodel");
@@ -333,30 +363,37 @@ int main(int argc, char **argv)
 		case 'g': gamma_beta = 1; break;
 		case 'k': tokenizer_dir = optarg; break;
 		case 'w': word_std = cli_double("--word-std", optarg, 0, 100); break;
+		case 'e': embedding = (int)cli_long("--embedding-size", optarg, 1, 65536); break;
 		case 'h': cli_help(usage);
 		default: cli_usage_error();
 		}
 	}
 	if (optind + 1 != argc)
 		die("expected one output folder (see --help)");
-	int roberta = !strcmp(type_s, "roberta");
-	if (!roberta && strcmp(type_s, "bert"))
-		die("--type: bert or roberta");
+	enum model_type t = MODEL_BERT;
+	while (t <= MODEL_ELECTRA && strcmp(type_s, model_type_name(t)))
+		t++;
+	if (t > MODEL_ELECTRA)
+		die("--type: bert, roberta, distilbert or electra");
+	int roberta = t == MODEL_ROBERTA;
 	if (dtype_parse(dtype_s) < 0)
 		die("--dtype: f32, f16 or bf16");
 	if (hidden % heads)
 		die("--hidden must be a multiple of --heads");
+	if (embedding && t != MODEL_ELECTRA)
+		die("--embedding-size: ELECTRA's only");
 	const char *dir = argv[optind];
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		die("%s: cannot create", dir);
 	intermediate = intermediate ? intermediate : 4 * hidden;
 	max_pos = max_pos ? max_pos : roberta ? 66 : 64;
+	embedding = embedding ? embedding : hidden;
 	int vocab = tokenizer_dir ? copy_tokenizer(dir) : roberta ? roberta_vocab(dir) : bert_vocab(dir);
-	write_config(dir, roberta, vocab);
+	write_config(dir, t, vocab);
 
-	struct model_config c = { .type = roberta ? MODEL_ROBERTA : MODEL_BERT, .hidden = hidden, .layers = layers,
-				  .heads = heads, .intermediate = intermediate, .vocab = vocab, .max_pos = max_pos,
-				  .type_vocab = roberta ? 1 : 2, .pad_id = roberta ? 1 : 0 };
+	struct model_config c = { .type = t, .hidden = hidden, .layers = layers, .heads = heads,
+				  .intermediate = intermediate, .embedding = embedding, .vocab = vocab, .max_pos = max_pos,
+				  .type_vocab = t == MODEL_DISTILBERT ? 0 : roberta ? 1 : 2, .pad_id = roberta ? 1 : 0 };
 	struct params ps;
 	if (params_init(&ps, &c, 1, 0, layers, labels ? labels : 1) < 0)
 		die_lib();

@@ -54,4 +54,20 @@ check "elsa-train -j 1 and -j 2: dev predictions within 1e-4" "paste '$T/run1/pr
 check "elsa-train -j 1 and -j 2: the same training loss to 5 digits" \
 	"[ \"\$(grep -A1 '^train_loss' '$T/run1/run.yaml' | tail -1 | sed 's/.*loss: \\([0-9.]\\{7\\}\\).*/\\1/')\" = \
 	   \"\$(grep -A1 '^train_loss' '$T/run3/run.yaml' | tail -1 | sed 's/.*loss: \\([0-9.]\\{7\\}\\).*/\\1/')\" ]"
+
+# DistilBERT and ELECTRA (projected embeddings, trained with them): the same, dropout on.
+for fam in distilbert electra; do
+	extra=
+	[ $fam = electra ] && extra="--embedding-size 16"
+	mkmodel --type $fam --hidden 32 --heads 2 --layers 2 --max-pos 128 $extra "$T/$fam" >/dev/null
+	elsa-embed -m "$T/$fam" "$T/stsb.tok" >"$T/$fam.l0"
+	for j in 1 2; do
+		elsa-train -m "$T/$fam" -t stsb --train "$T/$fam.l0" --train-embeddings -o "$T/$fam.j$j" --max-steps 4 \
+			--batch 8 --seed 5 -j $j 2>/dev/null
+	done
+	elsa-train -m "$T/$fam" -t stsb --train "$T/$fam.l0" --train-embeddings -o "$T/$fam.again" --max-steps 4 \
+		--batch 8 --seed 5 -j 2 2>/dev/null
+	same "$fam: elsa-train, the same weights run after run" "$T/$fam.j2/model.safetensors" "$T/$fam.again/model.safetensors"
+	same "$fam: elsa-train -j 1 and -j 2, the same weights" "$T/$fam.j1/model.safetensors" "$T/$fam.j2/model.safetensors"
+done
 done_testing

@@ -3,7 +3,7 @@
 . "${ELSA_TOP:-.}/tests/lib.sh"
 F=$TOP/tests/fixtures/encoder
 
-for m in bert roberta; do
+for m in bert roberta distilbert electra; do
 	mkmodel $(cat "$F/$m/mkmodel.args") "$T/$m" >/dev/null
 	elsa-embed -m "$T/$m" "$F/$m/tokens.tsv" >"$T/$m.l0"
 	close "$m: embeddings match the reference (1e-5)" "$T/$m.l0" "$F/$m/layer0.elsa" 1e-5

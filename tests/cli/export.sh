@@ -8,7 +8,7 @@ F=$TOP/tests/fixtures/encoder
 have_torch=0
 "$PY" -c 'import torch' 2>/dev/null && have_torch=1
 
-for type in bert roberta; do
+for type in bert roberta distilbert electra; do
 	M=$T/$type
 	mkmodel $(cat "$F/$type/mkmodel.args") "$M" >/dev/null
 	tokens=$F/$type/tokens.tsv

@@ -6,7 +6,7 @@
 F=$TOP/tests/fixtures/encoder
 export ELSA_SIMD=sse2
 
-for m in bert roberta; do
+for m in bert roberta distilbert electra; do
 	mkmodel $(cat "$F/$m/mkmodel.args") "$T/$m" >/dev/null
 	elsa-embed -m "$T/$m" "$F/$m/tokens.tsv" >"$T/$m.l0"
 	elsa-encode -m "$T/$m" --to 3 "$T/$m.l0" >"$T/$m.l3"

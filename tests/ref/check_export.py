@@ -32,27 +32,41 @@ LABELS = {  # elsa's class order (elsa-predictions(5)) with the names of the dat
     "rte": ["entailment", "not_entailment"], "wnli": ["not_entailment", "entailment"], "stsb": ["LABEL_0"],
 }
 
-LAYER = [  # BertLayer / RobertaLayer: (module path, has weight matrix of shape)
+LAYER = [  # BertLayer / RobertaLayer / ElectraLayer: (module path, weight shape)
     ("attention.self.query", "HH"), ("attention.self.key", "HH"), ("attention.self.value", "HH"),
     ("attention.output.dense", "HH"), ("attention.output.LayerNorm", "H"),
     ("intermediate.dense", "IH"), ("output.dense", "HI"), ("output.LayerNorm", "H"),
 ]
+DISTIL_LAYER = [  # DistilBERT's TransformerBlock
+    ("attention.q_lin", "HH"), ("attention.k_lin", "HH"), ("attention.v_lin", "HH"), ("attention.out_lin", "HH"),
+    ("sa_layer_norm", "H"), ("ffn.lin1", "IH"), ("ffn.lin2", "HI"), ("output_layer_norm", "H"),
+]
+ARCH = {"bert": "BertForSequenceClassification", "roberta": "RobertaForSequenceClassification",
+        "distilbert": "DistilBertForSequenceClassification", "electra": "ElectraForSequenceClassification"}
 
 
 def expected_keys(cfg, C):
     """{name: shape} of the class's state dict."""
-    t, H, I = cfg["model_type"], cfg["hidden_size"], cfg["intermediate_size"]
+    t = cfg["model_type"]
+    distil = t == "distilbert"
+    H = cfg["dim"] if distil else cfg["hidden_size"]
+    I = cfg["hidden_dim"] if distil else cfg["intermediate_size"]
+    L = cfg["n_layers"] if distil else cfg["num_hidden_layers"]
+    E = cfg.get("embedding_size", H) if t == "electra" else H
     dims = {"H": H, "I": I}
     keys = {
-        f"{t}.embeddings.word_embeddings.weight": (cfg["vocab_size"], H),
-        f"{t}.embeddings.position_embeddings.weight": (cfg["max_position_embeddings"], H),
-        f"{t}.embeddings.token_type_embeddings.weight": (cfg["type_vocab_size"], H),
-        f"{t}.embeddings.LayerNorm.weight": (H,), f"{t}.embeddings.LayerNorm.bias": (H,),
+        f"{t}.embeddings.word_embeddings.weight": (cfg["vocab_size"], E),
+        f"{t}.embeddings.position_embeddings.weight": (cfg["max_position_embeddings"], E),
+        f"{t}.embeddings.LayerNorm.weight": (E,), f"{t}.embeddings.LayerNorm.bias": (E,),
     }
-    for i in range(cfg["num_hidden_layers"]):
-        for mod, shape in LAYER:
-            name = f"{t}.encoder.layer.{i}.{mod}"
-            if "LayerNorm" in mod:
+    if not distil:  # DistilBERT's embeddings have no token types
+        keys[f"{t}.embeddings.token_type_embeddings.weight"] = (cfg["type_vocab_size"], E)
+    if E != H:  # ElectraModel.embeddings_project
+        keys.update({"electra.embeddings_project.weight": (H, E), "electra.embeddings_project.bias": (H,)})
+    for i in range(L):
+        for mod, shape in DISTIL_LAYER if distil else LAYER:
+            name = f"{t}.{'transformer' if distil else 'encoder'}.layer.{i}.{mod}"
+            if len(shape) == 1:
                 keys[name + ".weight"] = (H,)
             else:
                 keys[name + ".weight"] = (dims[shape[0]], dims[shape[1]])
@@ -60,7 +74,10 @@ def expected_keys(cfg, C):
     if t == "bert":  # BertPooler; BertForSequenceClassification.classifier
         keys.update({"bert.pooler.dense.weight": (H, H), "bert.pooler.dense.bias": (H,),
                      "classifier.weight": (C, H), "classifier.bias": (C,)})
-    else:  # RobertaClassificationHead (add_pooling_layer=False: no pooler)
+    elif distil:  # DistilBertForSequenceClassification: pre_classifier, classifier
+        keys.update({"pre_classifier.weight": (H, H), "pre_classifier.bias": (H,),
+                     "classifier.weight": (C, H), "classifier.bias": (C,)})
+    else:  # RobertaClassificationHead, ElectraClassificationHead (no pooler)
         keys.update({"classifier.dense.weight": (H, H), "classifier.dense.bias": (H,),
                      "classifier.out_proj.weight": (C, H), "classifier.out_proj.bias": (C,)})
     return keys
@@ -68,7 +85,7 @@ def expected_keys(cfg, C):
 
 def check_config(cfg, task, fail):
     names = LABELS[task]
-    arch = "BertForSequenceClassification" if cfg["model_type"] == "bert" else "RobertaForSequenceClassification"
+    arch = ARCH[cfg["model_type"]]
     if cfg.get("architectures") != [arch]:
         fail(f"architectures {cfg.get('architectures')}, expected [{arch}]")
     if cfg.get("num_labels") != len(names):

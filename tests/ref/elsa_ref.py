@@ -134,6 +134,12 @@ def write_tokens(path, records, task="-", max_len=0):
 # The model ------------------------------------------------------------------------------------
 
 class Model:
+    """A BERT-family encoder as Hugging Face's modules compute it, from a model folder: BertModel,
+    RobertaModel, DistilBertModel (modeling_distilbert: no token types, q_lin/k_lin/v_lin/out_lin,
+    no dropout after out_lin), ElectraModel (BERT's layers, embeddings of embedding_size projected
+    to hidden_size by embeddings_project when they differ). Tensors are named here as each
+    class names them, without the model's prefix."""
+
     def __init__(self, folder):
         with open(f"{folder}/config.json") as f:
             self.cfg = json.load(f)
@@ -145,11 +151,18 @@ class Model:
             k = k[len(prefix):] if k.startswith(prefix) else k
             k = k.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")
             self.w[k] = v
-        self.H = self.cfg["hidden_size"]
-        self.A = self.cfg["num_attention_heads"]
-        self.L = self.cfg["num_hidden_layers"]
-        self.eps = self.cfg.get("layer_norm_eps", 1e-12)
-        self.pad = self.cfg.get("pad_token_id", 0)
+        c = self.cfg
+        if self.type == "distilbert":
+            self.H, self.A, self.L = c["dim"], c["n_heads"], c["n_layers"]
+            self.eps = 1e-12
+        else:
+            self.H, self.A, self.L = c["hidden_size"], c["num_attention_heads"], c["num_hidden_layers"]
+            self.eps = c.get("layer_norm_eps", 1e-12)
+        self.E = c.get("embedding_size", self.H) if self.type == "electra" else self.H
+        self.pad = c.get("pad_token_id", 0)
+
+    def layer_prefix(self, i):
+        return f"transformer.layer.{i}." if self.type == "distilbert" else f"encoder.layer.{i}."
 
     def embeddings(self, tokens, types, w=None):
         """Hidden states at layer 0 for a padded batch: tokens, types [B, T] (long); w: the
@@ -160,17 +173,25 @@ class Model:
             pos = torch.cumsum(mask, dim=1) * mask + self.pad
         else:
             pos = torch.arange(tokens.shape[1]).expand_as(tokens)
-        x = w["embeddings.word_embeddings.weight"][tokens] + w["embeddings.token_type_embeddings.weight"][types]
+        x = w["embeddings.word_embeddings.weight"][tokens]
+        if self.type != "distilbert":  # DistilBERT has no token types
+            x = x + w["embeddings.token_type_embeddings.weight"][types]
         x = x + w["embeddings.position_embeddings.weight"][pos]
-        return F.layer_norm(x, (self.H,), w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
+        x = F.layer_norm(x, (self.E,), w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
+        if self.type == "electra" and self.E != self.H:
+            x = F.linear(x, w["embeddings_project.weight"], w["embeddings_project.bias"])
+        return x
 
     def layer_weights(self, i):
-        """Layer i's tensors, named without the "encoder.layer.i." prefix."""
-        return {k[len(f"encoder.layer.{i}."):]: v for k, v in self.w.items() if k.startswith(f"encoder.layer.{i}.")}
+        """Layer i's tensors, named without the layer's prefix."""
+        p = self.layer_prefix(i)
+        return {k[len(p):]: v for k, v in self.w.items() if k.startswith(p)}
 
     def layer(self, i, x, mask, w=None, dropout=0.0, training=False):
         """Encoder layer i on x [B, T, H]; mask [B, T] is 1 for real tokens; w: its weights (to train them)."""
         w = w if w is not None else self.layer_weights(i)
+        if self.type == "distilbert":
+            return self.distil_layer(w, x, mask, dropout, training)
         B, T, H = x.shape
         D = H // self.A
         lin = lambda t, name: F.linear(t, w[name + ".weight"], w[name + ".bias"])
@@ -185,6 +206,35 @@ class Model:
         f = F.gelu(lin(h1, "intermediate.dense"))
         o = F.dropout(lin(f, "output.dense"), dropout, training)
         return F.layer_norm(o + h1, (H,), w["output.LayerNorm.weight"], w["output.LayerNorm.bias"], self.eps)
+
+    def distil_layer(self, w, x, mask, dropout, training):
+        """DistilBERT's TransformerBlock: MultiHeadSelfAttention (q scaled before the product,
+        masked with the dtype's minimum), sa_layer_norm, FFN (lin1, gelu, lin2, dropout),
+        output_layer_norm."""
+        B, T, H = x.shape
+        D = H // self.A
+        lin = lambda t, name: F.linear(t, w[name + ".weight"], w[name + ".bias"])
+        heads = lambda t: t.view(B, T, self.A, D).transpose(1, 2)
+        q = heads(lin(x, "attention.q_lin")) / math.sqrt(D)
+        k, v = heads(lin(x, "attention.k_lin")), heads(lin(x, "attention.v_lin"))
+        scores = torch.matmul(q, k.transpose(2, 3))
+        scores = scores.masked_fill((mask == 0)[:, None, None, :], torch.finfo(scores.dtype).min)
+        probs = F.dropout(torch.softmax(scores, dim=-1), dropout, training)
+        ctx = torch.matmul(probs, v).transpose(1, 2).reshape(B, T, H)
+        sa = F.layer_norm(lin(ctx, "attention.out_lin") + x, (H,), w["sa_layer_norm.weight"], w["sa_layer_norm.bias"], self.eps)
+        f = F.dropout(lin(F.gelu(lin(sa, "ffn.lin1")), "ffn.lin2"), dropout, training)
+        return F.layer_norm(f + sa, (H,), w["output_layer_norm.weight"], w["output_layer_norm.bias"], self.eps)
+
+    def head_names(self):
+        """The classification head's tensors, as named in self.w."""
+        return {"bert": ["pooler.dense.weight", "pooler.dense.bias", "classifier.weight", "classifier.bias"],
+                "distilbert": ["pre_classifier.weight", "pre_classifier.bias", "classifier.weight", "classifier.bias"],
+                }.get(self.type, ["classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight",
+                                  "classifier.out_proj.bias"])
+
+    def full_name(self, k):
+        """The checkpoint's name of tensor k of self.w."""
+        return k if k.startswith("classifier") or k.startswith("pre_classifier") else self.type + "." + k
 
 
 def pad_batch(seqs, value=0):
@@ -228,15 +278,21 @@ def write_safetensors(path, tensors):
         f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 
 
-def head_forward(model, w, y, dropout=0.0, training=False):
-    """Hugging Face's classification head on the top layer's states y [B, T, H]."""
+def head_forward(model, w, y, dropout=0.0, training=False, head_dropout=None):
+    """Hugging Face's classification head on the top layer's states y [B, T, H]; head_dropout:
+    the head's own rate when the config gives one (DistilBERT's seq_classif_dropout)."""
+    hp = dropout if head_dropout is None else head_dropout
     cls = y[:, 0]
     if model.type == "bert":  # BertPooler, dropout, classifier
         pooled = torch.tanh(F.linear(cls, w["pooler.dense.weight"], w["pooler.dense.bias"]))
-        return F.linear(F.dropout(pooled, dropout, training), w["classifier.weight"], w["classifier.bias"])
-    x = F.dropout(cls, dropout, training)  # RobertaClassificationHead
-    x = torch.tanh(F.linear(x, w["classifier.dense.weight"], w["classifier.dense.bias"]))
-    return F.linear(F.dropout(x, dropout, training), w["classifier.out_proj.weight"], w["classifier.out_proj.bias"])
+        return F.linear(F.dropout(pooled, hp, training), w["classifier.weight"], w["classifier.bias"])
+    if model.type == "distilbert":  # pre_classifier, ReLU, dropout, classifier
+        x = torch.relu(F.linear(cls, w["pre_classifier.weight"], w["pre_classifier.bias"]))
+        return F.linear(F.dropout(x, hp, training), w["classifier.weight"], w["classifier.bias"])
+    act = torch.tanh if model.type == "roberta" else F.gelu  # RobertaClassificationHead, ElectraClassificationHead
+    x = F.dropout(cls, hp, training)
+    x = act(F.linear(x, w["classifier.dense.weight"], w["classifier.dense.bias"]))
+    return F.linear(F.dropout(x, hp, training), w["classifier.out_proj.weight"], w["classifier.out_proj.bias"])
 
 
 def linear_schedule(warmup, total):
@@ -249,24 +305,21 @@ def train_reference(model, records, first, outputs, lr, warmup_ratio, weight_dec
     off, batches in order, as Hugging Face's Trainer: AdamW, linear schedule, clipping at 1.0.
     With embeddings (first 0), the embeddings train too, computed from the records' tokens.
     Returns (the first step's loss, its gradients by full name, every step's loss)."""
-    prefix = model.type + "."
     params = {}
     if embeddings:
         for k, v in model.w.items():
-            if k.startswith("embeddings."):
-                params[prefix + k] = v.clone().requires_grad_(True)
+            if k.startswith("embeddings"):  # embeddings. and ELECTRA's embeddings_project.
+                params[model.full_name(k)] = v.clone().requires_grad_(True)
     for i in range(first, model.L):
         for k, v in model.layer_weights(i).items():
-            params[f"{prefix}encoder.layer.{i}.{k}"] = v.clone().requires_grad_(True)
-    head_names = (["pooler.dense.weight", "pooler.dense.bias", "classifier.weight", "classifier.bias"]
-                  if model.type == "bert" else
-                  ["classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight", "classifier.out_proj.bias"])
-    for k in head_names:
-        full = (prefix + k) if k.startswith("pooler") else k
-        params[full] = model.w[k].clone().requires_grad_(True)
+            params[model.full_name(model.layer_prefix(i) + k)] = v.clone().requires_grad_(True)
+    for k in model.head_names():
+        params[model.full_name(k)] = model.w[k].clone().requires_grad_(True)
+    local = lambda n: n[len(model.type) + 1:] if n.startswith(model.type + ".") else n
     # Hugging Face's Trainer: no decay on biases and LayerNorm weights (embeddings do decay)
-    decay = [p for n, p in params.items() if "bias" not in n and "LayerNorm" not in n]
-    no_decay = [p for n, p in params.items() if "bias" in n or "LayerNorm" in n]
+    norm = lambda n: "LayerNorm" in n or "layer_norm" in n  # DistilBERT's sa_layer_norm, output_layer_norm
+    decay = [p for n, p in params.items() if "bias" not in n and not norm(n)]
+    no_decay = [p for n, p in params.items() if "bias" in n or norm(n)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=lr, betas=(0.9, 0.999), eps=1e-8)
     warmup = math.ceil(warmup_ratio * steps)
@@ -285,12 +338,13 @@ def train_reference(model, records, first, outputs, lr, warmup_ratio, weight_dec
         if embeddings:
             tok, _ = pad_batch([r["tokens"] for r in rs], model.pad)
             typ, _ = pad_batch([r["types"] for r in rs])
-            ew = {k[len(prefix):]: v for k, v in params.items() if k.startswith(prefix + "embeddings.")}
+            ew = {local(k): v for k, v in params.items() if local(k).startswith("embeddings")}
             x = model.embeddings(tok, typ, ew)
         for i in range(first, model.L):
-            w = {k[len(f"{prefix}encoder.layer.{i}."):]: v for k, v in params.items() if k.startswith(f"{prefix}encoder.layer.{i}.")}
+            p = model.layer_prefix(i)
+            w = {local(k)[len(p):]: v for k, v in params.items() if local(k).startswith(p)}
             x = model.layer(i, x, mask, w)
-        hw = {k[len(prefix):] if k.startswith(prefix) else k: v for k, v in params.items() if "encoder.layer" not in k}
+        hw = {local(k): v for k, v in params.items()}
         logits = head_forward(model, hw, x)
         labels = torch.tensor([r["label"] for r in rs])
         if outputs == 1:

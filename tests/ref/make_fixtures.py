@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Writes the numerical fixtures of elsa's tests from the PyTorch reference (elsa_ref.py).
 
-    /usr/bin/python3 tests/ref/make_fixtures.py [BUILD_DIR]     (needs python3-torch; make first)
+    /usr/bin/python3 tests/ref/make_fixtures.py [BUILD_DIR [NAME...]]   (needs python3-torch; make first)
+
+NAME: only those fixtures (a model of MODELS, a case of TRAIN_CASES); default all.
 
 tests/fixtures/encoder/<model>/: mkmodel.args (how the test rebuilds the model), tokens.tsv,
 layer<l>.elsa (the reference's hidden states at every layer, uncompressed f32 tensor streams).
@@ -24,12 +26,16 @@ import elsa_ref  # noqa: E402
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = sys.argv[1] if len(sys.argv) > 1 else os.path.join(TOP, "build")
+ONLY = set(sys.argv[2:])
 OUT = os.path.join(TOP, "tests", "fixtures")
 
 MODELS = {
     "bert": "--type bert --layers 3 --hidden 32 --heads 4 --max-pos 128 --seed 11",
     "roberta": "--type roberta --layers 3 --hidden 32 --heads 4 --max-pos 130 --seed 12",
+    "distilbert": "--type distilbert --layers 3 --hidden 32 --heads 4 --max-pos 128 --seed 13",
+    "electra": "--type electra --layers 3 --hidden 32 --heads 4 --embedding-size 16 --max-pos 128 --seed 14",
 }
+SEEDS = {"bert": 1, "roberta": 2, "distilbert": 3, "electra": 4}
 LENGTHS = [1, 2, 3, 7, 16, 31, 64, 128]
 
 
@@ -46,7 +52,7 @@ def encoder_records(model, rng):
         tokens = rng.integers(5, vocab, n).tolist()
         pair = i % 2 == 1 and n >= 3
         types = [0] * n
-        if pair and model.type == "bert":
+        if pair and model.type != "roberta":  # DistilBERT's are read and ignored
             types = [0] * (n // 2) + [1] * (n - n // 2)
         if model.type == "roberta" and n == 31:
             tokens[10] = model.pad
@@ -56,7 +62,7 @@ def encoder_records(model, rng):
 
 def encoder_fixtures(name, args, tmp):
     model = make_model(args, os.path.join(tmp, name))
-    rng = np.random.default_rng(1 if name == "bert" else 2)
+    rng = np.random.default_rng(SEEDS[name])
     records = encoder_records(model, rng)
     out = os.path.join(OUT, "encoder", name)
     shutil.rmtree(out, ignore_errors=True)
@@ -78,6 +84,12 @@ TRAIN_CASES = {  # name: (mkmodel arguments, outputs); "-emb": the embeddings tr
     "roberta-reg": ("--type roberta --layers 3 --hidden 16 --heads 2 --intermediate 32 --max-pos 130 --labels 1 --seed 24", 1),
     "bert-emb": ("--type bert --layers 2 --hidden 16 --heads 2 --intermediate 32 --max-pos 128 --labels 2 --seed 25", 2),
     "roberta-emb": ("--type roberta --layers 2 --hidden 16 --heads 2 --intermediate 32 --max-pos 130 --labels 1 --seed 26", 1),
+    "distilbert-cls": ("--type distilbert --layers 3 --hidden 16 --heads 2 --intermediate 32 --max-pos 128 --labels 2 --seed 27", 2),
+    "distilbert-reg": ("--type distilbert --layers 3 --hidden 16 --heads 2 --intermediate 32 --max-pos 128 --labels 1 --seed 28", 1),
+    "distilbert-emb": ("--type distilbert --layers 2 --hidden 16 --heads 2 --intermediate 32 --max-pos 128 --labels 3 --seed 29", 3),
+    "electra-cls": ("--type electra --layers 3 --hidden 16 --heads 2 --intermediate 32 --embedding-size 8 --max-pos 128 --labels 3 --seed 30", 3),
+    "electra-reg": ("--type electra --layers 3 --hidden 16 --heads 2 --intermediate 32 --max-pos 128 --labels 1 --seed 31", 1),
+    "electra-emb": ("--type electra --layers 2 --hidden 16 --heads 2 --intermediate 32 --embedding-size 8 --max-pos 128 --labels 2 --seed 32", 2),
 }
 TRAIN_SETUP = dict(first=1, lr=1e-3, warmup=0.1, weight_decay=0.01, steps=20, batch=4)
 
@@ -114,9 +126,11 @@ def train_fixtures(name, args, outputs, tmp):
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         for name, args in MODELS.items():
-            encoder_fixtures(name, args, tmp)
+            if not ONLY or name in ONLY:
+                encoder_fixtures(name, args, tmp)
         for name, (args, outputs) in TRAIN_CASES.items():
-            train_fixtures(name, args, outputs, tmp)
+            if not ONLY or name in ONLY:
+                train_fixtures(name, args, outputs, tmp)
 
 
 if __name__ == "__main__":

@@ -152,6 +152,12 @@ TEST(bert_regression) { run_case("bert-reg"); }
 TEST(roberta_regression) { run_case("roberta-reg"); }
 TEST(bert_with_embeddings) { run_case("bert-emb"); }
 TEST(roberta_with_embeddings) { run_case("roberta-emb"); }
+TEST(distilbert_classification) { run_case("distilbert-cls"); }
+TEST(distilbert_regression) { run_case("distilbert-reg"); }
+TEST(distilbert_with_embeddings) { run_case("distilbert-emb"); }
+TEST(electra_classification) { run_case("electra-cls"); }
+TEST(electra_regression) { run_case("electra-reg"); }
+TEST(electra_with_projected_embeddings) { run_case("electra-emb"); }
 
 int main(void)
 {
@@ -161,5 +167,11 @@ int main(void)
 	RUN(roberta_regression);
 	RUN(bert_with_embeddings);
 	RUN(roberta_with_embeddings);
+	RUN(distilbert_classification);
+	RUN(distilbert_regression);
+	RUN(distilbert_with_embeddings);
+	RUN(electra_classification);
+	RUN(electra_regression);
+	RUN(electra_with_projected_embeddings);
 	return check_done();
 }

@@ -127,9 +127,9 @@ static double layer_f(void *p)
 	return dot(c->a.y, c->r, rows * (size_t)c->c.hidden);
 }
 
-static void layer_case(float p, enum layer_mode mode)
+static void layer_case(enum model_type type, float p, enum layer_mode mode)
 {
-	struct layer_ctx c = { .c = { .type = MODEL_BERT, .hidden = 16, .layers = 1, .heads = 2, .intermediate = 24,
+	struct layer_ctx c = { .c = { .type = type, .hidden = 16, .layers = 1, .heads = 2, .intermediate = 24,
 				      .vocab = 10, .max_pos = 16, .type_vocab = 2, .eps = 1e-12 } };
 	uint32_t len[3] = { 5, 1, 7 };
 	params_init(&c.ps, &c.c, 0, 0, 1, 0);
@@ -151,12 +151,12 @@ static void layer_case(float p, enum layer_mode mode)
 	memcpy(dy, c.r, TH * 4);
 	layer_backward(dx, &g, dy, &c.a, &c.w, &c.c, &c.b, &c.d, 3, &s);
 	double e = fd_error(layer_f, &c, c.x, dx, TH, 60, 1e-2f);
-	CHECK(e < 3e-2, "mode %d dropout %g: d input off by %g", mode, p, e);
+	CHECK(e < 3e-2, "%s mode %d dropout %g: d input off by %g", model_type_name(type), mode, p, e);
 	for (size_t t = 0; t < c.ps.n; t++) {
 		const struct param *pa = &c.ps.p[t];
 		size_t n = (size_t)pa->rows * (size_t)(pa->cols ? pa->cols : 1);
 		double et = fd_error(layer_f, &c, c.ps.mem + pa->offset, grad + pa->offset, n, 12, 1e-2f);
-		CHECK(et < 3e-2, "mode %d dropout %g: %s off by %g", mode, p, pa->name, et);
+		CHECK(et < 3e-2, "%s mode %d dropout %g: %s off by %g", model_type_name(type), mode, p, pa->name, et);
 	}
 	free(grad), free(dx), free(dy), free(c.x), free(c.r);
 	layer_scratch_free(&s);
@@ -167,10 +167,55 @@ static void layer_case(float p, enum layer_mode mode)
 
 TEST(encoder_layer_backward)
 {
-	layer_case(0, LAYER_ALL_TOKENS);
-	layer_case(0.25f, LAYER_ALL_TOKENS);
-	layer_case(0, LAYER_FIRST_TOKENS);
-	layer_case(0.25f, LAYER_FIRST_TOKENS);
+	layer_case(MODEL_BERT, 0, LAYER_ALL_TOKENS);
+	layer_case(MODEL_BERT, 0.25f, LAYER_ALL_TOKENS);
+	layer_case(MODEL_BERT, 0, LAYER_FIRST_TOKENS);
+	layer_case(MODEL_BERT, 0.25f, LAYER_FIRST_TOKENS);
+	/* DistilBERT's layer: no dropout on the attention output */
+	layer_case(MODEL_DISTILBERT, 0.25f, LAYER_ALL_TOKENS);
+	layer_case(MODEL_DISTILBERT, 0.25f, LAYER_FIRST_TOKENS);
+}
+
+/* Where a family's layer drops out: with the values and the FFN zero, only the attention output's
+ * dropout (on its bias) can change the output. BERT has it, DistilBERT does not. */
+static int attention_output_dropped(enum model_type type)
+{
+	struct model_config mc = { .type = type, .hidden = 16, .layers = 1, .heads = 2, .intermediate = 24, .vocab = 10,
+				   .max_pos = 16, .type_vocab = 2, .eps = 1e-12 };
+	struct params ps;
+	struct layer_weights w;
+	struct layer_acts a = { 0 };
+	struct batch b = { 0 };
+	uint32_t len[2] = { 6, 3 };
+	params_init(&ps, &mc, 0, 0, 1, 0);
+	for (size_t i = 0; i < ps.size; i++)
+		ps.mem[i] = (float)(0.3 * rng_normal(&rng));
+	params_layer(&ps, ps.mem, 0, &w);
+	memset(w.qkv_w + 2 * 16 * 16, 0, 16 * 16 * sizeof(float)); /* the values' weights and biases */
+	memset(w.qkv_b + 2 * 16, 0, 16 * sizeof(float));
+	memset(w.fc2_w, 0, 16 * 24 * sizeof(float));
+	memset(w.fc2_b, 0, 16 * sizeof(float));
+	batch_set(&b, 2, len, mc.heads);
+	layer_acts_reserve(&a, &mc, &b, LAYER_ALL_TOKENS);
+	float *x = randn(b.T * 16, 1), *y0 = malloc(b.T * 16 * sizeof *y0);
+	struct dropout_cfg off = { 0, 0 }, on = { 0.5f, 99 };
+	a.x = x;
+	layer_forward(&a, &w, &mc, &b, &off, 3);
+	memcpy(y0, a.y, b.T * 16 * sizeof *y0);
+	layer_forward(&a, &w, &mc, &b, &on, 3);
+	int differs = memcmp(y0, a.y, b.T * 16 * sizeof *y0) != 0;
+	free(x), free(y0);
+	layer_acts_free(&a);
+	batch_free(&b);
+	params_free(&ps);
+	return differs;
+}
+
+TEST(dropout_sites_of_each_family)
+{
+	CHECK(attention_output_dropped(MODEL_BERT), "BERT's attention output has dropout");
+	CHECK(attention_output_dropped(MODEL_ELECTRA), "ELECTRA's attention output has dropout");
+	CHECK(!attention_output_dropped(MODEL_DISTILBERT), "DistilBERT's attention output has none");
 }
 
 /* The top layer computed at the first tokens only gives the whole layer's output there, bit
@@ -293,6 +338,8 @@ TEST(head_and_loss_backward)
 	head_case(MODEL_ROBERTA, 3);
 	head_case(MODEL_BERT, 1);
 	head_case(MODEL_ROBERTA, 1);
+	head_case(MODEL_DISTILBERT, 2); /* ReLU */
+	head_case(MODEL_ELECTRA, 3);    /* GELU */
 }
 
 int main(void)
@@ -304,5 +351,6 @@ int main(void)
 	RUN(encoder_layer_backward);
 	RUN(first_token_layer_equals_the_whole_layer_at_those_rows);
 	RUN(head_and_loss_backward);
+	RUN(dropout_sites_of_each_family);
 	return check_done();
 }

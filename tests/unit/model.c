@@ -1,5 +1,5 @@
-/* Model folders made by mkmodel: both types, with and without the prefix, gamma/beta names,
- * f16 weights; the parameter layout; missing and misshapen tensors named. */
+/* Model folders made by mkmodel: every family, with and without the prefix, gamma/beta names,
+ * f16 weights; the families' configs; the parameter layout; missing and misshapen tensors named. */
 #include "check.h"
 #include "err.h"
 #include "model.h"
@@ -29,7 +29,8 @@ static void check_loads(const char *dir, enum model_type type, int layers, int l
 	struct layer_weights w;
 	params_layer(&ps, ps.mem, layers - 1, &w);
 	char name[160];
-	snprintf(name, sizeof name, "%sencoder.layer.%d.attention.self.key.weight", m.prefix, layers - 1);
+	snprintf(name, sizeof name, "%s%s.%d.%s", m.prefix, family_of(type)->layers, layers - 1,
+		 family_of(type)->layer_names[1]);
 	const struct wt_tensor *t = weights_find(&m.w, name);
 	size_t H = (size_t)m.cfg.hidden;
 	float *key = malloc(H * H * sizeof *key);
@@ -51,6 +52,55 @@ TEST(both_types_all_naming_variants)
 	CHECK((d = mkmodel("noprefix", "--no-prefix --gamma-beta --dtype bf16")) != NULL, "mkmodel");
 	if (d)
 		check_loads(d, MODEL_BERT, 2, 0);
+}
+
+TEST(distilbert_and_electra_folders)
+{
+	const char *d;
+	CHECK((d = mkmodel("distil", "--type distilbert --layers 2 --labels 2")) != NULL, "mkmodel");
+	if (d)
+		check_loads(d, MODEL_DISTILBERT, 2, 2);
+	CHECK((d = mkmodel("electra", "--type electra --layers 2 --embedding-size 8")) != NULL, "mkmodel");
+	if (d)
+		check_loads(d, MODEL_ELECTRA, 2, 0);
+}
+
+static int parse(const char *text, struct model_config *c)
+{
+	return config_parse(c, text, strlen(text), "config.json");
+}
+
+/* Each family's own keys and defaults, and what elsa does not compute, refused by name. */
+TEST(family_configs)
+{
+	struct model_config c;
+	const char *distil = "{\"model_type\": \"distilbert\", \"dim\": 768, \"n_layers\": 6, \"n_heads\": 12, "
+			     "\"hidden_dim\": 3072, \"vocab_size\": 30522, \"max_position_embeddings\": 512, "
+			     "\"activation\": \"gelu\", \"seq_classif_dropout\": 0.2, \"sinusoidal_pos_embds\": false}";
+	CHECK(parse(distil, &c) == 0, "%s", err_msg());
+	CHECK(c.type == MODEL_DISTILBERT && c.hidden == 768 && c.layers == 6 && c.heads == 12 && c.intermediate == 3072 &&
+		      c.embedding == 768 && c.type_vocab == 0 && c.eps == 1e-12 && c.head_dropout == 0.2,
+	      "distilbert: %d %d %d %d %d %g %g", c.hidden, c.layers, c.heads, c.intermediate, c.type_vocab, c.eps,
+	      c.head_dropout);
+	CHECK(config_parameters(&c) == 66362880.0, "distilbert-base has 66362880 parameters, not %.0f", config_parameters(&c));
+	const char *electra = "{\"model_type\": \"electra\", \"hidden_size\": 256, \"num_hidden_layers\": 12, "
+			      "\"num_attention_heads\": 4, \"intermediate_size\": 1024, \"vocab_size\": 30522, "
+			      "\"max_position_embeddings\": 512, \"type_vocab_size\": 2, \"classifier_dropout\": null}";
+	CHECK(parse(electra, &c) == 0, "%s", err_msg());
+	CHECK(c.type == MODEL_ELECTRA && c.embedding == 128 && c.head_dropout == -1,
+	      "electra: embedding_size defaults to 128 (%d), no classifier_dropout (%g)", c.embedding, c.head_dropout);
+	/* electra-small's ElectraModel, counted by hand from its modules: embeddings (30522 + 512 + 2)
+	 * x 128 + 256, embeddings_project 128 x 256 + 256, 12 layers of 789760 */
+	CHECK(config_parameters(&c) == 13483008.0, "electra-small: %.0f", config_parameters(&c));
+	CHECK(parse("{\"model_type\": \"distilbert\", \"dim\": 8, \"n_layers\": 1, \"n_heads\": 2, \"hidden_dim\": 8, "
+		    "\"vocab_size\": 9, \"max_position_embeddings\": 9, \"sinusoidal_pos_embds\": true}", &c) == E_FORMAT &&
+		      strstr(err_msg(), "sinusoidal_pos_embds"), "%s", err_msg());
+	CHECK(parse("{\"model_type\": \"distilbert\", \"activation\": \"relu\"}", &c) == E_FORMAT &&
+		      strstr(err_msg(), "activation relu"), "%s", err_msg());
+	CHECK(parse("{\"model_type\": \"albert\"}", &c) == E_FORMAT &&
+		      strstr(err_msg(), "model_type albert: elsa reads bert, roberta, distilbert and electra"), "%s", err_msg());
+	CHECK(parse("{\"model_type\": \"distilbert\", \"dim\": 8}", &c) == E_FORMAT && strstr(err_msg(), "no n_layers"),
+	      "%s", err_msg());
 }
 
 TEST(fingerprint_follows_the_weights)
@@ -99,6 +149,8 @@ TEST(missing_and_misshapen_tensors_are_named)
 int main(void)
 {
 	RUN(both_types_all_naming_variants);
+	RUN(distilbert_and_electra_folders);
+	RUN(family_configs);
 	RUN(fingerprint_follows_the_weights);
 	RUN(missing_and_misshapen_tensors_are_named);
 	return check_done();
