@@ -68,10 +68,22 @@ def useful(lengths, H, I, forward_layers=0, trained_layers=0, head=0, C=2):
 # Files ----------------------------------------------------------------------------------------
 
 def config(folder):
+    """config.json under BERT's key names (DistilBERT's dim, n_layers... renamed; no token types)."""
     with open(f"{folder}/config.json") as f:
         c = json.load(f)
+    if c["model_type"] == "distilbert":
+        c.update(hidden_size=c["dim"], num_hidden_layers=c["n_layers"], num_attention_heads=c["n_heads"],
+                 intermediate_size=c["hidden_dim"], type_vocab_size=0, layer_norm_eps=1e-12)
     c.setdefault("layer_norm_eps", 1e-12)
     return c
+
+
+# DistilBERT's names for BERT's modules (modeling_distilbert)
+DISTIL_NAMES = [("encoder.layer.", "transformer.layer."), ("attention.self.query", "attention.q_lin"),
+                ("attention.self.key", "attention.k_lin"), ("attention.self.value", "attention.v_lin"),
+                ("attention.output.dense", "attention.out_lin"), ("attention.output.LayerNorm", "sa_layer_norm"),
+                ("intermediate.dense", "ffn.lin1"), ("output.dense", "ffn.lin2"),
+                ("output.LayerNorm", "output_layer_norm"), ("pooler.dense", "pre_classifier")]
 
 
 class Weights:
@@ -83,8 +95,13 @@ class Weights:
         self.header = json.loads(self.f.read(n))
         self.base = 8 + n
         self.pre = model_type + "."
+        self.distil = model_type == "distilbert"
 
     def name(self, n):
+        """The checkpoint's name of BERT's tensor n."""
+        if self.distil:
+            for a, b in DISTIL_NAMES:
+                n = n.replace(a, b)
         for k in (self.pre + n, n, (self.pre + n).replace(".weight", ".gamma").replace(".bias", ".beta")):
             if k in self.header:
                 return k
@@ -181,20 +198,23 @@ class Embeddings(nn.Module):
         H = c["hidden_size"]
         self.word = nn.Embedding(c["vocab_size"], H)
         self.pos = nn.Embedding(c["max_position_embeddings"], H)
-        self.typ = nn.Embedding(c["type_vocab_size"], H)
+        self.typ = nn.Embedding(c["type_vocab_size"], H) if c["type_vocab_size"] else None  # DistilBERT: none
         self.ln = nn.LayerNorm(H, eps=c["layer_norm_eps"])
         self.drop = nn.Dropout(p)
         for mod, n in ((self.word, "word_embeddings"), (self.pos, "position_embeddings"), (self.typ, "token_type_embeddings")):
-            w.into(f"embeddings.{n}.weight", mod.weight)
+            if mod is not None:
+                w.into(f"embeddings.{n}.weight", mod.weight)
         w.linear(self.ln, "embeddings.LayerNorm")
 
     def forward(self, tok, typ):
         pos = torch.arange(tok.shape[1]).expand_as(tok)
-        return self.drop(self.ln(self.word(tok) + self.typ(typ) + self.pos(pos)))
+        x = self.word(tok) + self.typ(typ) if self.typ is not None else self.word(tok)
+        return self.drop(self.ln(x + self.pos(pos)))
 
 
 class Layer(nn.Module):
-    """Hugging Face's BertLayer: padded, additive mask, post-LayerNorm, erf GELU."""
+    """Hugging Face's BertLayer (DistilBERT's TransformerBlock: no dropout on the attention
+    output): padded, additive mask, post-LayerNorm, erf GELU."""
 
     def __init__(self, c, p):
         super().__init__()
@@ -204,6 +224,7 @@ class Layer(nn.Module):
         self.ln1, self.ln2 = nn.LayerNorm(H, eps=eps), nn.LayerNorm(H, eps=eps)
         self.fc1, self.fc2 = nn.Linear(H, I), nn.Linear(I, H)
         self.drop = nn.Dropout(p)
+        self.attn_drop = nn.Dropout(0 if c["model_type"] == "distilbert" else p)
 
     NAMES = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
              "o": "attention.output.dense", "ln1": "attention.output.LayerNorm", "fc1": "intermediate.dense",
@@ -215,7 +236,7 @@ class Layer(nn.Module):
         q, k, v = heads(self.q(x)), heads(self.k(x)), heads(self.v(x))
         scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.D) + mask_add
         ctx = torch.matmul(self.drop(torch.softmax(scores, dim=-1)), v).transpose(1, 2).reshape(B, T, H)
-        h1 = self.ln1(self.drop(self.o(ctx)) + x)
+        h1 = self.ln1(self.attn_drop(self.o(ctx)) + x)
         return self.ln2(self.drop(self.fc2(F.gelu(self.fc1(h1)))) + h1)
 
 
@@ -233,8 +254,9 @@ class Bert(nn.Module):
         for i, layer in enumerate(self.layers):
             for attr, n in Layer.NAMES.items():
                 w.linear(getattr(layer, attr), f"encoder.layer.{first + i}.{n}")
-        if head:
+        if head:  # BERT's pooler (tanh), or DistilBERT's pre_classifier (ReLU)
             self.pool, self.cls, self.drop = nn.Linear(H, H), nn.Linear(H, outputs), nn.Dropout(p)
+            self.act = torch.relu if c["model_type"] == "distilbert" else torch.tanh
             if w.has("pooler.dense.weight"):
                 w.linear(self.pool, "pooler.dense")
 
@@ -245,7 +267,7 @@ class Bert(nn.Module):
         return x
 
     def head(self, y):
-        return self.cls(self.drop(torch.tanh(self.pool(y[:, 0]))))
+        return self.cls(self.drop(self.act(self.pool(y[:, 0]))))
 
 
 class Fused(nn.Module):
