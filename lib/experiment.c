@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "experiment.h"
@@ -31,6 +32,74 @@ static void fail(struct reader *r, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	r->rc = err_set(E_FORMAT, "%s: %s", r->path, msg);
+}
+
+/* The settings an experiment file may give, and names users bring from elsewhere. */
+static const char *const settings[] = {
+	"model", "data", "tasks", "frozen", "lr", "seeds", "epochs", "batch", "max_len", "max_steps", "jobs",
+	"warmup", "weight_decay", "dropout", "dtype", "train_embeddings",
+};
+static const char *const aliases[][2] = {
+	{ "learning_rate", "lr" },      { "max_length", "max_len" },   { "max_seq_length", "max_len" },
+	{ "num_train_epochs", "epochs" }, { "batch_size", "batch" },   { "per_device_train_batch_size", "batch" },
+	{ "warmup_ratio", "warmup" },   { "task", "tasks" },           { "task_name", "tasks" },
+	{ "seed", "seeds" },            { "model_name_or_path", "model" }, { "frozen_layers", "frozen" },
+};
+
+/* Edits (insertions, deletions, substitutions) between two short names; at most 3 counted. */
+static int distance(const char *a, const char *b)
+{
+	size_t n = strlen(b), prev[64], cur[64];
+	if (n >= 64 || strlen(a) >= 64)
+		return 99;
+	for (size_t k = 0; k <= n; k++)
+		prev[k] = k;
+	for (size_t i = 1; a[i - 1]; i++) {
+		cur[0] = i;
+		for (size_t k = 1; k <= n; k++) {
+			size_t sub = prev[k - 1] + (a[i - 1] != b[k - 1]), del = prev[k] + 1, ins = cur[k - 1] + 1;
+			cur[k] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+		}
+		memcpy(prev, cur, (n + 1) * sizeof *prev);
+	}
+	return prev[n] > 3 ? 3 : (int)prev[n];
+}
+
+/* The setting a user most likely meant by name, or NULL. */
+static const char *meant(const char *name)
+{
+	for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
+		if (!strcmp(name, aliases[i][0]))
+			return aliases[i][1];
+	const char *best = NULL;
+	int d = 3;
+	for (size_t i = 0; i < sizeof settings / sizeof *settings; i++)
+		if (distance(name, settings[i]) < d)
+			d = distance(name, settings[i]), best = settings[i];
+	return best;
+}
+
+/* Every key of the file is a setting: an unknown one is a typo or a setting from elsewhere. */
+static void check_keys(struct reader *r)
+{
+	int root = json_root(r->j);
+	for (size_t i = 0; i < json_len(r->j, root); i++) {
+		const char *name, *before;
+		int node = json_at(r->j, root, i, &name);
+		for (size_t b = 0; b < i; b++)
+			if (json_at(r->j, root, b, &before) && !strcmp(before, name))
+				fail(r, "line %zu: %.40s is given twice", json_line(r->j, node), name);
+		size_t k = 0;
+		while (k < sizeof settings / sizeof *settings && strcmp(name, settings[k]))
+			k++;
+		if (k < sizeof settings / sizeof *settings)
+			continue;
+		const char *m = meant(name);
+		if (m)
+			fail(r, "line %zu: %.40s is not a setting (%s?)", json_line(r->j, node), name, m);
+		else
+			fail(r, "line %zu: %.40s is not a setting (see elsa-experiment(5))", json_line(r->j, node), name);
+	}
 }
 
 static int key(struct reader *r, const char *name, int required)
@@ -69,8 +138,13 @@ static int numbers(struct reader *r, const char *name, double *out, double lo, d
 		fail(r, "%s: give 1 to %d values", name, EXPERIMENT_MAX_LIST);
 		return 0;
 	}
-	for (int i = 0; i < count; i++)
-		out[i] = number(r, list ? json_at(r->j, n, (size_t)i, NULL) : n, name, lo, hi, whole);
+	for (int i = 0; i < count; i++) {
+		int item = list ? json_at(r->j, n, (size_t)i, NULL) : n;
+		out[i] = number(r, item, name, lo, hi, whole);
+		for (int k = 0; k < i; k++)
+			if (out[k] == out[i])
+				fail(r, "line %zu: %s: %g is given twice", json_line(r->j, item), name, out[i]);
+	}
 	return count;
 }
 
@@ -94,6 +168,18 @@ static char *folder(struct reader *r, const char *name)
 	return real;
 }
 
+/* A task's train and dev files must be in the data folder before any job starts. */
+static void task_files_exist(struct reader *r, struct experiment *e, int i, int item)
+{
+	const char *files[2] = { task_train_file(e->tasks[i]), task_dev_file(e->tasks[i]) };
+	for (int s = 0; s < 2 && e->data; s++) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/%s/%s", e->data, e->tasks[i]->folder, files[s]);
+		if (access(path, R_OK) < 0)
+			fail(r, "line %zu: tasks: %s: %s: %s", json_line(r->j, item), e->tasks[i]->name, path, strerror(errno));
+	}
+}
+
 static void read_tasks(struct reader *r, struct experiment *e)
 {
 	int n = key(r, "tasks", 1), list = json_type(r->j, n) == J_ARRAY;
@@ -105,9 +191,16 @@ static void read_tasks(struct reader *r, struct experiment *e)
 		return;
 	}
 	for (int i = 0; i < e->ntasks; i++) {
-		const char *name = json_str(r->j, list ? json_at(r->j, n, (size_t)i, NULL) : n, NULL);
-		if (!name || !(e->tasks[i] = task_find(name)) || !strcmp(name, "ax"))
-			fail(r, "tasks: '%.40s' is not a GLUE task elsa trains", name ? name : "?");
+		int item = list ? json_at(r->j, n, (size_t)i, NULL) : n;
+		const char *name = json_str(r->j, item, NULL);
+		if (!name || !(e->tasks[i] = task_find(name)) || !strcmp(name, "ax")) {
+			fail(r, "line %zu: tasks: '%.40s' is not a GLUE task elsa trains", json_line(r->j, item), name ? name : "?");
+			continue;
+		}
+		for (int k = 0; k < i; k++)
+			if (e->tasks[k] == e->tasks[i])
+				fail(r, "line %zu: tasks: %s is given twice", json_line(r->j, item), name);
+		task_files_exist(r, e, i, item);
 	}
 }
 
@@ -122,6 +215,7 @@ int experiment_read(const char *path, struct experiment *e)
 		json_free(r.j);
 		return err_set(E_FORMAT, "%s: not a mapping of settings", path);
 	}
+	check_keys(&r);
 	e->model = folder(&r, "model");
 	e->data = folder(&r, "data");
 	read_tasks(&r, e);

@@ -78,6 +78,17 @@ const struct task *task_all(size_t *n)
 	return tasks;
 }
 
+const char *task_train_file(const struct task *t)
+{
+	(void)t;
+	return "train.tsv";
+}
+
+const char *task_dev_file(const struct task *t)
+{
+	return !strcmp(t->name, "mnli") ? "dev_matched.tsv" : !strcmp(t->name, "mnli-mm") ? "dev_mismatched.tsv" : "dev.tsv";
+}
+
 int task_outputs(const struct task *t)
 {
 	return t->nlabels ? t->nlabels : 1;

@@ -21,6 +21,10 @@ struct task {
 const struct task *task_find(const char *name);
 /* Every task, for listing; *n gets the count. */
 const struct task *task_all(size_t *n);
+/* The file names of the task's labelled splits in its GLUE folder: "train.tsv", and "dev.tsv"
+ * (MNLI: dev_matched.tsv, mnli-mm: dev_mismatched.tsv). */
+const char *task_train_file(const struct task *t);
+const char *task_dev_file(const struct task *t);
 /* Number of outputs of the task's head: nlabels, or 1 for regression. */
 int task_outputs(const struct task *t);
 /* Turns a label as written in a file into a class index (or a score for regression).

@@ -11,6 +11,7 @@
 
 struct node {
 	enum json_type type;
+	size_t line;  /* where it starts in the text, from 1 */
 	char *text;   /* scalars */
 	size_t len;
 	size_t first; /* containers: their children in kids[first .. first + n) */
@@ -24,11 +25,11 @@ struct json {
 	size_t nkids, kcap;
 };
 
-static int new_node(struct json *j, enum json_type type)
+static int new_node(struct json *j, enum json_type type, size_t line)
 {
 	if (grow((void **)&j->nodes, &j->cap, j->nnodes + 1, sizeof *j->nodes) < 0)
 		return -1;
-	j->nodes[j->nnodes] = (struct node){ .type = type };
+	j->nodes[j->nnodes] = (struct node){ .type = type, .line = line };
 	return (int)j->nnodes++;
 }
 
@@ -77,7 +78,7 @@ static int build(struct json *j, yaml_parser_t *p, const char *name)
 				break;
 			}
 			if (e.type == YAML_SCALAR_EVENT) {
-				if ((id = new_node(j, scalar_type(&e))) < 0) {
+				if ((id = new_node(j, scalar_type(&e), e.start_mark.line + 1)) < 0) {
 					rc = E_NOMEM;
 					break;
 				}
@@ -94,7 +95,8 @@ static int build(struct json *j, yaml_parser_t *p, const char *name)
 					rc = err_set(E_FORMAT, "%s: line %zu: nested too deep", name, e.start_mark.line + 1);
 					break;
 				}
-				if ((id = new_node(j, e.type == YAML_SEQUENCE_START_EVENT ? J_ARRAY : J_OBJECT)) < 0) {
+				if ((id = new_node(j, e.type == YAML_SEQUENCE_START_EVENT ? J_ARRAY : J_OBJECT,
+						   e.start_mark.line + 1)) < 0) {
 					rc = E_NOMEM;
 					break;
 				}
@@ -161,7 +163,7 @@ struct json *json_parse(const char *text, size_t n, const char *name)
 {
 	yaml_parser_t p;
 	struct json *j = calloc(1, sizeof *j);
-	if (!j || new_node(j, J_NONE) < 0) {
+	if (!j || new_node(j, J_NONE, 0) < 0) {
 		free(j);
 		err_set(E_NOMEM, "out of memory");
 		return NULL;
@@ -217,6 +219,12 @@ enum json_type json_type(const struct json *j, int node)
 {
 	const struct node *n = get(j, node);
 	return n ? n->type : J_NONE;
+}
+
+size_t json_line(const struct json *j, int node)
+{
+	const struct node *n = get(j, node);
+	return n ? n->line : 0;
 }
 
 size_t json_len(const struct json *j, int node)

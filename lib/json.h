@@ -22,6 +22,8 @@ void json_free(struct json *j);
 
 int json_root(const struct json *j);
 enum json_type json_type(const struct json *j, int node);
+/* The line of the text where node starts (from 1; 0 for none), for messages. */
+size_t json_line(const struct json *j, int node);
 /* Items of an array, or key/value pairs of an object. */
 size_t json_len(const struct json *j, int node);
 /* Item i of an array, or value i of an object (then *key, if not NULL, gets its key). */

@@ -41,26 +41,61 @@ struct run {
 	int collapsed;      /* a classifier that predicts one class for every dev example */
 };
 
+/* A run that failed (elsa-sweep's NAME.failed marker): what it was, and its log's last line. */
+struct failure {
+	char *name, *task, *last;
+	int row;
+};
+
 /* One table cell: a task at a frozen-layer count, with its best learning rate. */
 struct cell {
 	int present;
 	double lr, mean, sd, rel;
-	int seeds, collapsed;
+	int seeds, collapsed, failed;
 	double train_seconds, tokens_per_second; /* means over the cell's runs */
 	long train_tokens;                        /* tokens processed in training, all its runs */
 };
 
 static struct run *runs;
 static size_t nruns;
+static struct failure *failures;
+static size_t nfailures;
 
 /* Collecting run records */
+
+/* NAME.failed: task, frozen, embeddings, last (see elsa-sweep). */
+static void add_failure(const char *path, const char *base)
+{
+	struct json *j = json_load(path);
+	int root = j ? json_root(j) : 0;
+	const char *task = j ? json_str(j, json_get(j, root, "task"), NULL) : NULL;
+	const char *last = j ? json_str(j, json_get(j, root, "last"), NULL) : NULL;
+	double frozen, emb;
+	if (!task || json_number(j, json_get(j, root, "frozen"), &frozen) < 0 ||
+	    json_number(j, json_get(j, root, "embeddings"), &emb) < 0)
+		die("%s: not an elsa-sweep failure marker", path);
+	failures = realloc(failures, (nfailures + 1) * sizeof *failures);
+	if (!failures)
+		die("out of memory");
+	struct failure *f = &failures[nfailures++];
+	f->name = strndup(base, strlen(base) - (sizeof ".failed" - 1));
+	f->task = strdup(task);
+	f->last = strdup(last ? last : "");
+	f->row = emb ? -1 : (int)frozen;
+	if (!f->name || !f->task || !f->last)
+		die("out of memory");
+	json_free(j);
+}
 
 static int collect(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 {
 	(void)sb;
 	const char *base = path + ftw->base;
+	size_t n = strlen(base);
 	if (type == FTW_D && strstr(base, ".tmp."))
 		return 0; /* an unfinished run (elsa-train writes RUN.tmp.XXXXXX): nftw cannot skip it, we do below */
+	if (type == FTW_F && n > 7 && !strcmp(base + n - 7, ".failed"))
+		add_failure(path, base);
 	if (type != FTW_F || strcmp(base, "run.yaml") || strstr(path, ".tmp."))
 		return 0;
 	runs = realloc(runs, (nruns + 1) * sizeof *runs);
@@ -108,7 +143,7 @@ static void read_runs(char **args, int n)
 			die("%s: %s", args[i], strerror(errno));
 	}
 	if (!nruns)
-		die("no run.yaml under %s%s", args[0], n > 1 ? " and the others" : "");
+		die("no run.yaml under %s%s%s", args[0], n > 1 ? " and the others" : "", nfailures ? " (every run failed)" : "");
 	qsort(runs, nruns, sizeof *runs, by_path);
 	for (size_t i = 0; i < nruns; i++) {
 		struct run *r = &runs[i];
@@ -150,15 +185,26 @@ static int row_of(const struct run *r)
 	return r->r.train_embeddings ? -1 : r->r.frozen;
 }
 
+static void add_task(const char *task)
+{
+	for (int t = 0; t < ntasks; t++)
+		if (!strcmp(tasks[t], task))
+			return;
+	if (ntasks == 32)
+		die("more than 32 tasks");
+	tasks[ntasks++] = task;
+}
+
+/* The table's columns (tasks) and rows (frozen counts) of every run, failed ones too. */
 static void axes(void)
 {
 	for (size_t i = 0; i < nruns; i++) {
-		int seen = 0;
-		for (int t = 0; t < ntasks; t++)
-			seen |= !strcmp(tasks[t], runs[i].r.task);
-		if (!seen && ntasks < 32)
-			tasks[ntasks++] = runs[i].r.task;
+		add_task(runs[i].r.task);
 		add_unique_int(frozen, &nfrozen, row_of(&runs[i]));
+	}
+	for (size_t i = 0; i < nfailures; i++) {
+		add_task(failures[i].task);
+		add_unique_int(frozen, &nfrozen, failures[i].row);
 	}
 	qsort(frozen, (size_t)nfrozen, sizeof *frozen, cmp_int);
 }
@@ -167,6 +213,9 @@ static void axes(void)
 static struct cell make_cell(const char *task, int row)
 {
 	struct cell best = { 0 };
+	int failed = 0;
+	for (size_t i = 0; i < nfailures; i++)
+		failed += !strcmp(failures[i].task, task) && failures[i].row == row;
 	for (size_t i = 0; i < nruns; i++) {
 		const struct run *r = &runs[i];
 		if (strcmp(r->r.task, task) || row_of(r) != row)
@@ -193,20 +242,38 @@ static struct cell make_cell(const char *task, int row)
 		if (!best.present || c.mean > best.mean)
 			best = c;
 	}
+	best.failed = failed;
 	return best;
 }
 
 static struct cell *cells; /* [nfrozen][ntasks] */
 static int layers;
+static int *baseline;       /* [ntasks]: the row relative quality is against (frozen 0, else the fewest
+			     * frozen layers run); -2 when the task has no cell that can be one */
+static int *claim;          /* [ntasks]: the baseline learned (no collapsed run, a positive score): a 90% claim holds */
+
+/* The baseline of task t: frozen 0 (every layer trained) when it was run, else the fewest
+ * frozen layers that were (the caption says which). */
+static int baseline_row(int t)
+{
+	for (int f = 0; f < nfrozen; f++)
+		if (frozen[f] >= 0 && make_cell(tasks[t], frozen[f]).present)
+			return frozen[f];
+	return -2;
+}
 
 static void fill_cells(void)
 {
 	cells = calloc((size_t)(nfrozen * ntasks), sizeof *cells);
-	if (!cells)
+	baseline = calloc((size_t)ntasks, sizeof *baseline);
+	claim = calloc((size_t)ntasks, sizeof *claim);
+	if (!cells || !baseline || !claim)
 		die("out of memory");
 	layers = runs[0].r.layers;
 	for (int t = 0; t < ntasks; t++) {
-		struct cell base = make_cell(tasks[t], 0);
+		baseline[t] = baseline_row(t);
+		struct cell base = make_cell(tasks[t], baseline[t]);
+		claim[t] = base.present && base.mean > 0 && !base.collapsed;
 		for (int f = 0; f < nfrozen; f++) {
 			struct cell *c = &cells[f * ntasks + t];
 			*c = make_cell(tasks[t], frozen[f]);
@@ -215,10 +282,13 @@ static void fill_cells(void)
 	}
 }
 
-/* The fewest trained layers whose quality is at least 90% of the baseline, or -1. */
+/* The fewest trained layers whose quality is at least 90% of the baseline, or -1 (none, or a
+ * baseline that did not learn: collapsed, or a score of 0 or less). */
 static int fewest_for_90(int t)
 {
 	int best = -1;
+	if (!claim[t])
+		return -1;
 	for (int f = 0; f < nfrozen; f++) {
 		const struct cell *c = &cells[f * ntasks + t];
 		int trained = layers - frozen[f];
@@ -244,9 +314,55 @@ static void row_label(int row, char *buf, size_t n)
 		snprintf(buf, n, "%d", row);
 }
 
+/* "frozen 0 (every encoder layer trained, embeddings frozen)." or, without that row, the fewest
+ * frozen layers each task ran. */
+static void print_baselines(struct out *o)
+{
+	int all_zero = 1;
+	for (int t = 0; t < ntasks; t++)
+		all_zero &= baseline[t] == 0;
+	if (all_zero) {
+		out_printf(o, "frozen 0 (every encoder layer trained, embeddings frozen).");
+		return;
+	}
+	out_printf(o, "the fewest frozen layers run, frozen 0 being absent:");
+	for (int t = 0; t < ntasks; t++)
+		out_printf(o, t ? ", %s frozen %d" : " %s frozen %d", tasks[t], baseline[t]);
+	out_printf(o, ".");
+}
+
+/* Tasks whose baseline did not learn make no 90% claim: say why. */
+static void print_no_claims(struct out *o)
+{
+	for (int t = 0; t < ntasks; t++)
+		if (!claim[t] && baseline[t] >= -1)
+			out_printf(o, "\n%s makes no claim of the fewest layers for 90%%: its baseline (frozen %d) %s.\n", tasks[t],
+				   baseline[t], make_cell(tasks[t], baseline[t]).collapsed ? "has collapsed runs" : "scores 0 or less");
+}
+
+/* " (2 collapsed, 1 failed)" */
+static const char *cell_notes(const struct cell *c, char *buf, size_t n)
+{
+	buf[0] = 0;
+	if (c->collapsed && c->failed)
+		snprintf(buf, n, " (%d collapsed, %d failed)", c->collapsed, c->failed);
+	else if (c->collapsed || c->failed)
+		snprintf(buf, n, " (%d %s)", c->collapsed ? c->collapsed : c->failed, c->collapsed ? "collapsed" : "failed");
+	return buf;
+}
+
+static void print_failures(struct out *o)
+{
+	if (!nfailures)
+		return;
+	out_printf(o, "\n%zu run%s failed, left out of the table's means:\n\n", nfailures, nfailures == 1 ? "" : "s");
+	for (size_t i = 0; i < nfailures; i++)
+		out_printf(o, "- %s %s: %s\n", failures[i].task, failures[i].name, failures[i].last);
+}
+
 static void print_markdown(struct out *o)
 {
-	char label[32];
+	char label[32], notes[64];
 	out_printf(o, "| frozen | trained |");
 	for (int t = 0; t < ntasks; t++)
 		out_printf(o, " %s (%s) |", tasks[t], metric_of(tasks[t]));
@@ -260,7 +376,7 @@ static void print_markdown(struct out *o)
 		for (int t = 0; t < ntasks; t++) {
 			const struct cell *c = &cells[f * ntasks + t];
 			if (!c->present)
-				out_printf(o, " |");
+				out_printf(o, c->failed ? " failed |" : " |");
 			else if (isnan(c->rel))
 				out_printf(o, " %.2f ± %.2f |", 100 * c->mean, 100 * c->sd);
 			else
@@ -277,10 +393,11 @@ static void print_markdown(struct out *o)
 			out_printf(o, " **%d** |", k);
 	}
 	out_printf(o, "\n\nScores are dev scores x 100, mean ± standard deviation over seeds, at each cell's best "
-		      "learning rate (chosen on dev, as the paper does); percentages are relative to frozen 0 (every "
-		      "encoder layer trained, embeddings frozen). %zu runs of a %d-layer model. A collapsed run predicts one "
-		      "class for every dev example.\n",
-		   nruns, layers);
+		      "learning rate (chosen on dev, as the paper does); percentages are relative to ");
+	print_baselines(o);
+	out_printf(o, " %zu runs of a %d-layer model. A collapsed run predicts one class for every dev example.\n", nruns,
+		   layers);
+	print_no_claims(o);
 	out_printf(o, "\n| frozen |");
 	for (int t = 0; t < ntasks; t++)
 		out_printf(o, " %s: lr, seeds (collapsed) |", tasks[t]);
@@ -293,15 +410,16 @@ static void print_markdown(struct out *o)
 		out_printf(o, "| %s |", label);
 		for (int t = 0; t < ntasks; t++) {
 			const struct cell *c = &cells[f * ntasks + t];
-			if (!c->present)
+			if (!c->present && c->failed)
+				out_printf(o, " %d failed |", c->failed);
+			else if (!c->present)
 				out_printf(o, " |");
-			else if (c->collapsed)
-				out_printf(o, " %g, %d (%d collapsed) |", c->lr, c->seeds, c->collapsed);
 			else
-				out_printf(o, " %g, %d |", c->lr, c->seeds);
+				out_printf(o, " %g, %d%s |", c->lr, c->seeds, cell_notes(c, notes, sizeof notes));
 		}
 		out_printf(o, "\n");
 	}
+	print_failures(o);
 }
 
 static void print_delimited(struct out *o, char sep)
@@ -417,15 +535,33 @@ static void print_costs(struct out *o, const char *dir)
 	}
 }
 
-/* The figure, drawn by gnuplot through a pipe: relative quality against trained layers. */
+/* The relative qualities task t has to plot. */
+static int points(int t)
+{
+	int n = 0;
+	for (int f = 0; f < nfrozen; f++)
+		n += frozen[f] >= 0 && cells[f * ntasks + t].present && !isnan(cells[f * ntasks + t].rel);
+	return n;
+}
+
+/* The figure, drawn by gnuplot through a pipe: relative quality against trained layers, for the
+ * tasks that have any (gnuplot's messages go to FILE.log, shown only when it fails). */
 static void plot(const char *file)
 {
-	char base[4096];
+	char base[4096], cmd[4200];
 	snprintf(base, sizeof base, "%s", file);
 	size_t n = strlen(base);
 	if (n > 4 && (!strcmp(base + n - 4, ".svg") || !strcmp(base + n - 4, ".png")))
 		base[n - 4] = 0;
-	FILE *g = popen("gnuplot 2>&1", "w");
+	int drawn = 0;
+	for (int t = 0; t < ntasks; t++)
+		drawn += points(t) > 0;
+	if (!drawn) {
+		warn("--plot: no relative quality is defined (no baseline that scored above 0): no figure");
+		return;
+	}
+	snprintf(cmd, sizeof cmd, "gnuplot >'%s.log' 2>&1", base);
+	FILE *g = popen(cmd, "w");
 	if (!g)
 		die("--plot: cannot run gnuplot: %s", strerror(errno));
 	for (int t = 0; t < ntasks; t++) {
@@ -437,18 +573,23 @@ static void plot(const char *file)
 		}
 		fprintf(g, "EOD\n");
 	}
-	fprintf(g, "set xlabel 'trained layers (of %d)'\nset ylabel 'quality relative to training all (%%)'\n", layers);
+	fprintf(g, "set xlabel 'trained layers (of %d)'\nset ylabel 'quality relative to the baseline (%%)'\n", layers);
 	fprintf(g, "set key bottom right\nset grid\nset xrange [0:%d]\nset xtics 1\n", layers);
 	fprintf(g, "set arrow from 0,90 to %d,90 nohead dashtype 2 lc rgb 'gray'\n", layers);
 	const char *const terms[][2] = { { "svg size 720,480 dynamic", "svg" }, { "pngcairo size 720,480", "png" } };
 	for (int k = 0; k < 2; k++) {
 		fprintf(g, "set terminal %s\nset output '%s.%s'\nplot ", terms[k][0], base, terms[k][1]);
-		for (int t = 0; t < ntasks; t++)
-			fprintf(g, "%s$d%d using 1:2 with linespoints lw 2 title '%s'", t ? ", " : "", t, tasks[t]);
+		for (int t = 0, first = 1; t < ntasks; t++)
+			if (points(t)) {
+				fprintf(g, "%s$d%d using 1:2 with linespoints lw 2 title '%s'", first ? "" : ", ", t, tasks[t]);
+				first = 0;
+			}
 		fprintf(g, "\nset output\n");
 	}
 	if (pclose(g) != 0)
-		die("--plot: gnuplot failed (is it installed? scripts/deps installs gnuplot-nox)");
+		die("--plot: gnuplot failed (its messages: %s.log; scripts/deps installs gnuplot-nox)", base);
+	snprintf(cmd, sizeof cmd, "%s.log", base);
+	unlink(cmd);
 }
 
 int main(int argc, char **argv)

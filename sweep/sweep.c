@@ -3,6 +3,8 @@
  * frozen-layer count, then every training run and its evaluation, then the report) and runs it
  * with make -j, so that an interrupted or extended study redoes only what is missing. */
 #include <errno.h>
+#include <glob.h>
+#include <signal.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -35,11 +37,6 @@ static const char usage[] =
 
 /* Writing the job graph */
 
-static const char *dev_file(const struct task *t)
-{
-	return !strcmp(t->name, "mnli") ? "dev_matched.tsv" : !strcmp(t->name, "mnli-mm") ? "dev_mismatched.tsv" : "dev.tsv";
-}
-
 /* A stamp file that changes (and so makes its dependents rebuild) only when its text does. */
 static void stamp(const char *dir, const char *name, const char *text)
 {
@@ -67,19 +64,31 @@ static void run_name(char *buf, size_t n, int frozen, double lr, long seed, int 
 }
 
 /* One training run's command, with the sweep folder, the binaries' folder and the model given
- * as S, BIN and MODEL (make variables, or the real paths for runs.list). */
+ * as S, BIN and MODEL (make variables, or the real paths for runs.list); make replaces a run
+ * whose settings changed (--force), runs.list skips a finished one. */
 static void train_command(char *buf, size_t n, const struct experiment *e, const char *T, int N, double lr, long seed,
-			  const char *S, const char *BIN, const char *MODEL)
+			  const char *S, const char *BIN, const char *MODEL, int force)
 {
 	char name[128];
 	int emb = N == 0 && e->train_embeddings;
 	run_name(name, sizeof name, N, lr, seed, emb);
 	snprintf(buf, n,
 		 "%s/elsa-train -m %s -t %s --train %s/cache/%s/train.L%d.zst --dev %s/cache/%s/dev.L%d.zst "
-		 "-o %s/runs/%s/%s --force --lr %g --seed %ld --epochs %ld --batch %ld --warmup %g --weight-decay %g "
+		 "-o %s/runs/%s/%s%s --lr %g --seed %ld --epochs %ld --batch %ld --warmup %g --weight-decay %g "
 		 "--dropout %g --max-steps %ld%s",
-		 BIN, MODEL, T, S, T, N, S, T, N, S, T, name, lr, seed, e->epochs, e->batch, e->warmup, e->weight_decay,
-		 e->dropout, e->max_steps, emb ? " --train-embeddings" : "");
+		 BIN, MODEL, T, S, T, N, S, T, N, S, T, name, force ? " --force" : "", lr, seed, e->epochs, e->batch,
+		 e->warmup, e->weight_decay, e->dropout, e->max_steps, emb ? " --train-embeddings" : "");
+}
+
+/* A run's failure marker, NAME.failed beside its folder: what the run was and its log's last
+ * line, which elsa-report shows as a failed cell and elsa-sweep lists at the end. As shell text. */
+static void failure_marker(char *buf, size_t n, const char *S, const char *T, const char *name, int N, double lr,
+			   long seed, int emb)
+{
+	snprintf(buf, n,
+		 "{ printf 'task: %s\\nfrozen: %d\\nembeddings: %d\\nlr: %g\\nseed: %ld\\nlast: '; "
+		 "tail -n 1 %s/runs/%s/%s.log | sed 's/[\\\\\"]/\\\\&/g; s/.*/\"&\"/'; } >%s/runs/%s/%s.failed",
+		 T, N, emb, lr, seed, S, T, name, S, T, name);
 }
 
 /* Tokenize and embed each split once; one encoding pass per split to the deepest frozen count,
@@ -91,7 +100,7 @@ static void cache_rules(const struct experiment *e, const struct task *tk, struc
 	for (int s = 0; s < 2; s++) {
 		const char *split = s ? "dev" : "train";
 		char tsv[PATH_MAX];
-		snprintf(tsv, sizeof tsv, "%s/%s/%s", e->data, tk->folder, s ? dev_file(tk) : "train.tsv");
+		snprintf(tsv, sizeof tsv, "%s/%s/%s", e->data, tk->folder, s ? task_dev_file(tk) : task_train_file(tk));
 		out_printf(mk, "$(S)/cache/%s/%s.tokens: %s $(MODEL_FILES) $(S)/settings.cache\n", T, split, tsv);
 		out_printf(mk, "\t@mkdir -p $(@D)\n\t$(BIN)/elsa-tokenize -m $(MODEL) -t %s --max-len %ld -o $@ %s\n", T,
 			   e->max_len, tsv);
@@ -112,27 +121,49 @@ static void cache_rules(const struct experiment *e, const struct task *tk, struc
 	}
 }
 
+/* One run's rule: train (logging to NAME.log), or on failure leave NAME.failed and fail. */
+static void run_rule(const struct experiment *e, const char *T, int N, double lr, long seed, struct out *mk)
+{
+	char name[128], cmd[16384], marker[16384];
+	int emb = N == 0 && e->train_embeddings;
+	run_name(name, sizeof name, N, lr, seed, emb);
+	train_command(cmd, sizeof cmd, e, T, N, lr, seed, "$(S)", "$(BIN)", "$(MODEL)", 1);
+	failure_marker(marker, sizeof marker, "$(S)", T, name, N, lr, seed, emb);
+	out_printf(mk, "$(S)/runs/%s/%s/run.yaml: $(S)/cache/%s/train.L%d.zst $(S)/cache/%s/dev.L%d.zst $(S)/settings.train\n"
+		       "\t@mkdir -p $(S)/runs/%s; rm -f $(S)/runs/%s/%s.failed\n"
+		       "\t%s 2>$(S)/runs/%s/%s.log || { %s; exit 1; }\n",
+		   T, name, T, N, T, N, T, T, name, cmd, T, name, marker);
+	out_printf(mk, "$(S)/runs/%s/%s/eval.yaml: $(S)/runs/%s/%s/run.yaml\n\t$(BIN)/elsa-evaluate -t %s "
+		       "--gold $(S)/cache/%s/dev.tokens --pred $(S)/runs/%s/%s/predictions.tsv --bootstrap 1000 "
+		       "-o $@\nEVALS += $(S)/runs/%s/%s/eval.yaml\n",
+		   T, name, T, name, T, T, T, name, T, name);
+}
+
+/* One run's line of runs.list, a shell command that stands alone (GNU parallel, a Slurm array):
+ * it makes the task's folder, skips a finished run, sets the threads (ELSA_THREADS, else the
+ * Makefile's share of the cores) and logs as the Makefile does. */
+static void run_line(const struct experiment *e, const char *T, int N, double lr, long seed, const char *dir,
+		     const char *bin, long threads, struct out *list)
+{
+	char name[128], cmd[16384], marker[16384];
+	int emb = N == 0 && e->train_embeddings;
+	run_name(name, sizeof name, N, lr, seed, emb);
+	train_command(cmd, sizeof cmd, e, T, N, lr, seed, dir, bin, e->model, 0);
+	failure_marker(marker, sizeof marker, dir, T, name, N, lr, seed, emb);
+	out_printf(list, "mkdir -p %s/runs/%s && { [ -f %s/runs/%s/%s/run.yaml ] || { ELSA_THREADS=${ELSA_THREADS:-%ld} "
+			 "%s 2>%s/runs/%s/%s.log && rm -f %s/runs/%s/%s.failed; } || { %s; exit 1; }; }\n",
+		   dir, T, dir, T, name, threads, cmd, dir, T, name, dir, T, name, marker);
+}
+
 /* Every (frozen count, learning rate, seed) of a task: its training run and its evaluation. */
-static void run_rules(const struct experiment *e, const struct task *tk, const char *dir, const char *bin,
+static void run_rules(const struct experiment *e, const struct task *tk, const char *dir, const char *bin, long threads,
 		      struct out *mk, struct out *list)
 {
-	const char *T = tk->name;
 	for (int f = 0; f < e->nfrozen; f++)
 		for (int l = 0; l < e->nlr; l++)
 			for (int sd = 0; sd < e->nseeds; sd++) {
-				int N = e->frozen[f];
-				char name[128], cmd[8192];
-				run_name(name, sizeof name, N, e->lr[l], e->seeds[sd], N == 0 && e->train_embeddings);
-				train_command(cmd, sizeof cmd, e, T, N, e->lr[l], e->seeds[sd], "$(S)", "$(BIN)", "$(MODEL)");
-				out_printf(mk, "$(S)/runs/%s/%s/run.yaml: $(S)/cache/%s/train.L%d.zst $(S)/cache/%s/dev.L%d.zst "
-					       "$(S)/settings.train\n\t@mkdir -p $(S)/runs/%s\n\t%s 2>$(S)/runs/%s/%s.log\n",
-					   T, name, T, N, T, N, T, cmd, T, name);
-				out_printf(mk, "$(S)/runs/%s/%s/eval.yaml: $(S)/runs/%s/%s/run.yaml\n\t$(BIN)/elsa-evaluate -t %s "
-					       "--gold $(S)/cache/%s/dev.tokens --pred $(S)/runs/%s/%s/predictions.tsv --bootstrap 1000 "
-					       "-o $@\nEVALS += $(S)/runs/%s/%s/eval.yaml\n",
-					   T, name, T, name, T, T, T, name, T, name);
-				train_command(cmd, sizeof cmd, e, T, N, e->lr[l], e->seeds[sd], dir, bin, e->model);
-				out_printf(list, "%s\n", cmd);
+				run_rule(e, tk->name, e->frozen[f], e->lr[l], e->seeds[sd], mk);
+				run_line(e, tk->name, e->frozen[f], e->lr[l], e->seeds[sd], dir, bin, threads, list);
 			}
 }
 
@@ -153,10 +184,115 @@ static void write_makefile(const struct experiment *e, const char *dir, const ch
 	out_printf(mk, "\n\n");
 	for (int t = 0; t < e->ntasks; t++) {
 		cache_rules(e, e->tasks[t], mk);
-		run_rules(e, e->tasks[t], dir, bin, mk, list);
+		run_rules(e, e->tasks[t], dir, bin, threads, mk, list);
 	}
 	out_printf(mk, "\nruns: $(EVALS)\n$(S)/report.md: $(EVALS)\n"
 		       "\t$(BIN)/elsa-report --costs $(S)/cache --plot $(S)/figure -o $@ $(S)/runs\n");
+}
+
+/* Running make: in a process group of its own, so that a signal to elsa-sweep (SIGINT, SIGTERM,
+ * SIGHUP) reaches every job, which removes its partial outputs; elsa-sweep then dies of it. */
+static volatile pid_t jobs_group;
+static volatile sig_atomic_t stopped_by;
+
+static void forward(int sig)
+{
+	stopped_by = sig;
+	if (jobs_group > 0)
+		kill(-jobs_group, sig);
+}
+
+static int run_make(const char *mkpath, int jobs)
+{
+	char jobs_arg[32];
+	snprintf(jobs_arg, sizeof jobs_arg, "-j%d", jobs);
+	fflush(stdout);
+	/* -k: a run that fails (a diverging learning rate) does not stop the others */
+	char *args[] = { "make", "--no-print-directory", "-s", "-k", "-f", (char *)mkpath, jobs_arg, "all", NULL };
+	struct sigaction sa = { .sa_handler = forward }, old[3];
+	const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
+	pid_t pid = fork();
+	if (pid == 0) {
+		setpgid(0, 0);
+		dup2(2, 1); /* make's chatter goes to stderr; stdout is the report's */
+		execvp("make", args);
+		_exit(127);
+	}
+	if (pid < 0)
+		die("cannot start make: %s", strerror(errno));
+	setpgid(pid, pid); /* also here: no signal may come before the child has its group */
+	jobs_group = pid;
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &sa, &old[i]);
+	int status, got = 0;
+	while ((got = (int)waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+		;
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &old[i], NULL);
+	if (got < 0)
+		die("make: %s", strerror(errno));
+	if (stopped_by)
+		raise(stopped_by); /* the study was stopped: die of the same signal (cli's handler) */
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Every NAME.failed marker under DIR/runs: listed on stderr (TASK/NAME and its log's last line). */
+static size_t list_failures(const char *dir)
+{
+	char pattern[PATH_MAX + 32];
+	glob_t g;
+	snprintf(pattern, sizeof pattern, "%s/runs/*/*.failed", dir);
+	if (glob(pattern, 0, NULL, &g) != 0)
+		return 0;
+	size_t skip = strlen(dir) + sizeof "/runs/" - 1;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		char *path = g.gl_pathv[i];
+		struct json *j = json_load(path);
+		const char *last = j ? json_str(j, json_get(j, json_root(j), "last"), NULL) : NULL;
+		warn("failed: %.*s: %s", (int)(strlen(path) - skip - (sizeof ".failed" - 1)), path + skip,
+		     last && *last ? last : "(its log is empty)");
+		json_free(j);
+	}
+	size_t n = g.gl_pathc;
+	globfree(&g);
+	return n;
+}
+
+/* DIR/report.md on stdout. */
+static void print_report(const char *dir)
+{
+	char path[PATH_MAX + 32];
+	size_t len;
+	snprintf(path, sizeof path, "%s/report.md", dir);
+	char *report = read_file(path, &len);
+	if (!report)
+		die_lib();
+	fwrite(report, 1, len, stdout);
+	fflush(stdout);
+	free(report);
+}
+
+/* The report of what finished, marking what failed, as the Makefile's last rule writes it. */
+static void partial_report(const char *dir, const char *bin)
+{
+	char pattern[PATH_MAX + 32], cmd[3 * PATH_MAX + 128];
+	glob_t g;
+	snprintf(pattern, sizeof pattern, "%s/runs/*/*/run.yaml", dir);
+	int any = glob(pattern, 0, NULL, &g) == 0;
+	if (any)
+		globfree(&g);
+	if (!any) {
+		warn("no run finished: no report");
+		return;
+	}
+	snprintf(cmd, sizeof cmd, "'%s/elsa-report' --costs '%s/cache' --plot '%s/figure' -o '%s/report.md' '%s/runs' >&2",
+		 bin, dir, dir, dir, dir);
+	if (system(cmd) != 0) {
+		warn("elsa-report failed on the finished runs");
+		return;
+	}
+	print_report(dir);
+	warn("the report above covers the runs that finished (%s/report.md)", dir);
 }
 
 int main(int argc, char **argv)
@@ -209,6 +345,12 @@ int main(int argc, char **argv)
 		die("cannot find my own folder: %s", strerror(errno));
 	bin[n] = 0;
 	*strrchr(bin, '/') = 0;
+	/* make splits its targets at spaces: no quoting makes a path with one work */
+	const char *paths[] = { dir, bin, e.model, e.data };
+	for (int i = 0; i < 4; i++)
+		if (strpbrk(paths[i], " \t\n$#%:;'\"\\"))
+			die("%s: make cannot build a path with a space or any of $#%%:;'\"\\ (%s)", paths[i],
+			    i == 0 ? "choose another -o DIR" : i == 1 ? "install elsa elsewhere" : "move or link it");
 
 	/* Stamps: caches depend on the tokenizer and storage settings, runs on the training ones. */
 	snprintf(buf, sizeof buf, "max_len %ld\ndtype %s\n", e.max_len, e.dtype);
@@ -231,25 +373,13 @@ int main(int argc, char **argv)
 		printf("%s\n", mkpath);
 		return cli_exit();
 	}
-	char jobs_arg[32];
-	snprintf(jobs_arg, sizeof jobs_arg, "-j%d", jobs);
-	fflush(stdout);
-	char *args[] = { "make", "--no-print-directory", "-s", "-f", mkpath, jobs_arg, "all", NULL };
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(2, 1); /* make's chatter goes to stderr; stdout is the report's */
-		execvp("make", args);
-		_exit(127);
+	int status = run_make(mkpath, jobs);
+	if (status != 0) {
+		size_t failed = list_failures(dir);
+		partial_report(dir, bin);
+		die("the study is not complete (%zu failed run%s; make -f %s): rerun to retry what is missing", failed,
+		    failed == 1 ? "" : "s", mkpath);
 	}
-	int status;
-	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		die("the study stopped (make -f %s): rerun to do what is missing", mkpath);
-	size_t len;
-	snprintf(buf, sizeof buf, "%s/report.md", dir);
-	char *report = read_file(buf, &len);
-	if (!report)
-		die_lib();
-	fwrite(report, 1, len, stdout);
-	free(report);
+	print_report(dir);
 	return cli_exit();
 }

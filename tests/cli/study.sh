@@ -67,7 +67,7 @@ fails "elsa-report on runs of two models" "made with another model" elsa-report 
 printf 'model: model\ndata: data\ntasks: [sst2]\nfrozen: [0, 9]\nlr: [1e-3]\nseeds: [1]\n' >"$T/bad.yaml"
 fails "a frozen count past the model's layers" "bad.yaml: frozen: 9, the model has 2 layers" elsa-sweep --dry-run "$T/bad.yaml"
 printf 'model: model\ndata: data\ntasks: [sst3]\nfrozen: [0]\nlr: [1e-3]\nseeds: [1]\n' >"$T/bad.yaml"
-fails "an unknown task" "bad.yaml: tasks: 'sst3' is not a GLUE task" elsa-sweep --dry-run "$T/bad.yaml"
+fails "an unknown task" "bad.yaml: line 3: tasks: 'sst3' is not a GLUE task" elsa-sweep --dry-run "$T/bad.yaml"
 printf 'model: model\ndata: data\ntasks: [sst2]\nlr: [1e-3]\nseeds: [1]\n' >"$T/bad.yaml"
 fails "a missing setting" "bad.yaml: no frozen" elsa-sweep --dry-run "$T/bad.yaml"
 ok "--dry-run writes the job list" elsa-sweep --dry-run -o "$T/dry" "$T/study.yaml"

@@ -1,0 +1,105 @@
+# elsa-sweep when things go wrong: a diverging run does not stop the study (the rest finishes, the
+# failures are listed and marked in the report); a signal to elsa-sweep stops every job it
+# started and leaves no partial output; runs.list runs for real under GNU parallel, each line on
+# its own (folders made, finished runs skipped, threads set); experiment files with unknown
+# settings, duplicates, missing task files or unbuildable paths are refused before anything runs.
+. "${ELSA_TOP:-.}/tests/lib.sh"
+mkdata --seed 3 --train 96 --dev 24 "$T/data" >/dev/null
+mkmodel --layers 2 --hidden 16 --heads 2 --intermediate 32 --max-pos 128 --seed 4 "$T/model" >/dev/null
+study() { # study FILE LR [MORE SETTINGS]: a one-task grid (one epoch unless told)
+	printf 'model: model\ndata: data\ntasks: [sst2]\nfrozen: [0, 2]\nlr: %s\nseeds: [1]\nbatch: 8\nmax_len: 32\njobs: 2\n%s' \
+		"$2" "${3:-epochs: 1
+}" >"$T/$1"
+}
+
+# A diverging learning rate (with a weight decay that makes it blow up): its runs fail, the
+# others finish and are reported.
+study div.yaml '[1e-3, 10]' 'epochs: 1
+weight_decay: 10
+'
+fails "a study with a diverging run ends with status 1, naming what is incomplete" "the study is not complete \\(1 failed run;" \
+	sh -c "elsa-sweep '$T/div.yaml' >'$T/div.out' 2>'$T/div.err'; status=\$?; tail -1 '$T/div.err' >&2; exit \$status"
+D=$T/div.sweep
+check "... after every run it could do (3 of 4 finished: the head alone does not diverge)" \
+	"[ \$(ls '$D'/runs/sst2/*/run.yaml | wc -l) -eq 3 ] && [ -s '$D/runs/sst2/N0-lr0.001-seed1/eval.yaml' ]"
+check "... listing the failed run with its log's last line" \
+	"grep -q 'failed: sst2/N0-lr10-seed1: elsa-train: step 12: the loss is nan' '$T/div.err'"
+check "... and printing the report of what finished" "grep -q '^| 0 | 2 |' '$T/div.out' && [ -s '$D/report.md' ]"
+check "the report marks the failures in their cells and lists them" \
+	"grep -q '| 0 | 0.001, 1 (.*1 failed) |' '$D/report.md' && grep -q '^1 run failed' '$D/report.md' && grep -q '^- sst2 N0-lr10-seed1: elsa-train: step 12: the loss is nan' '$D/report.md'"
+printf 'model: model\ndata: data\ntasks: [sst2]\nfrozen: [0]\nlr: [10]\nseeds: [1]\nepochs: 1\nbatch: 8\nweight_decay: 10\n' >"$T/allfail.yaml"
+elsa-sweep "$T/allfail.yaml" >"$T/allfail.out" 2>"$T/allfail.err"
+st=$?
+check "a study whose every run fails says there is no report, and exits 1" \
+	"[ $st = 1 ] && grep -q 'no run finished: no report' '$T/allfail.err' && grep -q 'not complete (1 failed run' '$T/allfail.err' && [ ! -s '$T/allfail.out' ]"
+
+# A grid without frozen 0 (the paper's own N = 6..12): the study finishes, relative to the fewest
+# frozen layers run, and says so.
+study nozero.yaml '[1e-3]'
+sed -i 's/frozen: \[0, 2\]/frozen: [1, 2]/' "$T/nozero.yaml"
+ok "a study without frozen 0 finishes" elsa-sweep "$T/nozero.yaml"
+check "... its qualities relative to frozen 1, as its caption says" \
+	"grep -q 'relative to the fewest frozen layers run, frozen 0 being absent: sst2 frozen 1' '$T/.out' && grep -q '^| 1 | 1 | .*(100.0%)' '$T/.out'"
+check "... and its figure is drawn" "[ -s '$T/nozero.sweep/figure.svg' ] && [ ! -e '$T/nozero.sweep/figure.log' ]"
+
+# A signal to elsa-sweep reaches every job: nothing of the study runs after it, nothing partial stays.
+study long.yaml '[1e-3]' 'epochs: 100000
+'
+elsa-sweep "$T/long.yaml" >/dev/null 2>"$T/long.err" &
+pid=$!
+i=0
+while [ $i -lt 300 ] && ! pgrep -f "long.sweep/runs/sst2" >/dev/null; do sleep 0.1; i=$((i + 1)); done
+check "the long study's training has started" "pgrep -f 'long.sweep/runs/sst2' >/dev/null"
+kill -TERM $pid 2>/dev/null
+wait $pid
+status=$?
+check "SIGTERM: elsa-sweep dies of it (status $status)" "[ $status = 143 ]"
+sleep 0.5
+check "... and no job of the study runs after it" "! pgrep -f 'long.sweep' >/dev/null"
+check "... and no partial run folder is left" "[ -z \"\$(ls '$T/long.sweep/runs/sst2' | grep -v '\\.log\$')\" ]"
+pkill -f 'long.sweep' 2>/dev/null
+
+# runs.list under GNU parallel, after the caches: every run, and a rerun redoes none.
+study par.yaml '[1e-3, 2e-3]'
+P=$T/par.sweep
+elsa-sweep --dry-run "$T/par.yaml" >/dev/null
+ok "make caches" make -s -f "$P/Makefile" caches
+check "runs.list: each line sets its threads and makes its folder" \
+	"[ \$(grep -c 'ELSA_THREADS=\${ELSA_THREADS:-1}' '$P/runs.list') -eq 4 ] && [ \$(grep -c '^mkdir -p ' '$P/runs.list') -eq 4 ]"
+if command -v parallel >/dev/null; then
+	ok "parallel -j 2 < runs.list trains every run" parallel -j 2 <"$P/runs.list"
+	check "... all 4 of them" "[ \$(ls '$P'/runs/sst2/*/run.yaml | wc -l) -eq 4 ]"
+	ls -l --time-style=full-iso "$P"/runs/sst2/*/run.yaml >"$T/par.before"
+	ok "a rerun of runs.list" parallel -j 2 <"$P/runs.list"
+	ls -l --time-style=full-iso "$P"/runs/sst2/*/run.yaml >"$T/par.after"
+	same "... redoes no finished run" "$T/par.before" "$T/par.after"
+	ok "make then evaluates and reports" make -s -f "$P/Makefile"
+	check "... from the runs parallel trained" "[ -s '$P/report.md' ] && [ \$(ls '$P'/runs/sst2/*/eval.yaml | wc -l) -eq 4 ]"
+else
+	skip "runs.list under GNU parallel" "parallel is not installed (scripts/deps installs it)"
+fi
+
+# Experiment files refused before anything runs, with the line and the setting meant.
+study bad.yaml '[1e-3]' 'epoch: 2
+'
+fails "an unknown setting names the one meant" "bad.yaml: line 10: epoch is not a setting \\(epochs\\?\\)" elsa-sweep --dry-run "$T/bad.yaml"
+study bad.yaml '[1e-3]' 'learning_rate: 2e-5
+'
+fails "Hugging Face's names are recognized" "line 10: learning_rate is not a setting \\(lr\\?\\)" elsa-sweep --dry-run "$T/bad.yaml"
+study bad.yaml '[1e-3]' 'max_length: 64
+'
+fails "... max_length" "line 10: max_length is not a setting \\(max_len\\?\\)" elsa-sweep --dry-run "$T/bad.yaml"
+study bad.yaml '[1e-3]' 'epochs: 1
+epochs: 2
+'
+fails "a setting given twice" "bad.yaml: line 11: epochs is given twice" elsa-sweep --dry-run "$T/bad.yaml"
+sed 's/tasks: \[sst2\]/tasks: [sst2, sst2]/' "$T/par.yaml" >"$T/bad.yaml"
+fails "a task given twice" "bad.yaml: line 3: tasks: sst2 is given twice" elsa-sweep --dry-run "$T/bad.yaml"
+sed 's/frozen: \[0, 2\]/frozen: [0, 2, 2]/' "$T/par.yaml" >"$T/bad.yaml"
+fails "a frozen count given twice" "bad.yaml: line 4: frozen: 2 is given twice" elsa-sweep --dry-run "$T/bad.yaml"
+sed 's/tasks: \[sst2\]/tasks: [sst2, rte]/' "$T/par.yaml" >"$T/bad.yaml"
+fails "a task whose files are missing" "bad.yaml: line 3: tasks: rte: .*/RTE/train.tsv: No such file" elsa-sweep --dry-run "$T/bad.yaml"
+mkdir -p "$T/with space"
+fails "a sweep folder whose path has a space" "with space/x: make cannot build a path with a space" \
+	elsa-sweep --dry-run -o "$T/with space/x" "$T/par.yaml"
+done_testing
