@@ -17,6 +17,7 @@
 #include "io.h"
 #include "json.h"
 #include "predictions.h"
+#include "record.h"
 #include "runrec.h"
 
 static const char usage[] =
@@ -35,8 +36,9 @@ static const char usage[] =
 
 struct run {
 	struct run_record r;
-	char *path;
+	char *path;         /* its run.yaml, resolved (a run given twice is one run) */
 	double score;       /* the final dev score of the task's primary metric */
+	double lo, hi;      /* its 95% bootstrap interval from eval.yaml beside it; NAN: none */
 	const char *metric;
 	int collapsed;      /* a classifier that predicts one class for every dev example */
 };
@@ -50,7 +52,8 @@ struct failure {
 /* One table cell: a task at a frozen-layer count, with its best learning rate. */
 struct cell {
 	int present;
-	double lr, mean, sd, rel;
+	double lr, mean, sd, rel; /* sd NAN: one seed */
+	double lo, hi;            /* the seeds' bootstrap intervals, bound by bound averaged; NAN: none */
 	int seeds, collapsed, failed;
 	double train_seconds, tokens_per_second; /* means over the cell's runs */
 	long train_tokens;                        /* tokens processed in training, all its runs */
@@ -102,8 +105,8 @@ static int collect(const char *path, const struct stat *sb, int type, struct FTW
 	if (!runs)
 		die("out of memory");
 	memset(&runs[nruns], 0, sizeof *runs);
-	if (!(runs[nruns].path = strdup(path)))
-		die("out of memory");
+	if (!(runs[nruns].path = realpath(path, NULL)))
+		die("%s: %s", path, strerror(errno));
 	nruns++;
 	return 0;
 }
@@ -133,6 +136,26 @@ static int collapsed(const struct run *r)
 	return one_class;
 }
 
+/* The bootstrap interval of the run's score, from the eval.yaml elsa-sweep writes beside run.yaml
+ * (elsa-evaluate --bootstrap): METRIC_ci95: [lo, hi]. */
+static void read_interval(struct run *r)
+{
+	char path[4096], key[64];
+	r->lo = r->hi = NAN;
+	snprintf(path, sizeof path, "%.*s/eval.yaml", (int)(strrchr(r->path, '/') - r->path), r->path);
+	if (access(path, R_OK) < 0)
+		return;
+	struct json *j = json_load(path);
+	if (!j)
+		die_lib();
+	snprintf(key, sizeof key, "%s_ci95", r->metric);
+	int ci = json_get(j, json_root(j), key);
+	if (json_len(j, ci) != 2 || json_number(j, json_at(j, ci, 0, NULL), &r->lo) < 0 ||
+	    json_number(j, json_at(j, ci, 1, NULL), &r->hi) < 0)
+		r->lo = r->hi = NAN;
+	json_free(j);
+}
+
 static void read_runs(char **args, int n)
 {
 	for (int i = 0; i < n; i++) {
@@ -145,6 +168,15 @@ static void read_runs(char **args, int n)
 	if (!nruns)
 		die("no run.yaml under %s%s%s", args[0], n > 1 ? " and the others" : "", nfailures ? " (every run failed)" : "");
 	qsort(runs, nruns, sizeof *runs, by_path);
+	size_t unique = 0;
+	for (size_t i = 0; i < nruns; i++) { /* a run given twice (its folder and its run.yaml) is one */
+		if (unique && !strcmp(runs[unique - 1].path, runs[i].path)) {
+			free(runs[i].path);
+			continue;
+		}
+		runs[unique++] = runs[i];
+	}
+	nruns = unique;
 	for (size_t i = 0; i < nruns; i++) {
 		struct run *r = &runs[i];
 		if (run_read(r->path, &r->r) < 0)
@@ -158,6 +190,7 @@ static void read_runs(char **args, int n)
 			die("%s: made with another model (%016llx) than %s (%016llx)", r->path, (unsigned long long)r->r.model,
 			    runs[0].path, (unsigned long long)runs[0].r.model);
 		r->collapsed = collapsed(r);
+		read_interval(r);
 	}
 }
 
@@ -209,6 +242,24 @@ static void axes(void)
 	qsort(frozen, (size_t)nfrozen, sizeof *frozen, cmp_int);
 }
 
+/* Runs of one cell differ in their seed only: pooling other settings would average two studies. */
+static void same_settings(const struct run *a, const struct run *b)
+{
+	const struct run_record *x = &a->r, *y = &b->r;
+	const char *what = x->epochs != y->epochs		? "epochs" :
+			   x->max_steps != y->max_steps	? "max_steps" :
+			   x->batch != y->batch		? "batch" :
+			   x->warmup != y->warmup		? "warmup" :
+			   x->weight_decay != y->weight_decay	? "weight_decay" :
+			   x->dropout != y->dropout		? "dropout" :
+			   x->train_examples != y->train_examples ? "the training examples" :
+			   x->dev_examples != y->dev_examples	? "the dev examples" :
+									  NULL;
+	if (what)
+		die("%s and %s: one cell (%s, frozen %d, lr %g) of runs whose %s differ: report them apart", a->path, b->path,
+		    x->task, x->frozen, x->lr, what);
+}
+
 /* The best learning rate of (task, row) by mean dev score over seeds, and its statistics. */
 static struct cell make_cell(const char *task, int row)
 {
@@ -221,11 +272,14 @@ static struct cell make_cell(const char *task, int row)
 		if (strcmp(r->r.task, task) || row_of(r) != row)
 			continue;
 		struct cell c = { .present = 1, .lr = r->r.lr, .rel = NAN };
-		double sum = 0, sq = 0;
+		double sum = 0, sq = 0, lo = 0, hi = 0;
 		for (size_t k = 0; k < nruns; k++) {
 			const struct run *s = &runs[k];
 			if (strcmp(s->r.task, task) || row_of(s) != row || s->r.lr != r->r.lr)
 				continue;
+			same_settings(r, s);
+			lo += s->lo;
+			hi += s->hi;
 			double v = isnan(s->score) ? 0 : s->score; /* an undefined score (constant predictions) counts as 0 */
 			sum += v;
 			sq += v * v;
@@ -236,7 +290,9 @@ static struct cell make_cell(const char *task, int row)
 			c.train_tokens += (long)(s->r.tokens_per_second * s->r.train_seconds);
 		}
 		c.mean = sum / c.seeds;
-		c.sd = c.seeds > 1 ? sqrt(fmax(0, (sq - sum * sum / c.seeds) / (c.seeds - 1))) : 0;
+		c.sd = c.seeds > 1 ? sqrt(fmax(0, (sq - sum * sum / c.seeds) / (c.seeds - 1))) : NAN;
+		c.lo = lo / c.seeds; /* NAN when a seed has no interval */
+		c.hi = hi / c.seeds;
 		c.train_seconds /= c.seeds;
 		c.tokens_per_second /= c.seeds;
 		if (!best.present || c.mean > best.mean)
@@ -375,12 +431,15 @@ static void print_markdown(struct out *o)
 		out_printf(o, "| %s | %d |", label, layers - (frozen[f] < 0 ? 0 : frozen[f]));
 		for (int t = 0; t < ntasks; t++) {
 			const struct cell *c = &cells[f * ntasks + t];
+			char spread[32] = " (1 seed)";
+			if (c->present && !isnan(c->sd))
+				snprintf(spread, sizeof spread, " ± %.2f", 100 * c->sd);
 			if (!c->present)
 				out_printf(o, c->failed ? " failed |" : " |");
 			else if (isnan(c->rel))
-				out_printf(o, " %.2f ± %.2f |", 100 * c->mean, 100 * c->sd);
+				out_printf(o, " %.2f%s |", 100 * c->mean, spread);
 			else
-				out_printf(o, " %.2f ± %.2f (%.1f%%) |", 100 * c->mean, 100 * c->sd, c->rel);
+				out_printf(o, " %.2f%s (%.1f%%) |", 100 * c->mean, spread, c->rel);
 		}
 		out_printf(o, "\n");
 	}
@@ -395,12 +454,14 @@ static void print_markdown(struct out *o)
 	out_printf(o, "\n\nScores are dev scores x 100, mean ± standard deviation over seeds, at each cell's best "
 		      "learning rate (chosen on dev, as the paper does); percentages are relative to ");
 	print_baselines(o);
-	out_printf(o, " %zu runs of a %d-layer model. A collapsed run predicts one class for every dev example.\n", nruns,
-		   layers);
+	out_printf(o, " %zu run%s of a %d-layer model; a cell of one seed has no spread. A collapsed run predicts one "
+		      "class for every dev example. The intervals are 95%% bootstrap intervals of each seed's score over "
+		      "the dev examples (elsa-evaluate --bootstrap), bound by bound averaged over the seeds.\n",
+		   nruns, nruns == 1 ? "" : "s", layers);
 	print_no_claims(o);
 	out_printf(o, "\n| frozen |");
 	for (int t = 0; t < ntasks; t++)
-		out_printf(o, " %s: lr, seeds (collapsed) |", tasks[t]);
+		out_printf(o, " %s: lr, seeds (collapsed), interval |", tasks[t]);
 	out_printf(o, "\n|---:|");
 	for (int t = 0; t < ntasks; t++)
 		out_printf(o, "---|");
@@ -414,28 +475,44 @@ static void print_markdown(struct out *o)
 				out_printf(o, " %d failed |", c->failed);
 			else if (!c->present)
 				out_printf(o, " |");
-			else
+			else if (isnan(c->lo))
 				out_printf(o, " %g, %d%s |", c->lr, c->seeds, cell_notes(c, notes, sizeof notes));
+			else
+				out_printf(o, " %g, %d%s, [%.2f, %.2f] |", c->lr, c->seeds, cell_notes(c, notes, sizeof notes),
+					   100 * c->lo, 100 * c->hi);
 		}
 		out_printf(o, "\n");
 	}
 	print_failures(o);
 }
 
+/* A statistic as delimited text: the shortest form that reads back to it; empty when undefined. */
+static const char *stat_text(double v, char *buf)
+{
+	if (isnan(v))
+		buf[0] = 0;
+	else
+		label_format(v, buf);
+	return buf;
+}
+
 static void print_delimited(struct out *o, char sep)
 {
-	out_printf(o, "task%cmetric%cfrozen%ctrained%cembeddings%clr%cseeds%ccollapsed%cmean%csd%crelative%ctrain_seconds%c"
-		      "tokens_per_second\n", sep, sep, sep, sep, sep, sep, sep, sep, sep, sep, sep, sep);
+	char m[32], sd[32], rel[32], lo[32], hi[32];
+	out_printf(o, "task%cmetric%cfrozen%ctrained%cembeddings%clr%cseeds%ccollapsed%cfailed%cmean%csd%crelative%cci95_lo%c"
+		      "ci95_hi%ctrain_seconds%ctokens_per_second\n", sep, sep, sep, sep, sep, sep, sep, sep, sep, sep, sep, sep,
+		   sep, sep, sep);
 	for (int t = 0; t < ntasks; t++)
 		for (int f = 0; f < nfrozen; f++) {
 			const struct cell *c = &cells[f * ntasks + t];
 			if (!c->present)
 				continue;
 			int N = frozen[f] < 0 ? 0 : frozen[f];
-			out_printf(o, "%s%c%s%c%d%c%d%c%d%c%g%c%d%c%d%c%.17g%c%.17g%c%.17g%c%.6g%c%.6g\n", tasks[t], sep,
+			out_printf(o, "%s%c%s%c%d%c%d%c%d%c%g%c%d%c%d%c%d%c%s%c%s%c%s%c%s%c%s%c%.6g%c%.6g\n", tasks[t], sep,
 				   metric_of(tasks[t]), sep, N, sep, layers - N, sep, frozen[f] < 0, sep, c->lr, sep, c->seeds,
-				   sep, c->collapsed, sep, c->mean, sep, c->sd, sep, c->rel / 100, sep, c->train_seconds, sep,
-				   c->tokens_per_second);
+				   sep, c->collapsed, sep, c->failed, sep, stat_text(c->mean, m), sep, stat_text(c->sd, sd), sep,
+				   stat_text(c->rel / 100, rel), sep, stat_text(c->lo, lo), sep, stat_text(c->hi, hi), sep,
+				   c->train_seconds, sep, c->tokens_per_second);
 		}
 }
 
@@ -452,13 +529,13 @@ static void print_yaml(struct out *o)
 			if (!c->present)
 				continue;
 			int N = frozen[f] < 0 ? 0 : frozen[f];
-			out_printf(o, "      - {frozen: %d, trained: %d, embeddings: %s, lr: %g, seeds: %d, collapsed: %d, mean: %.17g, "
-				      "sd: %.17g, ", N, layers - N, frozen[f] < 0 ? "true" : "false", c->lr, c->seeds, c->collapsed,
-				   c->mean, c->sd);
-			if (isnan(c->rel))
-				out_printf(o, "relative: null}\n");
-			else
-				out_printf(o, "relative: %.17g}\n", c->rel / 100);
+			char m[32], sd[32], rel[32], lo[32], hi[32];
+			yaml_number(c->mean, m), yaml_number(c->sd, sd), yaml_number(c->rel / 100, rel);
+			yaml_number(c->lo, lo), yaml_number(c->hi, hi);
+			out_printf(o, "      - {frozen: %d, trained: %d, embeddings: %s, lr: %g, seeds: %d, collapsed: %d, failed: %d, "
+				      "mean: %s, sd: %s, relative: %s, ci95: [%s, %s]}\n",
+				   N, layers - N, frozen[f] < 0 ? "true" : "false", c->lr, c->seeds, c->collapsed, c->failed, m, sd,
+				   rel, lo, hi);
 		}
 	}
 }
@@ -496,6 +573,8 @@ static void print_costs(struct out *o, const char *dir)
 {
 	if (nftw(dir, add_stats, 16, FTW_PHYS) != 0)
 		die("%s: %s", dir, strerror(errno));
+	if (!enc.passes)
+		die("--costs %s: no elsa-encode --stats files (*.encode.yaml) there", dir);
 	double train = 0, processed = 0, recompute = 0, per_layer_token = enc.layer_tokens > 0 ? enc.seconds / enc.layer_tokens : NAN;
 	for (size_t i = 0; i < nruns; i++) {
 		double tokens = runs[i].r.tokens_per_second * runs[i].r.train_seconds;
@@ -616,6 +695,8 @@ int main(int argc, char **argv)
 		die("--format: md, tsv, csv or yaml, not '%s'", format);
 	if (optind == argc)
 		die("no runs given (see --help)");
+	if (costs && strcmp(format, "md"))
+		die("--costs: the costs are tables of the md format, not of --format %s", format);
 	read_runs(argv + optind, argc - optind);
 	axes();
 	fill_cells();

@@ -26,7 +26,7 @@ check "... listing the failed run with its log's last line" \
 	"grep -q 'failed: sst2/N0-lr10-seed1: elsa-train: step 12: the loss is nan' '$T/div.err'"
 check "... and printing the report of what finished" "grep -q '^| 0 | 2 |' '$T/div.out' && [ -s '$D/report.md' ]"
 check "the report marks the failures in their cells and lists them" \
-	"grep -q '| 0 | 0.001, 1 (.*1 failed) |' '$D/report.md' && grep -q '^1 run failed' '$D/report.md' && grep -q '^- sst2 N0-lr10-seed1: elsa-train: step 12: the loss is nan' '$D/report.md'"
+	"grep -q '| 0 | 0.001, 1 (.*1 failed), \\[' '$D/report.md' && grep -q '^1 run failed' '$D/report.md' && grep -q '^- sst2 N0-lr10-seed1: elsa-train: step 12: the loss is nan' '$D/report.md'"
 printf 'model: model\ndata: data\ntasks: [sst2]\nfrozen: [0]\nlr: [10]\nseeds: [1]\nepochs: 1\nbatch: 8\nweight_decay: 10\n' >"$T/allfail.yaml"
 elsa-sweep "$T/allfail.yaml" >"$T/allfail.out" 2>"$T/allfail.err"
 st=$?
@@ -78,6 +78,25 @@ if command -v parallel >/dev/null; then
 else
 	skip "runs.list under GNU parallel" "parallel is not installed (scripts/deps installs it)"
 fi
+
+# The report says only what is true: a run given twice counts once; a cell of one seed has no
+# spread; each seed's bootstrap interval is shown; two sweeps of other settings are not pooled.
+R1=$P/runs/sst2/N0-lr0.001-seed1
+ok "elsa-report of a run given twice (its folder and its run.yaml)" elsa-report "$R1" "$R1/run.yaml"
+check "... counts it once, with no spread for one seed, and its bootstrap interval" \
+	"grep -q ' 1 run of' '$T/.out' && grep -q '^| 0 | 2 | [0-9.]* (1 seed) (100.0%) |' '$T/.out' && grep -q '| 0 | 0.001, 1.*, \\[[0-9.]*, [0-9.]*\\] |' '$T/.out'"
+ok "--format tsv" elsa-report --format tsv "$P/runs"
+check "... writes the shortest numbers, and leaves the undefined spread empty" \
+	"awk -F'\t' 'NR > 1 { if (length(\$10) > 17 || \$11 != \"\") bad = 1 } END { exit bad || NR != 3 }' '$T/.out'"
+fails "--costs with --format tsv is refused" "--costs: the costs are tables of the md format" \
+	elsa-report --format tsv --costs "$P/cache" "$P/runs"
+fails "--costs where there are no encoding stats" "--costs .*/runs: no elsa-encode --stats files" \
+	elsa-report --costs "$P/runs" "$P/runs"
+study ep2.yaml '[1e-3]' 'epochs: 2
+'
+elsa-sweep "$T/ep2.yaml" >/dev/null 2>&1
+fails "two sweeps of other epochs are not pooled into one cell" "one cell \\(sst2, frozen 0, lr 0.001\\) of runs whose epochs differ" \
+	elsa-report "$P/runs" "$T/ep2.sweep/runs"
 
 # Experiment files refused before anything runs, with the line and the setting meant.
 study bad.yaml '[1e-3]' 'epoch: 2
