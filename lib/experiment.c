@@ -37,8 +37,9 @@ static void fail(struct reader *r, const char *fmt, ...)
 /* The settings an experiment file may give, and names users bring from elsewhere. */
 static const char *const settings[] = {
 	"model", "data", "tasks", "frozen", "lr", "seeds", "epochs", "batch", "max_len", "max_steps", "jobs",
-	"warmup", "weight_decay", "dropout", "dtype", "train_embeddings",
+	"warmup", "weight_decay", "dropout", "dtype", "train_embeddings", "slurm",
 };
+static const char *const slurm_settings[] = { "partition", "account", "time", "mem", "cpus_per_task", "extra" };
 static const char *const aliases[][2] = {
 	{ "learning_rate", "lr" },      { "max_length", "max_len" },   { "max_seq_length", "max_len" },
 	{ "num_train_epochs", "epochs" }, { "batch_size", "batch" },   { "per_device_train_batch_size", "batch" },
@@ -204,6 +205,62 @@ static void read_tasks(struct reader *r, struct experiment *e)
 	}
 }
 
+/* A string of the slurm section: no quotes or newlines, which would break the scripts. */
+static char *slurm_string(struct reader *r, int sec, const char *name)
+{
+	int n = json_get(r->j, sec, name);
+	const char *v = n ? json_str(r->j, n, NULL) : NULL;
+	if (!n)
+		return NULL;
+	if (!v || json_type(r->j, n) == J_ARRAY || json_type(r->j, n) == J_OBJECT || strpbrk(v, "'\"\n\\$`")) {
+		fail(r, "line %zu: slurm: %s: a plain value (no quotes, $, ` or newlines)", json_line(r->j, n), name);
+		return NULL;
+	}
+	char *copy = strdup(v);
+	if (!copy && !r->rc)
+		r->rc = err_set(E_NOMEM, "out of memory");
+	return copy;
+}
+
+/* slurm: {partition, account, time, mem, cpus_per_task, extra: [--qos=low, ...]} */
+static void read_slurm(struct reader *r, struct experiment *e)
+{
+	int sec = json_get(r->j, json_root(r->j), "slurm");
+	if (!sec)
+		return;
+	if (json_type(r->j, sec) != J_OBJECT) {
+		fail(r, "line %zu: slurm: a mapping of sbatch settings", json_line(r->j, sec));
+		return;
+	}
+	for (size_t i = 0; i < json_len(r->j, sec); i++) {
+		const char *name;
+		int node = json_at(r->j, sec, i, &name);
+		size_t k = 0;
+		while (k < sizeof slurm_settings / sizeof *slurm_settings && strcmp(name, slurm_settings[k]))
+			k++;
+		if (k == sizeof slurm_settings / sizeof *slurm_settings)
+			fail(r, "line %zu: slurm: %.40s is not a setting (partition, account, time, mem, cpus_per_task, extra)",
+			     json_line(r->j, node), name);
+	}
+	e->slurm.partition = slurm_string(r, sec, "partition");
+	e->slurm.account = slurm_string(r, sec, "account");
+	e->slurm.time = slurm_string(r, sec, "time");
+	e->slurm.mem = slurm_string(r, sec, "mem");
+	int cpus = json_get(r->j, sec, "cpus_per_task");
+	e->slurm.cpus_per_task = cpus ? (long)number(r, cpus, "slurm: cpus_per_task", 1, 4096, 1) : 0;
+	int extra = json_get(r->j, sec, "extra");
+	if (extra && json_type(r->j, extra) != J_ARRAY)
+		fail(r, "line %zu: slurm: extra: a list of sbatch options", json_line(r->j, extra));
+	for (size_t i = 0; extra && i < json_len(r->j, extra) && i < EXPERIMENT_MAX_LIST; i++) {
+		const char *v = json_str(r->j, json_at(r->j, extra, i, NULL), NULL);
+		if (!v || v[0] != '-' || strpbrk(v, "'\"\n\\$` "))
+			fail(r, "line %zu: slurm: extra: '%.40s' is not one sbatch option (--qos=low)",
+			     json_line(r->j, json_at(r->j, extra, i, NULL)), v ? v : "?");
+		else if (!(e->slurm.extra[e->slurm.nextra++] = strdup(v)) && !r->rc)
+			r->rc = err_set(E_NOMEM, "out of memory");
+	}
+}
+
 int experiment_read(const char *path, struct experiment *e)
 {
 	struct reader r = { json_load(path), path, 0 };
@@ -243,6 +300,7 @@ int experiment_read(const char *path, struct experiment *e)
 	if (te && json_bool(r.j, te) < 0)
 		fail(&r, "train_embeddings: true or false");
 	e->train_embeddings = te && json_bool(r.j, te) == 1;
+	read_slurm(&r, e);
 	json_free(r.j);
 	if (r.rc < 0)
 		experiment_free(e);
@@ -254,5 +312,8 @@ void experiment_free(struct experiment *e)
 	free(e->model);
 	free(e->data);
 	free(e->dtype);
+	free(e->slurm.partition), free(e->slurm.account), free(e->slurm.time), free(e->slurm.mem);
+	for (int i = 0; i < e->slurm.nextra; i++)
+		free(e->slurm.extra[i]);
 	memset(e, 0, sizeof *e);
 }

@@ -21,6 +21,12 @@ struct experiment {
 	double warmup, weight_decay, dropout;
 	char *dtype;
 	int train_embeddings;
+	struct {                 /* the slurm: section, for elsa-sweep --slurm; NULL or 0: not given */
+		char *partition, *account, *time, *mem;
+		long cpus_per_task;
+		char *extra[EXPERIMENT_MAX_LIST]; /* more #SBATCH options, "--qos=low" */
+		int nextra;
+	} slurm;
 };
 
 /* Reads path into e; relative model and data paths are taken from path's folder and must exist.

@@ -23,16 +23,23 @@
 #include "json.h"
 #include "model.h"
 #include "stream.h"
+#include "sweep.h"
 
 static const char usage[] =
-	"usage: elsa-sweep [-o DIR] [-j JOBS] [--dry-run] EXPERIMENT.yaml\n"
+	"usage: elsa-sweep [-o DIR] [-j JOBS] [--slurm [--sbatch-args ARGS]] [--dry-run] EXPERIMENT.yaml\n"
+	"       elsa-sweep --status DIR\n"
 	"Runs the study an experiment file (elsa-experiment(5)) describes: caches every frozen-layer\n"
 	"count in one encoding pass per split, trains every (task, frozen layers, learning rate, seed),\n"
 	"evaluates each run and prints the report (elsa-report(1)). Reruns do only what is missing.\n"
 	"  -o, --output DIR   the sweep folder (default: EXPERIMENT without .yaml, plus .sweep)\n"
 	"  -j, --jobs N       jobs at once (default: the experiment's jobs, else 1); each job gets\n"
 	"                     ELSA_THREADS = cores / N threads\n"
-	"      --dry-run      write DIR/Makefile and DIR/runs.list only\n"
+	"      --slurm        submit the study as Slurm jobs (caches, an array of the runs not done, the\n"
+	"                     report) instead of running make here\n"
+	"      --sbatch-args A  more sbatch options for every job (split at spaces)\n"
+	"      --status DIR   each run of the sweep folder DIR: done, running, failed (why), missing\n"
+	"      --dry-run      write DIR/Makefile and DIR/runs.list only (with --slurm: print the sbatch\n"
+	"                     lines too, submitting nothing)\n"
 	"      --help, --version\n";
 
 /* Writing the job graph */
@@ -58,7 +65,7 @@ static int max_frozen(const struct experiment *e)
 	return m;
 }
 
-static void run_name(char *buf, size_t n, int frozen, double lr, long seed, int emb)
+void run_name(char *buf, size_t n, int frozen, double lr, long seed, int emb)
 {
 	snprintf(buf, n, "N%d%s-lr%g-seed%ld", frozen, emb ? "+emb" : "", lr, seed);
 }
@@ -298,17 +305,21 @@ static void partial_report(const char *dir, const char *bin)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "output", 1, 0, 'o' }, { "jobs", 1, 0, 'j' }, { "dry-run", 0, 0, 'n' }, { "help", 0, 0, 'h' },
-		{ "version", 0, 0, 'v' }, { 0 },
+		{ "output", 1, 0, 'o' },  { "jobs", 1, 0, 'j' },   { "dry-run", 0, 0, 'n' }, { "slurm", 0, 0, 'S' },
+		{ "sbatch-args", 1, 0, 'A' }, { "status", 1, 0, 's' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'v' },
+		{ 0 },
 	};
-	const char *out_dir = NULL;
-	int jobs = 0, dry = 0, o;
+	const char *out_dir = NULL, *sbatch_args = NULL;
+	int jobs = 0, dry = 0, slurm = 0, o;
 	cli_init("elsa-sweep");
 	while ((o = getopt_long(argc, argv, "o:j:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'o': out_dir = optarg; break;
 		case 'j': jobs = (int)cli_long("-j", optarg, 1, 1024); break;
 		case 'n': dry = 1; break;
+		case 'S': slurm = 1; break;
+		case 'A': sbatch_args = optarg; break;
+		case 's': sweep_status(optarg); return cli_exit();
 		case 'h': cli_help(usage);
 		case 'v': cli_version();
 		default: cli_usage_error();
@@ -316,6 +327,8 @@ int main(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		die("one experiment file (see --help)");
+	if (sbatch_args && !slurm)
+		die("--sbatch-args goes with --slurm");
 	const char *path = argv[optind];
 	struct experiment e;
 	if (experiment_read(path, &e) < 0)
@@ -368,6 +381,14 @@ int main(int argc, char **argv)
 	write_makefile(&e, dir, bin, jobs, mk, list);
 	if (out_commit(mk) < 0 || out_commit(list) < 0)
 		die_lib();
+	if (slurm) {
+		char exp_abs[PATH_MAX];
+		if (!realpath(path, exp_abs))
+			die("%s: %s", path, strerror(errno));
+		slurm_submit(&e, exp_abs, dir, bin, sbatch_args, dry);
+		experiment_free(&e);
+		return cli_exit();
+	}
 	experiment_free(&e);
 	if (dry) {
 		printf("%s\n", mkpath);

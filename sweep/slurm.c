@@ -1,0 +1,293 @@
+/* slurm.c: elsa-sweep --slurm and --status: the study as Slurm jobs with dependencies, and the
+ * state of a sweep folder's runs, however they were run. */
+#include <errno.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "err.h"
+#include "experiment.h"
+#include "io.h"
+#include "json.h"
+#include "sweep.h"
+
+#define SBATCH_ARGS_MAX 128
+
+struct sbatch {
+	char *argv[SBATCH_ARGS_MAX + 1];
+	int n;
+};
+
+static void arg(struct sbatch *s, const char *fmt, const char *v)
+{
+	char buf[PATH_MAX + 64];
+	if (s->n == SBATCH_ARGS_MAX)
+		die("--sbatch-args: more than %d options", SBATCH_ARGS_MAX);
+	snprintf(buf, sizeof buf, fmt, v);
+	if (!(s->argv[s->n++] = strdup(buf)))
+		die("out of memory");
+	s->argv[s->n] = NULL;
+}
+
+/* sbatch --parsable -J NAME -o LOG --cpus-per-task C, the experiment's slurm: settings, the
+ * command line's, then the dependency and the script (added by the caller). */
+static void common(struct sbatch *s, const struct experiment *e, const char *dir, const char *name, int array,
+		   const char *sbatch_args)
+{
+	char log[PATH_MAX + 32], cpus[32];
+	s->n = 0;
+	arg(s, "%s", "sbatch");
+	arg(s, "%s", "--parsable");
+	arg(s, "--job-name=%s", name);
+	snprintf(log, sizeof log, "%s/slurm/%%x-%s.out", dir, array ? "%A_%a" : "%j");
+	arg(s, "--output=%s", log);
+	snprintf(cpus, sizeof cpus, "%ld", e->slurm.cpus_per_task ? e->slurm.cpus_per_task : 1);
+	arg(s, "--cpus-per-task=%s", cpus);
+	if (e->slurm.partition)
+		arg(s, "--partition=%s", e->slurm.partition);
+	if (e->slurm.account)
+		arg(s, "--account=%s", e->slurm.account);
+	if (e->slurm.time)
+		arg(s, "--time=%s", e->slurm.time);
+	if (e->slurm.mem)
+		arg(s, "--mem=%s", e->slurm.mem);
+	for (int i = 0; i < e->slurm.nextra; i++)
+		arg(s, "%s", e->slurm.extra[i]);
+	char *copy = sbatch_args ? strdup(sbatch_args) : NULL, *save = NULL;
+	for (char *w = copy ? strtok_r(copy, " \t", &save) : NULL; w; w = strtok_r(NULL, " \t", &save))
+		arg(s, "%s", w);
+	free(copy);
+}
+
+static void sbatch_free(struct sbatch *s)
+{
+	for (int i = 0; i < s->n; i++)
+		free(s->argv[i]);
+	s->n = 0;
+}
+
+/* Runs sbatch (or, dry, prints its line); returns the job id it printed ("$NAME" when dry). */
+static char *submit(struct sbatch *s, int dry, const char *name)
+{
+	if (dry) {
+		for (int i = 0; i < s->n; i++)
+			printf("%s%s", i ? " " : "", s->argv[i]);
+		printf("\n");
+		char *id = malloc(strlen(name) + 2);
+		if (!id)
+			die("out of memory");
+		sprintf(id, "$%s", name);
+		return id;
+	}
+	int fd[2];
+	if (pipe(fd) < 0)
+		die("pipe: %s", strerror(errno));
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fd[1], 1);
+		close(fd[0]);
+		execvp("sbatch", s->argv);
+		fprintf(stderr, "elsa-sweep: sbatch: %s\n", strerror(errno));
+		_exit(127);
+	}
+	close(fd[1]);
+	char out[256] = "";
+	ssize_t got = pid > 0 ? read(fd[0], out, sizeof out - 1) : -1;
+	close(fd[0]);
+	int status;
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || got <= 0)
+		die("sbatch failed for the %s job (is Slurm there? SLURM_CONF?)", name);
+	out[got] = 0;
+	out[strcspn(out, ";\n")] = 0; /* --parsable: "ID" or "ID;cluster" */
+	char *id = strdup(out);
+	if (!id)
+		die("out of memory");
+	return id;
+}
+
+/* A job script in DIR/slurm: its threads are the job's CPUs. */
+static char *script(const char *dir, const char *name, const char *body)
+{
+	char path[PATH_MAX + 64], text[3 * PATH_MAX + 512];
+	snprintf(path, sizeof path, "%s/slurm/%s.sh", dir, name);
+	snprintf(text, sizeof text, "#!/bin/sh\n# written by elsa-sweep --slurm\nexport ELSA_THREADS=${SLURM_CPUS_PER_TASK:-1}\n%s",
+		 body);
+	if (write_file_atomic(path, text, strlen(text)) < 0 || chmod(path, 0755) < 0)
+		die_lib();
+	char *p = strdup(path);
+	if (!p)
+		die("out of memory");
+	return p;
+}
+
+/* The run folder a line of runs.list trains: the argument of its " -o ". */
+static int line_run(const char *line, char *run, size_t n)
+{
+	const char *o = strstr(line, " -o ");
+	if (!o)
+		return -1;
+	o += 4;
+	size_t len = strcspn(o, " ");
+	snprintf(run, n, "%.*s", (int)len, o);
+	return 0;
+}
+
+static int exists(const char *fmt, const char *run)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, fmt, run);
+	return access(path, F_OK) == 0;
+}
+
+/* "1,4,5": the lines of runs.list whose run is not done, and how many. */
+static size_t missing_lines(const char *dir, char *list, size_t n)
+{
+	char path[PATH_MAX + 32], run[PATH_MAX];
+	snprintf(path, sizeof path, "%s/runs.list", dir);
+	struct in *in = in_open(path);
+	char *line;
+	size_t len, k = 0, count = 0;
+	if (!in)
+		die_lib();
+	list[0] = 0;
+	while (in_line(in, &line, &len) > 0) {
+		k++;
+		if (line_run(line, run, sizeof run) < 0)
+			die("%s: line %zu: no -o RUN_DIR", path, k);
+		if (exists("%s/run.yaml", run))
+			continue;
+		snprintf(list + strlen(list), n - strlen(list), "%s%zu", count ? "," : "", k);
+		count++;
+	}
+	in_close(in);
+	if (strlen(list) + 1 >= n)
+		die("%s: too many runs for one job array", path);
+	return count;
+}
+
+/* Are the caches up to date? make -q says. */
+static int caches_done(const char *dir)
+{
+	char mk[PATH_MAX + 32];
+	snprintf(mk, sizeof mk, "%s/Makefile", dir);
+	char *args[] = { "make", "-q", "-s", "-f", mk, "caches", NULL };
+	pid_t pid = fork();
+	if (pid == 0) {
+		execvp("make", args);
+		_exit(127);
+	}
+	int status;
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+void slurm_submit(const struct experiment *e, const char *experiment, const char *dir, const char *bin,
+		  const char *sbatch_args, int dry)
+{
+	char path[PATH_MAX + 32], body[3 * PATH_MAX + 256], lines[1 << 16];
+	snprintf(path, sizeof path, "%s/slurm", dir);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		die("%s: %s", path, strerror(errno));
+	size_t runs = missing_lines(dir, lines, sizeof lines);
+	int caches = !caches_done(dir);
+	struct sbatch s;
+	char *cache_id = NULL, *runs_id = NULL, dep[4096];
+	snprintf(body, sizeof body, "exec make -s -k -f '%s/Makefile' caches\n", dir);
+	char *cache_sh = script(dir, "caches", body);
+	snprintf(body, sizeof body, "line=$(sed -n \"${SLURM_ARRAY_TASK_ID}p\" '%s/runs.list')\nexec sh -c \"$line\"\n", dir);
+	char *runs_sh = script(dir, "runs", body);
+	snprintf(body, sizeof body, "exec '%s/elsa-sweep' -o '%s' -j 1 '%s' >'%s/slurm/report.out'\n", bin, dir, experiment,
+		 dir);
+	char *report_sh = script(dir, "report", body);
+	if (caches) {
+		common(&s, e, dir, "elsa-caches", 0, sbatch_args);
+		arg(&s, "%s", cache_sh);
+		cache_id = submit(&s, dry, "CACHES");
+		sbatch_free(&s);
+	}
+	if (runs) {
+		common(&s, e, dir, "elsa-runs", 1, sbatch_args);
+		arg(&s, "--array=%s", lines);
+		if (cache_id)
+			arg(&s, "--dependency=afterok:%s", cache_id);
+		arg(&s, "%s", runs_sh);
+		runs_id = submit(&s, dry, "RUNS");
+		sbatch_free(&s);
+	}
+	/* The report after the runs, succeeded or not: elsa-sweep lists what failed and reports the rest */
+	common(&s, e, dir, "elsa-report", 0, sbatch_args);
+	if (runs_id || cache_id) {
+		snprintf(dep, sizeof dep, "--dependency=%s:%s", runs_id ? "afterany" : "afterok", runs_id ? runs_id : cache_id);
+		arg(&s, "%s", dep);
+	}
+	arg(&s, "%s", report_sh);
+	char *report_id = submit(&s, dry, "REPORT");
+	sbatch_free(&s);
+	if (!dry) {
+		if (cache_id)
+			fprintf(stderr, "elsa-sweep: the caches: job %s\n", cache_id);
+		if (runs_id)
+			fprintf(stderr, "elsa-sweep: %zu run%s: job array %s\n", runs, runs == 1 ? "" : "s", runs_id);
+		fprintf(stderr, "elsa-sweep: the report: job %s writes %s/report.md (the jobs' logs: %s/slurm/)\n", report_id,
+			dir, dir);
+	}
+	free(cache_id), free(runs_id), free(report_id);
+	free(cache_sh), free(runs_sh), free(report_sh);
+}
+
+/* Status */
+
+static const char *last_line_of(const char *failed, char *buf, size_t n)
+{
+	struct json *j = json_load(failed);
+	const char *last = j ? json_str(j, json_get(j, json_root(j), "last"), NULL) : NULL;
+	snprintf(buf, n, "%s", last && *last ? last : "(its log is empty)");
+	json_free(j);
+	return buf;
+}
+
+static int running(const char *run)
+{
+	char pattern[PATH_MAX + 16];
+	glob_t g;
+	snprintf(pattern, sizeof pattern, "%s.tmp.*", run);
+	int any = glob(pattern, 0, NULL, &g) == 0;
+	if (any)
+		globfree(&g);
+	return any;
+}
+
+void sweep_status(const char *folder)
+{
+	char path[PATH_MAX + 32], run[PATH_MAX], failed[PATH_MAX + 16], why[512], dir[PATH_MAX];
+	if (!realpath(folder, dir))
+		die("%s: %s", folder, strerror(errno));
+	size_t counts[4] = { 0 }, k = 0;
+	static const char *const states[] = { "done", "running", "failed", "missing" };
+	snprintf(path, sizeof path, "%s/runs.list", dir);
+	struct in *in = in_open(path);
+	char *line;
+	size_t len;
+	if (!in)
+		die_lib();
+	while (in_line(in, &line, &len) > 0) {
+		k++;
+		if (line_run(line, run, sizeof run) < 0)
+			die("%s: line %zu: no -o RUN_DIR", path, k);
+		snprintf(failed, sizeof failed, "%s.failed", run);
+		int st = exists("%s/run.yaml", run) ? 0 : running(run) ? 1 : access(failed, F_OK) == 0 ? 2 : 3;
+		counts[st]++;
+		const char *task = run + strlen(dir) + sizeof "/runs/" - 1;
+		printf("%-8s %s%s%s\n", states[st], task, st == 2 ? ": " : "", st == 2 ? last_line_of(failed, why, sizeof why) : "");
+	}
+	in_close(in);
+	snprintf(path, sizeof path, "%s/report.md", dir);
+	printf("%zu runs: %zu done, %zu running, %zu failed, %zu missing; the report %s\n", k, counts[0], counts[1], counts[2],
+	       counts[3], access(path, F_OK) == 0 ? "is written" : "is not written");
+}
