@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "glue.h"
@@ -171,15 +172,28 @@ static void submit(struct out *out, const struct options *o, struct scores *gold
 		die_lib();
 }
 
+/* A run folder's predictions.tsv is missing when the run had no dev set: say so. */
+static _Noreturn void die_pred(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char run[4096];
+	snprintf(run, sizeof run, "%.*s/run.yaml", slash ? (int)(slash - path) : 1, slash ? path : ".");
+	if (access(path, F_OK) < 0 && access(run, R_OK) == 0)
+		die("%s: no such file: the run was trained without --dev, so it has no predictions (elsa-train --predict "
+		    "makes them from any stream)", path);
+	die_lib();
+}
+
 int main(int argc, char **argv)
 {
 	cli_init("elsa-evaluate");
 	struct options o = parse_options(argc, argv);
 	struct scores gold = { 0 }, pred = { 0 };
 	if ((o.gold && gold_read_tokens(o.gold, o.task, &gold) < 0) ||
-	    (o.gold_tsv && gold_read_tsv(o.gold_tsv, o.task, &gold) < 0) ||
-	    predictions_read(o.pred, o.task, &pred) < 0)
+	    (o.gold_tsv && gold_read_tsv(o.gold_tsv, o.task, &gold) < 0))
 		die_lib();
+	if (predictions_read(o.pred, o.task, &pred) < 0)
+		die_pred(o.pred);
 	struct out *out = out_open(o.output, 0, 0);
 	if (!out)
 		die_lib();

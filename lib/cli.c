@@ -132,7 +132,7 @@ int cli_threads(const char *arg)
 	const char *env = getenv("ELSA_THREADS");
 	long n;
 	if (arg)
-		n = cli_long("-j", arg, 1, 1024);
+		n = cli_long("-j/--threads", arg, 1, 1024);
 	else if (env && *env)
 		n = cli_long("ELSA_THREADS", env, 1, 1024);
 	else

@@ -330,6 +330,9 @@ int glue_next(struct glue_reader *r, struct example *ex)
 	if (r->lay.label) {
 		const char *text = r->cols[r->lay.label - 1];
 		int rc = r->task ? task_label(r->task, text, &ex->label) : label_parse(text, &ex->label);
+		if (rc < 0 && !r->task) /* a task's label names ("not_entailment") are read only with the task */
+			return err_set(rc, "%s: line %zu: label '%.40s' is not a number (a task's labels need its name: -t TASK)",
+				       name, r->line, text);
 		if (rc < 0)
 			return err_prefix(rc, "%s: line %zu", name, r->line);
 	}

@@ -385,13 +385,21 @@ struct out *out_open(const char *path, int zstd_level, int flags)
 		return out;
 	}
 	size_t n = strlen(path);
+	if (n && path[n - 1] == '/') {
+		err_set(E_ARG, "%s: a folder: name the file to write", path);
+		goto fail;
+	}
 	out->temp = malloc(n + 16);
 	if (!out->temp)
 		goto nomem;
 	snprintf(out->temp, n + 16, "%s.tmp.XXXXXX", path);
 	out->fd = mkostemp(out->temp, O_CLOEXEC);
 	if (out->fd < 0) {
-		err_set(E_IO, "%s: cannot create a file beside it: %s", path, strerror(errno));
+		const char *slash = strrchr(path, '/');
+		if (errno == ENOENT && slash)
+			err_set(E_IO, "%s: its folder %.*s does not exist", path, (int)(slash - path), path);
+		else
+			err_set(E_IO, "%s: cannot create a file beside it: %s", path, strerror(errno));
 		free(out->temp);
 		out->temp = NULL;
 		goto fail;

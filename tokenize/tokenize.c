@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "err.h"
 #include "glue.h"
 #include "io.h"
+#include "model.h"
 #include "record.h"
 #include "tokenizer.h"
 #include "tokens.h"
@@ -115,10 +117,35 @@ static _Noreturn void fail(struct out *out)
 	die("%s", msg);
 }
 
+/* Examples longer than the model's position table would be refused by elsa-embed: when the
+ * folder's config.json says how many tokens the model takes, cut there, and say so. */
+static void cap_to_model(struct options *o)
+{
+	char *path = path_join(o->model, "config.json"), *text;
+	size_t n;
+	struct model_config c;
+	if (!path || access(path, R_OK) < 0 || !(text = read_file(path, &n))) {
+		free(path);
+		return;
+	}
+	if (config_parse(&c, text, n, path) == 0 && (o->max_len == 0 || o->max_len > config_max_tokens(&c))) {
+		if (o->max_len)
+			warn("note: --max-len %u is more than the %u tokens %s takes: cutting at %u", o->max_len,
+			     config_max_tokens(&c), o->model, config_max_tokens(&c));
+		else
+			warn("note: --max-len 0 (no limit), but %s takes at most %u tokens: cutting there", o->model,
+			     config_max_tokens(&c));
+		o->max_len = config_max_tokens(&c);
+	}
+	free(text);
+	free(path);
+}
+
 int main(int argc, char **argv)
 {
 	cli_init("elsa-tokenize");
 	struct options o = parse_options(argc, argv);
+	cap_to_model(&o);
 	struct tokens_header h = { .max_len = o.max_len };
 	struct tokenizer *tok = tokenizer_load(o.model);
 	if (!tok || tokenizer_fingerprint(o.model, &h.tokenizer) < 0)

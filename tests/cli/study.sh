@@ -60,6 +60,9 @@ check "... rebuilt the caches with the new model" "[ \$(find '$S/runs' -name run
 fails "elsa-report without runs" "no run.yaml under" elsa-report "$T/data"
 elsa-train -m "$T/model" -t sst2 --train "$S/cache/sst2/train.L2.zst" -o "$T/nodev" --max-steps 1 2>/dev/null
 fails "elsa-report on a run without a dev set" "nodev/run.yaml: the run has no dev evaluation" elsa-report "$T/nodev"
+fails "elsa-evaluate of a run without a dev set names the missing --dev" \
+	"nodev/predictions.tsv: no such file: the run was trained without --dev" \
+	elsa-evaluate -t sst2 --gold "$S/cache/sst2/dev.tokens" --pred "$T/nodev/predictions.tsv"
 mkmodel --layers 2 --hidden 16 --heads 2 --intermediate 32 --max-pos 128 --seed 9 "$T/model9" >/dev/null
 elsa-embed -m "$T/model9" "$S/cache/sst2/dev.tokens" >"$T/m9.zst"
 elsa-train -m "$T/model9" -t sst2 --train "$T/m9.zst" --dev "$T/m9.zst" -o "$T/m9run" --max-steps 1 2>/dev/null

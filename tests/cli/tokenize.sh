@@ -238,4 +238,21 @@ else
 	skip "ids against Hugging Face tokenizers" "its peer is not installed (scripts/deps --bench)"
 fi
 
+# A model folder whose config.json says how many tokens it takes: examples are cut there, and
+# the user is told (elsa-embed would refuse longer ones).
+P=$T/pos12
+mkmodel --max-pos 12 "$P" >/dev/null
+printf 'sentence\tlabel\n%s\t1\n' "the cat sat on the mat and the dog ran to the house and the cat sat" >"$T/long.tsv"
+ok "a 12-position model and the default --max-len 128" elsa-tokenize -m "$P" -t sst2 "$T/long.tsv" -o "$T/long.tok"
+check "... cuts at 12 and says so" "grep -q 'note: --max-len 128 is more than the 12 tokens .*pos12 takes: cutting at 12' '$T/.err' &&
+	[ \$(sed -n 2p '$T/long.tok' | cut -f3 | wc -w) -eq 12 ] && head -1 '$T/long.tok' | grep -q 'max_len=12'"
+ok "... which elsa-embed takes" elsa-embed -m "$P" "$T/long.tok" -o "$T/long.l0"
+printf 'a\tnot_entailment\n' >"$T/named.tsv"
+fails "a label name without -t says -t is needed" "named.tsv: line 1: label 'not_entailment' is not a number \\(a task's labels need its name: -t TASK\\)" \
+	elsa-tokenize -m "$M" --text-a 1 --label 2 --no-header "$T/named.tsv"
+fails "--threads abc is named as given" "-j/--threads: 'abc'" elsa-embed -m "$P" --threads abc "$T/long.tok"
+mkdir -p "$T/adir"
+fails "-o DIR/ says it is a folder" "adir/: a folder: name the file to write" elsa-tokenize -m "$M" -t sst2 "$T/long.tsv" -o "$T/adir/"
+fails "-o into a folder that does not exist says which" "nope/x.tok: its folder .*/nope does not exist" \
+	elsa-tokenize -m "$M" -t sst2 "$T/long.tsv" -o "$T/nope/x.tok"
 done_testing
