@@ -13,23 +13,44 @@
 #include "tokens.h"
 
 static const char usage[] =
-	"usage: elsa-embed -m MODEL_DIR [-o FILE] [--dtype f32|f16|bf16] [-j N] [FILE|-]\n"
+	"usage: elsa-embed -m MODEL_DIR [-o FILE] [--dtype f32|f16|bf16] [-j N] [--shard K/N] [FILE|-]\n"
 	"Reads a token stream (elsa-tokens(5)) and writes the embedding layer's output, the hidden\n"
 	"states at layer 0, as a tensor stream (elsa-stream(5)).\n"
 	"  -m, --model DIR     Hugging Face model folder (config.json, model.safetensors)\n"
 	"  -o, --output FILE   write FILE (complete or not at all) instead of stdout\n"
 	"      --dtype TYPE    storage of the states: f32 (default), f16 or bf16\n"
 	"  -j, --threads N     threads (default: ELSA_THREADS, else every core)\n"
+	"      --shard K/N     only the K-th of N contiguous parts of the examples (K from 1; FILE only)\n"
 	"      --help, --version\n";
+
+/* The output's header: the model's, with the tokenizer, max_len and task of the token stream's
+ * header (read with its first line), whose tokenizer must be the model folder's. */
+static struct stream_header output_header(const struct model *m, const char *model_dir, const struct tokens_reader *in,
+					  int dtype)
+{
+	const struct tokens_header *th = tokens_header(in);
+	struct stream_header h = { .model = m->fingerprint, .layer = 0, .hidden = (uint32_t)m->cfg.hidden, .dtype = (uint32_t)dtype };
+	if (th) {
+		uint64_t fp;
+		if (th->tokenizer && tokenizer_fingerprint(model_dir, &fp) == 0 && fp != th->tokenizer)
+			die("%s: tokens made by another tokenizer (fingerprint %016llx; %s's is %016llx)", tokens_name(in),
+			    (unsigned long long)th->tokenizer, model_dir, (unsigned long long)fp);
+		h.tokenizer = th->tokenizer;
+		h.max_len = th->max_len;
+		memcpy(h.task, th->task, sizeof h.task);
+	}
+	return h;
+}
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "model", 1, 0, 'm' }, { "output", 1, 0, 'o' }, { "dtype", 1, 0, 'd' }, { "threads", 1, 0, 'j' },
-		{ "help", 0, 0, 'h' },  { "version", 0, 0, 'v' }, { 0 },
+		{ "help", 0, 0, 'h' },  { "version", 0, 0, 'v' }, { "shard", 1, 0, 'k' },   { 0 },
 	};
 	const char *model_dir = NULL, *output = "-", *threads = NULL;
 	int dtype = DT_F32, o;
+	struct shard shard = { 0 };
 	cli_init("elsa-embed");
 	while ((o = getopt_long(argc, argv, "m:o:j:", opts, NULL)) != -1) {
 		switch (o) {
@@ -37,6 +58,10 @@ int main(int argc, char **argv)
 		case 'o': output = optarg; break;
 		case 'd': dtype = cli_dtype(optarg); break;
 		case 'j': threads = optarg; break;
+		case 'k':
+			if (shard_parse(optarg, &shard) < 0)
+				die_lib();
+			break;
 		case 'h': cli_help(usage);
 		case 'v': cli_version();
 		default: cli_usage_error();
@@ -56,26 +81,19 @@ int main(int argc, char **argv)
 		die_lib();
 	params_emb(&ps, ps.mem, &w);
 
-	struct tokens_reader *in = tokens_open(optind < argc ? argv[optind] : "-");
+	const char *input = optind < argc ? argv[optind] : "-";
+	struct tokens_reader *in = tokens_open(input);
 	if (!in)
 		die_lib();
 	struct chunk ch = { 0 };
+	if (shard.n && chunk_shard_tokens(&ch, input, shard) < 0)
+		die_lib();
 	struct emb_acts acts = { 0 };
 	/* The header comes with the first line: read the first chunk before writing anything. */
 	int n = chunk_read_tokens(&ch, in, CHUNK_TOKENS, &m.cfg);
 	if (n < 0)
 		die_lib();
-	const struct tokens_header *th = tokens_header(in);
-	struct stream_header h = { .model = m.fingerprint, .layer = 0, .hidden = (uint32_t)m.cfg.hidden, .dtype = (uint32_t)dtype };
-	if (th) {
-		uint64_t fp;
-		if (th->tokenizer && tokenizer_fingerprint(model_dir, &fp) == 0 && fp != th->tokenizer)
-			die("%s: tokens made by another tokenizer (fingerprint %016llx; %s's is %016llx)", tokens_name(in),
-			    (unsigned long long)th->tokenizer, model_dir, (unsigned long long)fp);
-		h.tokenizer = th->tokenizer;
-		h.max_len = th->max_len;
-		memcpy(h.task, th->task, sizeof h.task);
-	}
+	struct stream_header h = output_header(&m, model_dir, in, dtype);
 	struct stream_writer *out = stream_create(output, &h, STREAM_ZSTD_LEVEL);
 	if (!out)
 		die_lib();

@@ -16,7 +16,8 @@
 #include "stream.h"
 
 static const char usage[] =
-	"usage: elsa-encode -m MODEL_DIR --to J [--save I=FILE ...] [-o FILE] [--dtype TYPE] [-j N] [FILE|-]\n"
+	"usage: elsa-encode -m MODEL_DIR --to J [--save I=FILE ...] [-o FILE] [--dtype TYPE] [-j N] [--shard K/N]\n"
+	"                   [FILE|-]\n"
 	"Reads a tensor stream of hidden states at some layer (its header says which) and runs them\n"
 	"through the model's encoder layers up to layer J, writing the states at layer J.\n"
 	"  -m, --model DIR     Hugging Face model folder (config.json, model.safetensors)\n"
@@ -26,6 +27,7 @@ static const char usage[] =
 	"      --dtype TYPE    storage of the written states: f32 (default), f16 or bf16\n"
 	"  -j, --threads N     threads (default: ELSA_THREADS, else every core)\n"
 	"      --stats FILE    write what was done (examples, tokens, layers, seconds) as YAML\n"
+	"      --shard K/N     only the K-th of N contiguous parts of the examples (K from 1; FILE only)\n"
 	"      --help, --version\n";
 
 #define MAX_SAVES 64
@@ -70,6 +72,24 @@ static void write_stats(const char *path, size_t examples, size_t tokens, int fr
 		die_lib();
 }
 
+/* Opens the input stream and checks it against the model and the layers asked for. */
+static struct stream_reader *open_input(const char *path, const struct model *m, int to)
+{
+	struct stream_reader *in = stream_open(path);
+	if (!in)
+		die_lib();
+	int from = (int)stream_header(in)->layer;
+	if (stream_check(stream_header(in), stream_name(in), m->fingerprint, (uint32_t)m->cfg.hidden) < 0)
+		die_lib();
+	if (to <= from)
+		die("--to %d: %s already holds layer %d", to, stream_name(in), from);
+	for (int i = 0; i < nsaves; i++)
+		if (saves[i].layer <= from || saves[i].layer > to)
+			die("--save %d: the layer must lie in %d..%d (after the input's layer %d)", saves[i].layer, from + 1, to,
+			    from);
+	return in;
+}
+
 /* Leaves no complete-looking output behind, then dies with the library's message. */
 static _Noreturn void fail(struct stream_writer *out)
 {
@@ -84,10 +104,11 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "model", 1, 0, 'm' }, { "to", 1, 0, 't' },	  { "save", 1, 0, 's' },   { "output", 1, 0, 'o' },
 		{ "dtype", 1, 0, 'd' }, { "threads", 1, 0, 'j' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'v' },
-		{ "stats", 1, 0, 'S' }, { 0 },
+		{ "stats", 1, 0, 'S' }, { "shard", 1, 0, 'k' },	  { 0 },
 	};
 	const char *model_dir = NULL, *output = "-", *threads = NULL, *to_arg = NULL, *stats = NULL;
 	int dtype = DT_F32, o;
+	struct shard shard = { 0 };
 	cli_init("elsa-encode");
 	while ((o = getopt_long(argc, argv, "m:t:s:o:j:", opts, NULL)) != -1) {
 		switch (o) {
@@ -98,6 +119,10 @@ int main(int argc, char **argv)
 		case 'd': dtype = cli_dtype(optarg); break;
 		case 'j': threads = optarg; break;
 		case 'S': stats = optarg; break;
+		case 'k':
+			if (shard_parse(optarg, &shard) < 0)
+				die_lib();
+			break;
 		case 'h': cli_help(usage);
 		case 'v': cli_version();
 		default: cli_usage_error();
@@ -113,19 +138,13 @@ int main(int argc, char **argv)
 	if (model_open(&m, model_dir) < 0)
 		die_lib();
 	int to = (int)cli_long("--to", to_arg, 1, m.cfg.layers);
-	struct stream_reader *in = stream_open(optind < argc ? argv[optind] : "-");
-	if (!in)
-		die_lib();
+	const char *input = optind < argc ? argv[optind] : "-";
+	struct stream_reader *in = open_input(input, &m, to);
 	const struct stream_header *hin = stream_header(in);
 	int from = (int)hin->layer;
-	if (stream_check(hin, stream_name(in), m.fingerprint, (uint32_t)m.cfg.hidden) < 0)
+	struct chunk ch = { 0 };
+	if (shard.n && chunk_shard_stream(&ch, input, shard) < 0)
 		die_lib();
-	if (to <= from)
-		die("--to %d: %s already holds layer %d", to, stream_name(in), from);
-	for (int i = 0; i < nsaves; i++)
-		if (saves[i].layer <= from || saves[i].layer > to)
-			die("--save %d: the layer must lie in %d..%d (after the input's layer %d)", saves[i].layer, from + 1, to,
-			    from);
 
 	struct params ps;
 	int missing;
@@ -149,7 +168,6 @@ int main(int argc, char **argv)
 			fail(out);
 	}
 
-	struct chunk ch = { 0 };
 	struct layer_acts acts = { 0 };
 	struct progress pr;
 	size_t examples = 0, tokens = 0, H = (size_t)m.cfg.hidden;
