@@ -37,7 +37,7 @@ static void fail(struct reader *r, const char *fmt, ...)
 /* The settings an experiment file may give, and names users bring from elsewhere. */
 static const char *const settings[] = {
 	"model", "data", "tasks", "frozen", "lr", "seeds", "epochs", "batch", "max_len", "max_steps", "jobs",
-	"warmup", "weight_decay", "dropout", "dtype", "train_embeddings", "slurm",
+	"warmup", "weight_decay", "dropout", "dtype", "train_embeddings", "slurm", "shards",
 };
 static const char *const slurm_settings[] = { "partition", "account", "time", "mem", "cpus_per_task", "extra" };
 static const char *const aliases[][2] = {
@@ -261,6 +261,27 @@ static void read_slurm(struct reader *r, struct experiment *e)
 	}
 }
 
+/* shards: N (both splits) or {train: N, dev: M}; 1 by default. */
+static void read_shards(struct reader *r, struct experiment *e)
+{
+	int n = json_get(r->j, json_root(r->j), "shards");
+	e->shards[0] = e->shards[1] = 1;
+	if (!n)
+		return;
+	if (json_type(r->j, n) != J_OBJECT) {
+		e->shards[0] = e->shards[1] = (long)number(r, n, "shards", 1, 10000, 1);
+		return;
+	}
+	for (size_t i = 0; i < json_len(r->j, n); i++) {
+		const char *split;
+		int v = json_at(r->j, n, i, &split);
+		if (strcmp(split, "train") && strcmp(split, "dev"))
+			fail(r, "line %zu: shards: %.40s is not a split (train, dev)", json_line(r->j, v), split);
+		else
+			e->shards[strcmp(split, "train") ? 1 : 0] = (long)number(r, v, "shards", 1, 10000, 1);
+	}
+}
+
 int experiment_read(const char *path, struct experiment *e)
 {
 	struct reader r = { json_load(path), path, 0 };
@@ -301,6 +322,7 @@ int experiment_read(const char *path, struct experiment *e)
 		fail(&r, "train_embeddings: true or false");
 	e->train_embeddings = te && json_bool(r.j, te) == 1;
 	read_slurm(&r, e);
+	read_shards(&r, e);
 	json_free(r.j);
 	if (r.rc < 0)
 		experiment_free(e);

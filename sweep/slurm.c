@@ -187,6 +187,47 @@ static int caches_done(const char *dir)
 	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+/* The caches: one job; or, with shards, the token streams, then an array of one job per shard
+ * (make shard-K: its embedding and encoding for every split), then the joins. Returns the last
+ * job's id. */
+static char *submit_caches(const struct experiment *e, const char *dir, const char *sbatch_args, int dry,
+			   const char *cache_sh)
+{
+	struct sbatch s;
+	char body[PATH_MAX + 128], range[64], dep[300];
+	long most = e->shards[0] > e->shards[1] ? e->shards[0] : e->shards[1];
+	char *shards_id = NULL;
+	if (most > 1) {
+		snprintf(body, sizeof body, "exec make -s -f '%s/Makefile' tokens\n", dir);
+		char *tokens_sh = script(dir, "tokens", body);
+		common(&s, e, dir, "elsa-tokens", 0, sbatch_args);
+		arg(&s, "%s", tokens_sh);
+		char *tokens_id = submit(&s, dry, "TOKENS");
+		sbatch_free(&s);
+		snprintf(body, sizeof body, "exec make -s -f '%s/Makefile' shard-$SLURM_ARRAY_TASK_ID\n", dir);
+		char *shard_sh = script(dir, "shard", body);
+		common(&s, e, dir, "elsa-shards", 1, sbatch_args);
+		snprintf(range, sizeof range, "1-%ld", most);
+		arg(&s, "--array=%s", range);
+		snprintf(dep, sizeof dep, "afterok:%s", tokens_id);
+		arg(&s, "--dependency=%s", dep);
+		arg(&s, "%s", shard_sh);
+		shards_id = submit(&s, dry, "SHARDS");
+		sbatch_free(&s);
+		free(tokens_sh), free(shard_sh), free(tokens_id);
+	}
+	common(&s, e, dir, "elsa-caches", 0, sbatch_args);
+	if (shards_id) {
+		snprintf(dep, sizeof dep, "afterok:%s", shards_id);
+		arg(&s, "--dependency=%s", dep);
+	}
+	arg(&s, "%s", cache_sh);
+	char *id = submit(&s, dry, "CACHES");
+	sbatch_free(&s);
+	free(shards_id);
+	return id;
+}
+
 void slurm_submit(const struct experiment *e, const char *experiment, const char *dir, const char *bin,
 		  const char *sbatch_args, int dry)
 {
@@ -205,15 +246,12 @@ void slurm_submit(const struct experiment *e, const char *experiment, const char
 	snprintf(body, sizeof body, "exec '%s/elsa-sweep' -o '%s' -j 1 '%s' >'%s/slurm/report.out'\n", bin, dir, experiment,
 		 dir);
 	char *report_sh = script(dir, "report", body);
-	if (caches) {
-		common(&s, e, dir, "elsa-caches", 0, sbatch_args);
-		arg(&s, "%s", cache_sh);
-		cache_id = submit(&s, dry, "CACHES");
-		sbatch_free(&s);
-	}
+	if (caches)
+		cache_id = submit_caches(e, dir, sbatch_args, dry, cache_sh);
 	if (runs) {
 		common(&s, e, dir, "elsa-runs", 1, sbatch_args);
 		arg(&s, "--array=%s", lines);
+		arg(&s, "%s", "--requeue"); /* a preempted run goes back in the queue, and resumes (elsa-train) */
 		if (cache_id)
 			arg(&s, "--dependency=afterok:%s", cache_id);
 		arg(&s, "%s", runs_sh);

@@ -98,12 +98,56 @@ static void failure_marker(char *buf, size_t n, const char *S, const char *T, co
 		 T, N, emb, lr, seed, S, T, name, S, T, name);
 }
 
-/* Tokenize and embed each split once; one encoding pass per split to the deepest frozen count,
- * saving the others on the way (a grouped target). */
+/* One encoding pass from IN to the deepest frozen count, saving the others on the way (a grouped
+ * target): the split's files, or those of its shard SUFFIX (".3"). */
+static void encode_rule(const struct experiment *e, const char *T, const char *split, const char *suffix, struct out *mk)
+{
+	int top = max_frozen(e);
+	for (int f = 0; f < e->nfrozen; f++)
+		if (e->frozen[f] > 0)
+			out_printf(mk, "$(S)/cache/%s/%s.L%d%s.zst ", T, split, e->frozen[f], suffix);
+	out_printf(mk, "&: $(S)/cache/%s/%s.L0%s.zst\n\t$(BIN)/elsa-encode -m $(MODEL) --to %d --dtype %s", T, split, suffix,
+		   top, e->dtype);
+	for (int f = 0; f < e->nfrozen; f++)
+		if (e->frozen[f] > 0 && e->frozen[f] < top)
+			out_printf(mk, " --save %d=$(S)/cache/%s/%s.L%d%s.zst", e->frozen[f], T, split, e->frozen[f], suffix);
+	out_printf(mk, " --stats $(S)/cache/%s/%s%s.encode.yaml -o $(S)/cache/%s/%s.L%d%s.zst $<\n", T, split, suffix, T,
+		   split, top, suffix);
+}
+
+/* A split in n shards: each embedded (elsa-embed --shard k/n) and encoded on its own, a job of
+ * its own (make's shard-k), then each layer's shards joined in order. */
+static void shard_rules(const struct experiment *e, const char *T, const char *split, long n, struct out *mk)
+{
+	char suffix[32];
+	for (long k = 1; k <= n; k++) {
+		snprintf(suffix, sizeof suffix, ".%ld", k);
+		out_printf(mk, "$(S)/cache/%s/%s.L0%s.zst: $(S)/cache/%s/%s.tokens\n", T, split, suffix, T, split);
+		out_printf(mk, "\t$(BIN)/elsa-embed -m $(MODEL) --dtype %s --shard %ld/%ld -o $@ $<\n", e->dtype, k, n);
+		out_printf(mk, "SHARD_%ld += $(S)/cache/%s/%s.L0%s.zst\n", k, T, split, suffix);
+		if (max_frozen(e) > 0) {
+			encode_rule(e, T, split, suffix, mk);
+			out_printf(mk, "SHARD_%ld += $(S)/cache/%s/%s.L%d%s.zst\n", k, T, split, max_frozen(e), suffix);
+		}
+	}
+	int layers[EXPERIMENT_MAX_LIST + 1], nl = 0;
+	layers[nl++] = 0;
+	for (int f = 0; f < e->nfrozen; f++)
+		if (e->frozen[f] > 0)
+			layers[nl++] = e->frozen[f];
+	for (int i = 0; i < nl; i++) {
+		out_printf(mk, "$(S)/cache/%s/%s.L%d.zst:", T, split, layers[i]);
+		for (long k = 1; k <= n; k++)
+			out_printf(mk, " $(S)/cache/%s/%s.L%d.%ld.zst", T, split, layers[i], k);
+		out_printf(mk, "\n\tcat $^ >$@.part && mv $@.part $@\n");
+	}
+}
+
+/* Tokenize each split once; embed it, and encode it to the deepest frozen count in one pass
+ * saving the others on the way: whole, or in the experiment's shards. */
 static void cache_rules(const struct experiment *e, const struct task *tk, struct out *mk)
 {
 	const char *T = tk->name;
-	int top = max_frozen(e);
 	for (int s = 0; s < 2; s++) {
 		const char *split = s ? "dev" : "train";
 		char tsv[PATH_MAX];
@@ -111,20 +155,15 @@ static void cache_rules(const struct experiment *e, const struct task *tk, struc
 		out_printf(mk, "$(S)/cache/%s/%s.tokens: %s $(MODEL_FILES) $(S)/settings.cache\n", T, split, tsv);
 		out_printf(mk, "\t@mkdir -p $(@D)\n\t$(BIN)/elsa-tokenize -m $(MODEL) -t %s --max-len %ld -o $@ %s\n", T,
 			   e->max_len, tsv);
+		out_printf(mk, "TOKENS += $(S)/cache/%s/%s.tokens\n", T, split);
+		if (e->shards[s] > 1) {
+			shard_rules(e, T, split, e->shards[s], mk);
+			continue;
+		}
 		out_printf(mk, "$(S)/cache/%s/%s.L0.zst: $(S)/cache/%s/%s.tokens\n", T, split, T, split);
 		out_printf(mk, "\t$(BIN)/elsa-embed -m $(MODEL) --dtype %s -o $@ $<\n", e->dtype);
-		if (top == 0)
-			continue;
-		for (int f = 0; f < e->nfrozen; f++)
-			if (e->frozen[f] > 0)
-				out_printf(mk, "$(S)/cache/%s/%s.L%d.zst ", T, split, e->frozen[f]);
-		out_printf(mk, "&: $(S)/cache/%s/%s.L0.zst\n\t$(BIN)/elsa-encode -m $(MODEL) --to %d --dtype %s", T, split,
-			   top, e->dtype);
-		for (int f = 0; f < e->nfrozen; f++)
-			if (e->frozen[f] > 0 && e->frozen[f] < top)
-				out_printf(mk, " --save %d=$(S)/cache/%s/%s.L%d.zst", e->frozen[f], T, split, e->frozen[f]);
-		out_printf(mk, " --stats $(S)/cache/%s/%s.encode.yaml -o $(S)/cache/%s/%s.L%d.zst $<\n", T, split, T, split,
-			   top);
+		if (max_frozen(e) > 0)
+			encode_rule(e, T, split, "", mk);
 	}
 }
 
@@ -193,6 +232,11 @@ static void write_makefile(const struct experiment *e, const char *dir, const ch
 		cache_rules(e, e->tasks[t], mk);
 		run_rules(e, e->tasks[t], dir, bin, threads, mk, list);
 	}
+	/* tokens, shard-1 ... shard-N: the cache jobs, for elsa-sweep --slurm */
+	long most = e->shards[0] > e->shards[1] ? e->shards[0] : e->shards[1];
+	out_printf(mk, "\n.PHONY: tokens\ntokens: $(TOKENS)\n");
+	for (long k = 1; most > 1 && k <= most; k++)
+		out_printf(mk, ".PHONY: shard-%ld\nshard-%ld: $(SHARD_%ld)\n", k, k, k);
 	out_printf(mk, "\nruns: $(EVALS)\n$(S)/report.md: $(EVALS)\n"
 		       "\t$(BIN)/elsa-report --costs $(S)/cache --plot $(S)/figure -o $@ $(S)/runs\n");
 }

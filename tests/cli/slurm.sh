@@ -87,7 +87,7 @@ EOT
 cp "$T/study.yaml" "$T/here.yaml"
 ok "--slurm --dry-run prints the sbatch lines" elsa-sweep --slurm --dry-run "$T/study.yaml"
 check "... caches, then the array of every run after them, then the report after the runs" \
-	"grep -q 'elsa-caches' '$T/.out' && grep -q -- '--array=1,2,3,4,5,6,7,8,9,10,11,12 --dependency=afterok:\\\$CACHES' '$T/.out' &&
+	"grep -q 'elsa-caches' '$T/.out' && grep -q -- '--array=1,2,3,4,5,6,7,8,9,10,11,12 --requeue --dependency=afterok:\\\$CACHES' '$T/.out' &&
 	 grep -q -- 'elsa-report.*--dependency=afterany:\\\$RUNS' '$T/.out' && [ -z \"\$(squeue -h)\" ]"
 ok "elsa-sweep --slurm submits the study" elsa-sweep --slurm "$T/study.yaml"
 check "... as three jobs" "grep -q 'the caches: job' '$T/.err' && grep -q '12 runs: job array' '$T/.err' && grep -q 'the report: job' '$T/.err'"
@@ -116,6 +116,15 @@ check "... submits that run alone" "grep -q '1 run: job array' '$T/.err'"
 i=0
 while [ $i -lt 300 ] && [ -n "$(squeue -h 2>/dev/null)" ]; do sleep 0.5; i=$((i + 1)); done
 check "... which is done again" "[ -s '$S/runs/stsb/N1-lr0.001-seed2/run.yaml' ]"
+# Caches in shards: a job for the token streams, an array of one job per shard, the joins.
+sed 's/^slurm:$/shards: 2\nslurm:/' "$T/study.yaml" >"$T/sharded.yaml"
+ok "a study with its caches in shards, on Slurm" elsa-sweep --slurm --sbatch-args "--nice=0" "$T/sharded.yaml"
+check "... submits the token streams, the shards' array, the joins" "grep -q 'the caches: job' '$T/.err'"
+i=0
+while [ $i -lt 600 ] && [ -n "$(squeue -h 2>/dev/null)" ]; do sleep 0.5; i=$((i + 1)); done
+check "... whose shard jobs ran apart" "[ \$(ls '$T'/sharded.sweep/slurm/elsa-shards-*_*.out | wc -l) -eq 2 ] && [ -s '$T/sharded.sweep/cache/sst2/train.L2.2.zst' ]"
+sed -n '1,/fewest/p' "$T/sharded.sweep/report.md" >"$T/sharded.table"
+same "... and whose table is the same" "$T/sharded.table" "$T/here.table"
 fails "--sbatch-args without --slurm" "--sbatch-args goes with --slurm" elsa-sweep --sbatch-args "--qos=x" "$T/study.yaml"
 sed 's/cpus_per_task: 1/partiton: x/' "$T/study.yaml" >"$T/bad.yaml"
 fails "a misspelt slurm setting" "bad.yaml: line 11: slurm: partiton is not a setting" elsa-sweep --slurm --dry-run "$T/bad.yaml"

@@ -79,6 +79,23 @@ else
 	skip "runs.list under GNU parallel" "parallel is not installed (scripts/deps installs it)"
 fi
 
+# Caches in shards, each a job of its own: the same caches, so the same table.
+cp "$T/par.yaml" "$T/shard.yaml"
+printf 'shards: {train: 3, dev: 2}\n' >>"$T/shard.yaml"
+ok "a study whose caches are made in shards" elsa-sweep "$T/shard.yaml"
+Q=$T/shard.sweep
+check "... by one embedding and one encoding job per shard, joined" \
+	"[ -s '$Q/cache/sst2/train.L0.3.zst' ] && [ -s '$Q/cache/sst2/train.L2.3.zst' ] && [ -s '$Q/cache/sst2/dev.L2.2.zst' ] && [ ! -e '$Q/cache/sst2/dev.L2.3.zst' ] &&
+	 grep -q '^shard-3: ' '$Q/Makefile'"
+check "... whose records are those of the whole caches" \
+	"[ \"\$(elsa-view --values '$Q/cache/sst2/train.L2.zst' | md5sum)\" = \"\$(elsa-view --values '$P/cache/sst2/train.L2.zst' | md5sum)\" ]"
+sed -n '1,/fewest/p' "$Q/report.md" >"$T/shard.table"
+sed -n '1,/fewest/p' "$P/report.md" >"$T/par.table"
+same "... and whose table is the unsharded study's" "$T/shard.table" "$T/par.table"
+printf 'shards: {train: 2, test: 1}\n' >"$T/badshard.yaml"
+cat "$T/par.yaml" "$T/badshard.yaml" >"$T/bad.yaml"
+fails "shards of a split that is not one" "bad.yaml: line 11: shards: test is not a split" elsa-sweep --dry-run "$T/bad.yaml"
+
 # The report says only what is true: a run given twice counts once; a cell of one seed has no
 # spread; each seed's bootstrap interval is shown; two sweeps of other settings are not pooled.
 R1=$P/runs/sst2/N0-lr0.001-seed1
