@@ -1,13 +1,16 @@
 /* elsa-train: fine-tunes the top layers N..L-1 and the task head on cached states of layer N;
  * with --predict, predicts a stream with a trained run. */
 #include <getopt.h>
+#include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "checkpoint.h"
 #include "cli.h"
 #include "dataset.h"
 #include "err.h"
@@ -17,6 +20,7 @@
 #include "metrics.h"
 #include "optim.h"
 #include "predictions.h"
+#include "record.h"
 #include "rng.h"
 #include "runrec.h"
 #include "train.h"
@@ -42,7 +46,10 @@ static const char usage[] =
 	"      --no-shuffle       batches in input order\n"
 	"      --log-every K      mean training loss every K steps, on stderr and in run.yaml (50)\n"
 	"      --train-embeddings also train the embeddings (a full fine-tune; streams of layer 0)\n"
-	"      --force            replace an existing RUN_DIR\n"
+	"      --checkpoint-every K  a checkpoint in RUN_DIR.checkpoint every K steps and at each\n"
+	"                         epoch's end (0: none; default: by time, every 1 to 10 minutes)\n"
+	"      --no-resume        start over at step 0 even if RUN_DIR.checkpoint is there\n"
+	"      --force            replace an existing RUN_DIR (and a checkpoint of other settings)\n"
 	"  -j, --threads N        threads (default: ELSA_THREADS, else every core)\n"
 	"      --predict RUN_DIR  predict STREAM with a trained run; predictions on stdout (or -o)\n"
 	"      --help, --version\n";
@@ -50,8 +57,8 @@ static const char usage[] =
 struct options {
 	const char *model_dir, *task, *train, *dev, *run_dir, *threads;
 	double lr, warmup, weight_decay, dropout;
-	int epochs, batch, shuffle, log_every, force, train_embeddings;
-	long max_steps;
+	int epochs, batch, shuffle, log_every, force, train_embeddings, resume;
+	long max_steps, checkpoint_every;
 	uint64_t seed;
 };
 
@@ -167,12 +174,16 @@ struct session {
 	struct adamw opt;
 	struct run_record rec;
 	long per_epoch, total, warmup;
+	struct rng shuffle;
 	uint32_t *order; /* the training examples in this epoch's order */
 	double *labels;  /* a batch's */
 	double *pred;    /* the last dev evaluation's */
-	double window;   /* training loss summed since the last log line */
-	long in_window;
-	size_t trained_tokens;
+	struct ckpt_progress progress;
+	struct checkpoint ck;
+	struct ckpt_setting settings[24];
+	double started;       /* now_seconds() when this process began */
+	double train_seconds; /* this process's time in training steps */
+	double before[4];     /* the costs before a resume: seconds, train_seconds, gemm_seconds, gemm_gflop */
 };
 
 /* Opens the model, reads and checks both streams, sets up the model under training. */
@@ -228,8 +239,93 @@ static void setup(struct session *s, const struct options *o)
 	snprintf(s->rec.model_type, sizeof s->rec.model_type, "%s", model_type_name(s->m.cfg.type));
 }
 
+/* One setting a resumed run must share, its value formatted. */
+__attribute__((format(printf, 4, 5))) static void setting(struct ckpt_setting *set, size_t *n, const char *name,
+							  const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	set[*n].name = name;
+	vsnprintf(set[*n].value, sizeof set[*n].value, fmt, ap);
+	va_end(ap);
+	(*n)++;
+}
+
+static void setting_number(struct ckpt_setting *set, size_t *n, const char *name, double v)
+{
+	char b[32];
+	label_format(v, b);
+	setting(set, n, name, "%s", b);
+}
+
+/* A stream as a resumed run must find it again: its layer, its size and its content. */
+static void setting_stream(struct ckpt_setting *set, size_t *n, const char *name, const struct dataset *d)
+{
+	if (!d->n)
+		setting(set, n, name, "none");
+	else
+		setting(set, n, name, "layer %u, %zu examples, content %016" PRIx64, d->h.layer, d->n,
+			ckpt_dataset_identity(d));
+}
+
+/* Everything that shapes the run's numbers, in the order a refused resume names them. Not the
+ * thread count: the numbers do not depend on it. */
+static size_t run_settings(const struct session *s, struct ckpt_setting *set)
+{
+	const struct options *o = s->o;
+	size_t n = 0;
+	setting(set, &n, "elsa", "%s", ELSA_VERSION);
+	setting(set, &n, "model", "%016" PRIx64, s->m.fingerprint);
+	setting(set, &n, "-t", "%s", s->task->name);
+	setting_stream(set, &n, "--train", &s->tr);
+	setting_stream(set, &n, "--dev", &s->dev);
+	setting(set, &n, "--train-embeddings", "%s", o->train_embeddings ? "yes" : "no");
+	setting_number(set, &n, "--lr", o->lr);
+	setting(set, &n, "--epochs", "%d", o->epochs);
+	setting(set, &n, "--batch", "%d", o->batch);
+	setting(set, &n, "--max-steps", "%ld", o->max_steps);
+	setting_number(set, &n, "--warmup", o->warmup);
+	setting_number(set, &n, "--weight-decay", o->weight_decay);
+	setting_number(set, &n, "--dropout", o->dropout);
+	setting(set, &n, "--seed", "%" PRIu64, o->seed);
+	setting(set, &n, "--no-shuffle", "%s", o->shuffle ? "no" : "yes");
+	setting(set, &n, "--log-every", "%d", o->log_every);
+	return n;
+}
+
+/* Picks the run up at its checkpoint, unless --no-resume (which removes it) or there is none;
+ * then puts the shuffle where the run is: the shuffles of the epochs begun, from the seed. */
+static void resume(struct session *s)
+{
+	const struct options *o = s->o;
+	struct ckpt_run run = { &s->f.ps, s->f.c.type, &s->opt, &s->rec, &s->progress, s->task };
+	size_t n = run_settings(s, s->settings);
+	int rc = 0;
+	if (ckpt_init(&s->ck, o->run_dir, o->checkpoint_every, s->settings, n, &run) < 0)
+		die_lib();
+	if (!o->resume && ckpt_remove(&s->ck) < 0)
+		die_lib();
+	if (o->resume && (rc = ckpt_load(&s->ck)) == E_MISMATCH && o->force) {
+		warn("%s: starting over (--force)", err_msg());
+		if ((rc = ckpt_remove(&s->ck)) < 0)
+			die_lib();
+	}
+	if (rc < 0)
+		die("%s (--no-resume starts over)", err_msg());
+	if (rc == 1) {
+		double *cost[] = { &s->rec.seconds, &s->rec.train_seconds, &s->rec.gemm_seconds, &s->rec.gemm_gflop };
+		for (int i = 0; i < 4; i++)
+			s->before[i] = *cost[i];
+		warn("resuming %s from step %ld of %ld (checkpoint of %s)", o->run_dir, s->progress.step, s->total,
+		     s->ck.written);
+	}
+	rng_seed(&s->shuffle, o->seed);
+	for (long begun = 0; o->shuffle && begun < s->progress.step; begun += s->per_epoch)
+		rng_shuffle(&s->shuffle, s->order, (uint32_t)s->tr.n);
+}
+
 /* One optimizer step on the batch at `at` in this epoch's order; returns its loss. Stops the
- * run on a non-finite loss or gradient. */
+ * run on a non-finite loss or gradient, and removes its checkpoint. */
 static double step_once(struct session *s, long step, long at)
 {
 	const struct options *o = s->o;
@@ -240,11 +336,13 @@ static double step_once(struct session *s, long step, long at)
 	finetune_forward(&s->f, 1, step);
 	double loss = finetune_backward(&s->f, s->labels, 1, step);
 	double norm = grad_norm(s->f.grad, s->f.ps.size);
-	if (!isfinite(loss) || !isfinite(norm))
+	if (!isfinite(loss) || !isfinite(norm)) {
+		ckpt_remove(&s->ck); /* a resume would only stop here again */
 		die("step %ld: the %s is %g (lr %g): stopped, nothing written", step + 1,
 		    isfinite(loss) ? "gradient norm" : "loss", isfinite(loss) ? norm : loss, (double)lr);
+	}
 	adamw_step(&s->opt, &s->f.ps, s->f.grad, lr, clip_factor(norm, 1.0));
-	s->trained_tokens += s->f.b.T;
+	s->progress.trained_tokens += s->f.b.T;
 	return loss;
 }
 
@@ -252,13 +350,13 @@ static double step_once(struct session *s, long step, long at)
 static void log_loss(struct session *s, long step, long epoch)
 {
 	float lr = schedule_lr((float)s->o->lr, step, s->warmup, s->total);
-	double mean = s->window / (double)s->in_window;
+	double mean = s->progress.window / (double)s->progress.in_window;
 	s->rec.loss = push(s->rec.loss, &s->rec.nloss, sizeof *s->rec.loss);
 	s->rec.loss[s->rec.nloss - 1] = (struct run_loss){ step + 1, mean, lr };
 	fprintf(stderr, "%s: step %ld/%ld epoch %ld loss %.6f lr %.3g\n", prog, step + 1, s->total, epoch, mean,
 		(double)lr);
-	s->window = 0;
-	s->in_window = 0;
+	s->progress.window = 0;
+	s->progress.in_window = 0;
 }
 
 /* The dev set's loss and metrics after an epoch, on stderr and in the record. */
@@ -275,34 +373,46 @@ static void evaluate_epoch(struct session *s, long step, long epoch)
 		ev->e.m[ev->e.primary].value);
 }
 
+/* The costs so far into the record: those before a resume and this process's. */
+static void count_costs(struct session *s)
+{
+	double gs, gf, train = s->before[1] + s->train_seconds;
+	gemm_totals(&gs, &gf);
+	s->rec.seconds = s->before[0] + now_seconds() - s->started;
+	s->rec.train_seconds = train;
+	s->rec.tokens_per_second = (double)s->progress.trained_tokens / (train > 0 ? train : 1e-9);
+	s->rec.gemm_seconds = s->before[2] + gs;
+	s->rec.gemm_gflop = s->before[3] + gf / 1e9;
+}
+
 static void train_loop(struct session *s)
 {
 	const struct options *o = s->o;
-	struct rng shuffle;
-	double seconds = 0, gs, gf;
-	rng_seed(&shuffle, o->seed);
-	for (long step = 0; step < s->total; step++) {
+	for (long step = s->progress.step; step < s->total; step++) {
 		long at = step % s->per_epoch, epoch = step / s->per_epoch + 1;
 		if (at == 0 && o->shuffle)
-			rng_shuffle(&shuffle, s->order, (uint32_t)s->tr.n);
+			rng_shuffle(&s->shuffle, s->order, (uint32_t)s->tr.n);
 		double t = now_seconds();
-		s->window += step_once(s, step, at);
-		s->in_window++;
-		seconds += now_seconds() - t;
+		s->progress.window += step_once(s, step, at);
+		s->progress.in_window++;
+		s->train_seconds += now_seconds() - t;
 		if ((step + 1) % o->log_every == 0 || step + 1 == s->total)
 			log_loss(s, step, epoch);
 		if (o->dev && (at == s->per_epoch - 1 || step + 1 == s->total))
 			evaluate_epoch(s, step, epoch);
+		s->progress.step = step + 1;
+		if (step + 1 < s->total && ckpt_due(&s->ck, step + 1, at == s->per_epoch - 1)) {
+			count_costs(s);
+			if (ckpt_save(&s->ck) < 0)
+				die_lib();
+		}
 	}
-	gemm_totals(&gs, &gf);
-	s->rec.train_seconds = seconds;
-	s->rec.tokens_per_second = (double)s->trained_tokens / (seconds > 0 ? seconds : 1e-9);
-	s->rec.gemm_seconds = gs;
-	s->rec.gemm_gflop = gf / 1e9;
+	count_costs(s);
 }
 
-/* The run folder: weights, dev predictions, and run.yaml last; then renamed into place. */
-static void finish(struct session *s, double started)
+/* The run folder: weights, dev predictions, and run.yaml last; then renamed into place; then
+ * the checkpoint goes. */
+static void finish(struct session *s)
 {
 	char *weights = folder_file(&s->rd, "model.safetensors");
 	if (!weights)
@@ -315,7 +425,6 @@ static void finish(struct session *s, double started)
 			die_lib();
 		write_predictions(&s->dev, s->task, s->pred, path);
 	}
-	s->rec.seconds = now_seconds() - started;
 	s->rec.peak_mb = peak_mb();
 	char *yaml = folder_file(&s->rd, "run.yaml");
 	if (!yaml || run_write(yaml, &s->rec) < 0)
@@ -324,6 +433,8 @@ static void finish(struct session *s, double started)
 	if (rc < 0)
 		die_lib();
 	if (rc > 0)
+		warn("%s", err_msg());
+	if (ckpt_remove(&s->ck) < 0)
 		warn("%s", err_msg());
 }
 
@@ -334,6 +445,7 @@ static void session_free(struct session *s)
 	free(s->order);
 	free(s->labels);
 	free(s->pred);
+	ckpt_free(&s->ck);
 	adamw_free(&s->opt);
 	finetune_free(&s->f);
 	dataset_free(&s->tr);
@@ -343,18 +455,19 @@ static void session_free(struct session *s)
 
 static int train(const struct options *o)
 {
-	double started = now_seconds();
-	struct session s = { 0 };
+	struct session s = { .started = now_seconds() };
 	setup(&s, o);
+	resume(&s);
 	train_loop(&s);
-	finish(&s, started);
+	finish(&s);
 	session_free(&s);
 	return cli_exit();
 }
 
 int main(int argc, char **argv)
 {
-	enum { LR = 256, EPOCHS, BATCH, WARMUP, DECAY, DROPOUT, SEED, MAX_STEPS, NO_SHUFFLE, LOG_EVERY, FORCE, TRAIN, DEV, PREDICT, TRAIN_EMB };
+	enum { LR = 256, EPOCHS, BATCH, WARMUP, DECAY, DROPOUT, SEED, MAX_STEPS, NO_SHUFFLE, LOG_EVERY, FORCE, TRAIN, DEV, PREDICT, TRAIN_EMB,
+	       CHECKPOINT_EVERY, NO_RESUME };
 	static const struct option opts[] = {
 		{ "model", 1, 0, 'm' },	      { "task", 1, 0, 't' },	       { "train", 1, 0, TRAIN },
 		{ "dev", 1, 0, DEV },	      { "output", 1, 0, 'o' },	       { "lr", 1, 0, LR },
@@ -362,10 +475,11 @@ int main(int argc, char **argv)
 		{ "weight-decay", 1, 0, DECAY }, { "dropout", 1, 0, DROPOUT }, { "seed", 1, 0, SEED },
 		{ "max-steps", 1, 0, MAX_STEPS }, { "no-shuffle", 0, 0, NO_SHUFFLE }, { "log-every", 1, 0, LOG_EVERY },
 		{ "force", 0, 0, FORCE },     { "train-embeddings", 0, 0, TRAIN_EMB },     { "threads", 1, 0, 'j' },	       { "predict", 1, 0, PREDICT },
+		{ "checkpoint-every", 1, 0, CHECKPOINT_EVERY }, { "no-resume", 0, 0, NO_RESUME },
 		{ "help", 0, 0, 'h' },	      { "version", 0, 0, 'v' },	       { 0 },
 	};
 	struct options o = { .lr = 2e-5, .weight_decay = 0.01, .dropout = 0.1, .epochs = 3, .batch = 16, .shuffle = 1,
-			     .log_every = 50, .seed = 42 };
+			     .log_every = 50, .seed = 42, .resume = 1, .checkpoint_every = CKPT_BY_TIME };
 	int c;
 	cli_init("elsa-train");
 	for (int i = 1; i < argc; i++) /* --predict is a mode of its own, with its own options */
@@ -391,6 +505,8 @@ int main(int argc, char **argv)
 		case LOG_EVERY: o.log_every = (int)cli_long("--log-every", optarg, 1, 1 << 30); break;
 		case FORCE: o.force = 1; break;
 		case TRAIN_EMB: o.train_embeddings = 1; break;
+		case CHECKPOINT_EVERY: o.checkpoint_every = cli_long("--checkpoint-every", optarg, 0, (long)1 << 40); break;
+		case NO_RESUME: o.resume = 0; break;
 		case 'h': cli_help(usage);
 		case 'v': cli_version();
 		default: cli_usage_error();
