@@ -290,6 +290,22 @@ static const char *last_line_of(const char *failed, char *buf, size_t n)
 	return buf;
 }
 
+/* The step of the run's checkpoint (RUN.checkpoint/state's "step S" line), or 0. */
+static long checkpoint_step(const char *run)
+{
+	char path[PATH_MAX + 32], line[256];
+	long step = 0;
+	snprintf(path, sizeof path, "%s.checkpoint/state", run);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "step %ld", &step) == 1)
+			break;
+	fclose(f);
+	return step;
+}
+
 static int running(const char *run)
 {
 	char pattern[PATH_MAX + 16];
@@ -303,7 +319,7 @@ static int running(const char *run)
 
 void sweep_status(const char *folder)
 {
-	char path[PATH_MAX + 32], run[PATH_MAX], failed[PATH_MAX + 16], why[512], dir[PATH_MAX];
+	char path[PATH_MAX + 32], run[PATH_MAX], failed[PATH_MAX + 16], why[512], ck[96], dir[PATH_MAX];
 	if (!realpath(folder, dir))
 		die("%s: %s", folder, strerror(errno));
 	size_t counts[4] = { 0 }, k = 0;
@@ -320,9 +336,14 @@ void sweep_status(const char *folder)
 			die("%s: line %zu: no -o RUN_DIR", path, k);
 		snprintf(failed, sizeof failed, "%s.failed", run);
 		int st = exists("%s/run.yaml", run) ? 0 : running(run) ? 1 : access(failed, F_OK) == 0 ? 2 : 3;
+		long step = st ? checkpoint_step(run) : 0;
 		counts[st]++;
 		const char *task = run + strlen(dir) + sizeof "/runs/" - 1;
-		printf("%-8s %s%s%s\n", states[st], task, st == 2 ? ": " : "", st == 2 ? last_line_of(failed, why, sizeof why) : "");
+		ck[0] = 0;
+		if (step)
+			snprintf(ck, sizeof ck, " (checkpoint at step %ld: resumes from there)", step);
+		printf("%-8s %s%s%s%s\n", states[st], task, st == 2 ? ": " : "", st == 2 ? last_line_of(failed, why, sizeof why) : "",
+		       ck);
 	}
 	in_close(in);
 	snprintf(path, sizeof path, "%s/report.md", dir);

@@ -346,49 +346,22 @@ static void partial_report(const char *dir, const char *bin)
 	warn("the report above covers the runs that finished (%s/report.md)", dir);
 }
 
-int main(int argc, char **argv)
+/* The model must open, and every frozen count must fit it. */
+static void check_model(const struct experiment *e, const char *path)
 {
-	static const struct option opts[] = {
-		{ "output", 1, 0, 'o' },  { "jobs", 1, 0, 'j' },   { "dry-run", 0, 0, 'n' }, { "slurm", 0, 0, 'S' },
-		{ "sbatch-args", 1, 0, 'A' }, { "status", 1, 0, 's' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'v' },
-		{ 0 },
-	};
-	const char *out_dir = NULL, *sbatch_args = NULL;
-	int jobs = 0, dry = 0, slurm = 0, o;
-	cli_init("elsa-sweep");
-	while ((o = getopt_long(argc, argv, "o:j:", opts, NULL)) != -1) {
-		switch (o) {
-		case 'o': out_dir = optarg; break;
-		case 'j': jobs = (int)cli_long("-j", optarg, 1, 1024); break;
-		case 'n': dry = 1; break;
-		case 'S': slurm = 1; break;
-		case 'A': sbatch_args = optarg; break;
-		case 's': sweep_status(optarg); return cli_exit();
-		case 'h': cli_help(usage);
-		case 'v': cli_version();
-		default: cli_usage_error();
-		}
-	}
-	if (optind + 1 != argc)
-		die("one experiment file (see --help)");
-	if (sbatch_args && !slurm)
-		die("--sbatch-args goes with --slurm");
-	const char *path = argv[optind];
-	struct experiment e;
-	if (experiment_read(path, &e) < 0)
-		die_lib();
-	jobs = jobs ? jobs : (int)e.jobs;
-
-	/* The model must open, and every frozen count must fit it. */
 	struct model m;
-	if (model_open(&m, e.model) < 0)
+	if (model_open(&m, e->model) < 0)
 		die_lib();
-	for (int i = 0; i < e.nfrozen; i++)
-		if (e.frozen[i] > m.cfg.layers)
-			die("%s: frozen: %d, the model has %d layers", path, e.frozen[i], m.cfg.layers);
+	for (int i = 0; i < e->nfrozen; i++)
+		if (e->frozen[i] > m.cfg.layers)
+			die("%s: frozen: %d, the model has %d layers", path, e->frozen[i], m.cfg.layers);
 	model_close(&m);
+}
 
-	char dir[PATH_MAX], bin[PATH_MAX], buf[PATH_MAX + 32];
+/* The sweep folder (made, absolute) and the binaries' folder, paths make can build. */
+static void folders(const struct experiment *e, const char *path, const char *out_dir, char *dir, char *bin)
+{
+	char buf[PATH_MAX + 32];
 	if (out_dir)
 		snprintf(buf, sizeof buf, "%s", out_dir);
 	else
@@ -397,49 +370,102 @@ int main(int argc, char **argv)
 		die("%s: %s", buf, strerror(errno));
 	if (!realpath(buf, dir))
 		die("%s: %s", buf, strerror(errno));
-	ssize_t n = readlink("/proc/self/exe", bin, sizeof bin - 1);
+	ssize_t n = readlink("/proc/self/exe", bin, PATH_MAX - 1);
 	if (n <= 0)
 		die("cannot find my own folder: %s", strerror(errno));
 	bin[n] = 0;
 	*strrchr(bin, '/') = 0;
 	/* make splits its targets at spaces: no quoting makes a path with one work */
-	const char *paths[] = { dir, bin, e.model, e.data };
+	const char *paths[] = { dir, bin, e->model, e->data };
 	for (int i = 0; i < 4; i++)
 		if (strpbrk(paths[i], " \t\n$#%:;'\"\\"))
 			die("%s: make cannot build a path with a space or any of $#%%:;'\"\\ (%s)", paths[i],
 			    i == 0 ? "choose another -o DIR" : i == 1 ? "install elsa elsewhere" : "move or link it");
+}
 
-	/* Stamps: caches depend on the tokenizer and storage settings, runs on the training ones. */
-	snprintf(buf, sizeof buf, "max_len %ld\ndtype %s\n", e.max_len, e.dtype);
+/* DIR/Makefile and DIR/runs.list, and the stamps they depend on: caches on the tokenizer and
+ * storage settings, runs on the training ones. */
+static void write_jobs(const struct experiment *e, const char *dir, const char *bin, int jobs)
+{
+	char buf[PATH_MAX + 64];
+	snprintf(buf, sizeof buf, "max_len %ld\ndtype %s\n", e->max_len, e->dtype);
 	stamp(dir, "settings.cache", buf);
 	snprintf(buf, sizeof buf, "epochs %ld\nbatch %ld\nwarmup %g\nweight_decay %g\ndropout %g\nmax_steps %ld\n",
-		 e.epochs, e.batch, e.warmup, e.weight_decay, e.dropout, e.max_steps);
+		 e->epochs, e->batch, e->warmup, e->weight_decay, e->dropout, e->max_steps);
 	stamp(dir, "settings.train", buf);
-
 	char mkpath[PATH_MAX + 32], listpath[PATH_MAX + 32];
 	snprintf(mkpath, sizeof mkpath, "%s/Makefile", dir);
 	snprintf(listpath, sizeof listpath, "%s/runs.list", dir);
 	struct out *mk = out_open(mkpath, 0, 0), *list = out_open(listpath, 0, 0);
 	if (!mk || !list)
 		die_lib();
-	write_makefile(&e, dir, bin, jobs, mk, list);
+	write_makefile(e, dir, bin, jobs, mk, list);
 	if (out_commit(mk) < 0 || out_commit(list) < 0)
 		die_lib();
-	if (slurm) {
+}
+
+struct options {
+	const char *out_dir, *sbatch_args, *path;
+	int jobs, dry, slurm;
+};
+
+static struct options parse(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", 1, 0, 'o' },  { "jobs", 1, 0, 'j' },   { "dry-run", 0, 0, 'n' }, { "slurm", 0, 0, 'S' },
+		{ "sbatch-args", 1, 0, 'A' }, { "status", 1, 0, 's' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'v' },
+		{ 0 },
+	};
+	struct options o = { 0 };
+	int c;
+	while ((c = getopt_long(argc, argv, "o:j:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': o.out_dir = optarg; break;
+		case 'j': o.jobs = (int)cli_long("-j", optarg, 1, 1024); break;
+		case 'n': o.dry = 1; break;
+		case 'S': o.slurm = 1; break;
+		case 'A': o.sbatch_args = optarg; break;
+		case 's': sweep_status(optarg); exit(cli_exit());
+		case 'h': cli_help(usage);
+		case 'v': cli_version();
+		default: cli_usage_error();
+		}
+	}
+	if (optind + 1 != argc)
+		die("one experiment file (see --help)");
+	if (o.sbatch_args && !o.slurm)
+		die("--sbatch-args goes with --slurm");
+	o.path = argv[optind];
+	return o;
+}
+
+int main(int argc, char **argv)
+{
+	cli_init("elsa-sweep");
+	struct options o = parse(argc, argv);
+	struct experiment e;
+	char dir[PATH_MAX], bin[PATH_MAX], mkpath[PATH_MAX + 32];
+	if (experiment_read(o.path, &e) < 0)
+		die_lib();
+	int jobs = o.jobs ? o.jobs : (int)e.jobs;
+	check_model(&e, o.path);
+	folders(&e, o.path, o.out_dir, dir, bin);
+	write_jobs(&e, dir, bin, jobs);
+	snprintf(mkpath, sizeof mkpath, "%s/Makefile", dir);
+	if (o.slurm) {
 		char exp_abs[PATH_MAX];
-		if (!realpath(path, exp_abs))
-			die("%s: %s", path, strerror(errno));
-		slurm_submit(&e, exp_abs, dir, bin, sbatch_args, dry);
-		experiment_free(&e);
-		return cli_exit();
+		if (!realpath(o.path, exp_abs))
+			die("%s: %s", o.path, strerror(errno));
+		slurm_submit(&e, exp_abs, dir, bin, o.sbatch_args, o.dry);
 	}
 	experiment_free(&e);
-	if (dry) {
+	if (o.slurm)
+		return cli_exit();
+	if (o.dry) {
 		printf("%s\n", mkpath);
 		return cli_exit();
 	}
-	int status = run_make(mkpath, jobs);
-	if (status != 0) {
+	if (run_make(mkpath, jobs) != 0) {
 		size_t failed = list_failures(dir);
 		partial_report(dir, bin);
 		die("the study is not complete (%zu failed run%s; make -f %s): rerun to retry what is missing", failed,

@@ -58,6 +58,13 @@ sleep 0.5
 check "... and no job of the study runs after it" "! pgrep -f 'long.sweep' >/dev/null"
 check "... and no partial run folder is left" "[ -z \"\$(ls '$T/long.sweep/runs/sst2' | grep -v '\\.log\$')\" ]"
 pkill -f 'long.sweep' 2>/dev/null
+# --status of the stopped study: a run with a checkpoint (elsa-train's, here written by hand as
+# a killed run leaves it) says where it resumes.
+run=$(sed -n 's/.* -o \([^ ]*\) .*/\1/p' "$T/long.sweep/runs.list" | head -1)
+mkdir -p "$run.checkpoint" && printf 'elsa-checkpoint 1\nstep 42\n' >"$run.checkpoint/state"
+ok "--status of the stopped study" elsa-sweep --status "$T/long.sweep"
+check "... names the run that will resume, and the counts" \
+	"grep -q '^missing  sst2/N0-lr0.001-seed1 (checkpoint at step 42: resumes from there)' '$T/.out' && grep -q '^2 runs: 0 done' '$T/.out'"
 
 # runs.list under GNU parallel, after the caches: every run, and a rerun redoes none.
 study par.yaml '[1e-3, 2e-3]'
