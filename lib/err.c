@@ -38,3 +38,14 @@ const char *err_msg(void)
 {
 	return message;
 }
+
+const char *err_shown(const char *s, size_t len, char out[84])
+{
+	size_t k = 0;
+	for (; k < len && k < 80; k++)
+		out[k] = s[k] >= 0x20 && s[k] < 0x7f ? s[k] : '?';
+	if (k < len)
+		out[k++] = '.', out[k++] = '.', out[k++] = '.';
+	out[k] = 0;
+	return out;
+}

@@ -6,6 +6,8 @@
 #ifndef ELSA_ERR_H
 #define ELSA_ERR_H
 
+#include <stddef.h>
+
 enum {
 	E_IO = -1,       /* a read or write failed */
 	E_TRUNC = -2,    /* input ended before its end marker */
@@ -23,5 +25,9 @@ int err_prefix(int code, const char *fmt, ...) __attribute__((format(printf, 2, 
 
 /* The last message recorded by this thread. */
 const char *err_msg(void);
+
+/* Bytes of the input s[0..len) fit for a message: at most 80, those outside printable ASCII
+ * as '?', "..." when cut; into out, which is returned. */
+const char *err_shown(const char *s, size_t len, char out[84]);
 
 #endif

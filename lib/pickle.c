@@ -99,17 +99,6 @@ __attribute__((format(printf, 2, 3))) static int fail(const struct pk *pk, const
 	return err_set(E_FORMAT, "%s: pickle: %s at byte %zu", pk->name, msg, pk->op);
 }
 
-/* s[0..len) for a message: at most 80 bytes, bytes outside printable ASCII as '?'. */
-static const char *shown(const char *s, size_t len, char out[84])
-{
-	size_t k = 0;
-	for (; k < len && k < 80; k++)
-		out[k] = s[k] >= 0x20 && s[k] < 0x7f ? s[k] : '?';
-	if (k < len)
-		out[k++] = '.', out[k++] = '.', out[k++] = '.';
-	out[k] = 0;
-	return out;
-}
 
 /* Bytes of the current opcode's argument: len more, within the input. */
 static int take(struct pk *pk, size_t len, const unsigned char **out)
@@ -455,7 +444,7 @@ static int op_global(struct pk *pk, int code)
 				pk->o[i].global = (unsigned char)g;
 			return rc;
 		}
-	return fail(pk, "global %s.%s is not allowed", shown(mod, mlen, a), shown(name, nlen, b));
+	return fail(pk, "global %s.%s is not allowed", err_shown(mod, mlen, a), err_shown(name, nlen, b));
 }
 
 static int is_str(const struct obj *o, const char *s)
@@ -719,7 +708,7 @@ static int unique_names(const struct pt_state *s, const char *name)
 	for (size_t i = 1; i < s->n && rc == 0; i++)
 		if (!strcmp(sorted[i - 1]->name, sorted[i]->name))
 			rc = err_set(E_FORMAT, "%s: pickle: two tensors named %s", name,
-				     shown(sorted[i]->name, strlen(sorted[i]->name), b));
+				     err_shown(sorted[i]->name, strlen(sorted[i]->name), b));
 	free(sorted);
 	return rc;
 }
@@ -729,7 +718,7 @@ static int copy_key(const struct pk *pk, const char *s, size_t len, char **out)
 {
 	char b[84];
 	if (memchr(s, 0, len))
-		return err_set(E_FORMAT, "%s: pickle: the key %s holds a NUL byte", pk->name, shown(s, len, b));
+		return err_set(E_FORMAT, "%s: pickle: the key %s holds a NUL byte", pk->name, err_shown(s, len, b));
 	if (!(*out = strndup(s, len)))
 		return err_set(E_NOMEM, "out of memory");
 	return 0;
@@ -750,7 +739,7 @@ static int collect(const struct pk *pk, size_t result, struct pt_state *s)
 		if (k->kind != K_STR)
 			return err_set(E_FORMAT, "%s: pickle: a state dict key is %s, not a str", pk->name, kind_name[k->kind]);
 		if (v->kind != K_TENSOR)
-			return err_set(E_FORMAT, "%s: pickle: %s is %s, not a tensor", pk->name, shown(k->str.s, k->str.len, b),
+			return err_set(E_FORMAT, "%s: pickle: %s is %s, not a tensor", pk->name, err_shown(k->str.s, k->str.len, b),
 				       kind_name[v->kind]);
 		const struct rec *r = &pk->t[v->i];
 		const struct obj *st = &pk->o[r->storage];

@@ -17,7 +17,7 @@ static const struct {
 	{ "F8_E5M2", 1 }, { "F8_E4M3", 1 },
 };
 
-static size_t dtype_bytes(const char *name)
+size_t st_dtype_bytes(const char *name)
 {
 	for (size_t i = 0; i < sizeof dtypes / sizeof *dtypes; i++)
 		if (!strcmp(dtypes[i].name, name))
@@ -42,7 +42,7 @@ static int parse_entry(struct safetensors *st, const struct json *j, int node, c
 	size_t esize;
 	if (!(t->name = strdup(name)))
 		return err_set(E_NOMEM, "out of memory");
-	if (!dt || !(esize = dtype_bytes(dt)))
+	if (!dt || !(esize = st_dtype_bytes(dt)))
 		return err_set(E_FORMAT, "%s: tensor %s: unknown or missing dtype", st->path, name);
 	snprintf(t->dtype, sizeof t->dtype, "%s", dt);
 	if (json_type(j, shape) != J_ARRAY || json_len(j, shape) > ST_MAX_DIMS)

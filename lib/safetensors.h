@@ -36,6 +36,9 @@ struct safetensors {
 int st_open(struct safetensors *st, const char *path);
 void st_close(struct safetensors *st);
 const struct st_tensor *st_find(const struct safetensors *st, const char *name);
+/* Bytes of one element of a dtype named as safetensors names it ("F32", "BF16", "I64", ...);
+ * 0 for a name it does not have. */
+size_t st_dtype_bytes(const char *name);
 size_t st_numel(const struct st_tensor *t);
 /* Converts an F32, F16 or BF16 tensor to f32 at dst (st_numel floats). */
 int st_read_f32(const struct safetensors *st, const struct st_tensor *t, float *dst);

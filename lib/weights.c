@@ -12,23 +12,6 @@
 
 #define SHARDS_MAX 4096
 
-static const struct {
-	const char *name;
-	size_t size;
-} elem_sizes[] = {
-	{ "F32", 4 }, { "F16", 2 }, { "BF16", 2 }, { "F64", 8 }, { "I64", 8 }, { "I32", 4 }, { "I16", 2 },
-	{ "I8", 1 },  { "U64", 8 }, { "U32", 4 },  { "U16", 2 }, { "U8", 1 },  { "BOOL", 1 },
-	{ "F8_E5M2", 1 }, { "F8_E4M3", 1 },
-};
-
-static size_t elem_size(const char *dtype)
-{
-	for (size_t i = 0; i < sizeof elem_sizes / sizeof *elem_sizes; i++)
-		if (!strcmp(elem_sizes[i].name, dtype))
-			return elem_sizes[i].size;
-	return 0;
-}
-
 size_t wt_numel(const struct wt_tensor *t)
 {
 	size_t n = 1;
@@ -132,7 +115,7 @@ static int torch_view(const struct zip *z, const struct zip_entry *pkl, const st
 		      const char *path, struct wt_tensor *t)
 {
 	char entry[512];
-	size_t esize = elem_size(p->dtype);
+	size_t esize = st_dtype_bytes(p->dtype);
 	int64_t reach;
 	snprintf(entry, sizeof entry, "%.*sdata/%s", (int)(strchr(pkl->name, '/') + 1 - pkl->name), pkl->name, p->storage);
 	const struct zip_entry *e = stored_entry(z, entry, path);

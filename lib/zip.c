@@ -35,17 +35,6 @@ struct dir {
 	uint64_t end; /* where the end records start: the directory must stop there */
 };
 
-/* s[0..len) for a message: at most 80 bytes, bytes outside printable ASCII as '?'. */
-static const char *shown(const char *s, size_t len, char out[84])
-{
-	size_t k = 0;
-	for (; k < len && k < 80; k++)
-		out[k] = s[k] >= 0x20 && s[k] < 0x7f ? s[k] : '?';
-	if (k < len)
-		out[k++] = '.', out[k++] = '.', out[k++] = '.';
-	out[k] = 0;
-	return out;
-}
 
 /* A 32-bit (or 16-bit) field of the end record against its ZIP64 value: a saturated field
  * defers to the ZIP64 one, any other must equal it. */
@@ -139,22 +128,22 @@ static int read_local(const unsigned char *p, uint64_t lho, uint64_t limit, size
 	size_t len = strlen(e->name);
 	if (lho > limit || limit - lho < LOCAL_SIZE || rd(p + lho, 4) != SIG_LOCAL)
 		return err_set(E_FORMAT, "%s: zip: entry %zu (%s): no local header at offset %llu", name, i,
-			       shown(e->name, len, s), (unsigned long long)lho);
+			       err_shown(e->name, len, s), (unsigned long long)lho);
 	const unsigned char *q = p + lho;
 	uint64_t nlen = rd(q + 26, 2), xlen = rd(q + 28, 2);
 	if (LOCAL_SIZE + nlen + xlen > limit - lho)
 		return err_set(E_FORMAT, "%s: zip: entry %zu (%s): its local header overruns the central directory", name, i,
-			       shown(e->name, len, s));
+			       err_shown(e->name, len, s));
 	if (nlen != len || memcmp(q + LOCAL_SIZE, e->name, len) || (int)rd(q + 8, 2) != e->method)
 		return err_set(E_FORMAT, "%s: zip: entry %zu (%s): the local header names another entry or method", name, i,
-			       shown(e->name, len, s));
+			       err_shown(e->name, len, s));
 	e->offset = lho + LOCAL_SIZE + nlen + xlen;
 	if (e->csize > limit - e->offset)
 		return err_set(E_FORMAT, "%s: zip: entry %zu (%s): %llu bytes at offset %llu overrun the central directory",
-			       name, i, shown(e->name, len, s), (unsigned long long)e->csize, (unsigned long long)e->offset);
+			       name, i, err_shown(e->name, len, s), (unsigned long long)e->csize, (unsigned long long)e->offset);
 	if (e->method == 0 && e->size != e->csize)
 		return err_set(E_FORMAT, "%s: zip: entry %zu (%s): stored, but its sizes differ (%llu, %llu)", name, i,
-			       shown(e->name, len, s), (unsigned long long)e->size, (unsigned long long)e->csize);
+			       err_shown(e->name, len, s), (unsigned long long)e->size, (unsigned long long)e->csize);
 	return 0;
 }
 
@@ -173,7 +162,7 @@ static int read_central(const unsigned char *p, uint64_t *pos, uint64_t end, siz
 	const char *nm = (const char *)q + CENTRAL_SIZE;
 	if (!nlen || memchr(nm, 0, nlen))
 		return err_set(E_FORMAT, "%s: zip: entry %zu: its name (%s) is empty or holds a NUL byte", name, i,
-			       shown(nm, nlen, s));
+			       err_shown(nm, nlen, s));
 	if (!(e->name = strndup(nm, nlen)))
 		return err_set(E_NOMEM, "out of memory");
 	e->method = (int)rd(q + 10, 2);
@@ -182,12 +171,12 @@ static int read_central(const unsigned char *p, uint64_t *pos, uint64_t end, siz
 	e->size = rd(q + 24, 4);
 	*lho = rd(q + 42, 4);
 	if (rd(q + 8, 2) & 1)
-		return err_set(E_FORMAT, "%s: zip: entry %zu (%s) is encrypted", name, i, shown(nm, nlen, s));
+		return err_set(E_FORMAT, "%s: zip: entry %zu (%s) is encrypted", name, i, err_shown(nm, nlen, s));
 	if (read_zip64(q + CENTRAL_SIZE + nlen, xlen, &e->size, &e->csize, lho) < 0)
 		return err_set(E_FORMAT, "%s: zip: entry %zu (%s): a bad or missing ZIP64 extra field", name, i,
-			       shown(nm, nlen, s));
+			       err_shown(nm, nlen, s));
 	if (rd(q + 34, 2) != 0)
-		return err_set(E_FORMAT, "%s: zip: entry %zu (%s) is on another disk", name, i, shown(nm, nlen, s));
+		return err_set(E_FORMAT, "%s: zip: entry %zu (%s) is on another disk", name, i, err_shown(nm, nlen, s));
 	*pos += CENTRAL_SIZE + nlen + xlen + clen;
 	return 0;
 }
@@ -209,7 +198,7 @@ static int index_names(struct zip *z, const char *name)
 	for (size_t i = 1; i < z->n; i++)
 		if (!strcmp(z->by_name[i - 1]->name, z->by_name[i]->name))
 			return err_set(E_FORMAT, "%s: zip: two entries named %s", name,
-				       shown(z->by_name[i]->name, strlen(z->by_name[i]->name), s));
+				       err_shown(z->by_name[i]->name, strlen(z->by_name[i]->name), s));
 	return 0;
 }
 

@@ -20,31 +20,12 @@ import collections
 import json
 import os
 import shutil
-import struct
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from elsa_ref import read_safetensors  # noqa: E402
-
-ST_DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.int64: "I64"}
-
-
-def write_safetensors(path, tensors):
-    """{name: tensor} as a safetensors file, each tensor in its own dtype."""
-    header, blobs, off = {}, [], 0
-    for name, t in tensors.items():
-        t = t.contiguous()
-        raw = t.view(torch.int16).numpy().tobytes() if t.dtype == torch.bfloat16 else t.numpy().tobytes()
-        header[name] = {"dtype": ST_DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [off, off + len(raw)]}
-        blobs.append(raw)
-        off += len(raw)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
-
+from elsa_ref import read_safetensors, write_safetensors  # noqa: E402
 
 def checkpoint(w, cfg):
     """The state dict of a real checkpoint: elsa's tensors and those it must ignore."""

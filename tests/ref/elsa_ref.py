@@ -264,12 +264,20 @@ def all_layers(model, records, batch=4):
     return out
 
 
+ST_DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.int64: "I64"}
+
+
 def write_safetensors(path, tensors):
-    """Writes {name: float32 array} as an F32 safetensors file."""
+    """Writes {name: array or tensor} as a safetensors file: numpy arrays as F32, torch tensors
+    in their own dtype (F32, F16, BF16, I64)."""
     header, blobs, off = {}, [], 0
     for name, a in tensors.items():
-        b = np.ascontiguousarray(a, dtype="<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(np.shape(a)), "data_offsets": [off, off + len(b)]}
+        if isinstance(a, torch.Tensor):
+            t = a.contiguous()
+            dtype, b = ST_DTYPES[t.dtype], (t.view(torch.int16) if t.dtype == torch.bfloat16 else t).numpy().tobytes()
+        else:
+            dtype, b = "F32", np.ascontiguousarray(a, dtype="<f4").tobytes()
+        header[name] = {"dtype": dtype, "shape": list(np.shape(a)), "data_offsets": [off, off + len(b)]}
         blobs.append(b)
         off += len(b)
     text = json.dumps(header, separators=(",", ":")).encode()
