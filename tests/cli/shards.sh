@@ -94,6 +94,10 @@ check "... and on the shards out of order, other weights" \
 train "$T/l3" run.l3 && train "$T/c7" run.c7
 same "elsa-train on the joined layer-3 shards of elsa-encode --shard K/7: the unsharded one's weights" \
 	"$T/run.l3/model.safetensors" "$T/run.c7/model.safetensors"
+cat "$T/e3.1" "$T/e3.2" "$T/e3.3" | elsa-train -m "$M" -t rte --train - -o "$T/run.piped" --max-steps 6 --batch 8 \
+	--seed 5 2>/dev/null
+same "elsa-train reading the shards piped in, never joined on disk: the same weights" \
+	"$T/run.l0/model.safetensors" "$T/run.piped/model.safetensors"
 
 # An input without examples: every shard is the unsharded (empty) stream, its header included.
 printf '%s\n#end 0\n' "$(head -n 1 "$T/tok")" >"$T/none.tok"
