@@ -25,16 +25,23 @@ static const char usage[] =
 
 /* The output's header: the model's, with the tokenizer, max_len and task of the token stream's
  * header (read with its first line), whose tokenizer must be the model folder's. */
+/* Tokens of another tokenizer are refused by that name, before any of their ids is. */
+static void check_tokenizer(const char *model_dir, const struct tokens_reader *in)
+{
+	const struct tokens_header *th = tokens_header(in);
+	uint64_t fp;
+	if (th && th->tokenizer && tokenizer_fingerprint(model_dir, &fp) == 0 && fp != th->tokenizer)
+		die("%s: tokens made by another tokenizer (fingerprint %016llx; %s's is %016llx): tokenize with %s",
+		    tokens_name(in), (unsigned long long)th->tokenizer, model_dir, (unsigned long long)fp, model_dir);
+}
+
 static struct stream_header output_header(const struct model *m, const char *model_dir, const struct tokens_reader *in,
 					  int dtype)
 {
 	const struct tokens_header *th = tokens_header(in);
 	struct stream_header h = { .model = m->fingerprint, .layer = 0, .hidden = (uint32_t)m->cfg.hidden, .dtype = (uint32_t)dtype };
+	check_tokenizer(model_dir, in);
 	if (th) {
-		uint64_t fp;
-		if (th->tokenizer && tokenizer_fingerprint(model_dir, &fp) == 0 && fp != th->tokenizer)
-			die("%s: tokens made by another tokenizer (fingerprint %016llx; %s's is %016llx)", tokens_name(in),
-			    (unsigned long long)th->tokenizer, model_dir, (unsigned long long)fp);
 		h.tokenizer = th->tokenizer;
 		h.max_len = th->max_len;
 		memcpy(h.task, th->task, sizeof h.task);
@@ -91,8 +98,10 @@ int main(int argc, char **argv)
 	struct emb_acts acts = { 0 };
 	/* The header comes with the first line: read the first chunk before writing anything. */
 	int n = chunk_read_tokens(&ch, in, CHUNK_TOKENS, &m.cfg);
-	if (n < 0)
+	if (n < 0) { /* an id the model refuses: first, were the tokens made for another model? */
+		check_tokenizer(model_dir, in);
 		die_lib();
+	}
 	struct stream_header h = output_header(&m, model_dir, in, dtype);
 	struct stream_writer *out = stream_create(output, &h, STREAM_ZSTD_LEVEL);
 	if (!out)

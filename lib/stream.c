@@ -130,6 +130,9 @@ static int parse_header(struct stream_reader *r, const unsigned char *b, struct 
 {
 	const char *name = in_name(r->in);
 	uint32_t version = get32(b + 8), size = get32(b + 12);
+	if (!memcmp(b, "#elsa-to", 8))
+		return err_set(E_FORMAT, "%s: a token stream (elsa-tokens(5)), not a tensor stream: elsa-embed makes one from it",
+			       name);
 	if (memcmp(b, MAGIC, 8))
 		return err_set(E_FORMAT, "%s: not an elsa tensor stream (bad magic)", name);
 	if (version != STREAM_VERSION)
@@ -179,6 +182,11 @@ struct stream_reader *stream_open_in(struct in *in)
 		goto fail;
 	if (got == 0) {
 		err_set(E_TRUNC, "%s: empty (no stream header)", in_name(r->in));
+		goto fail;
+	}
+	if (got < HEADER_SIZE && got >= 8 && !memcmp(b, "#elsa-to", 8)) {
+		err_set(E_FORMAT, "%s: a token stream (elsa-tokens(5)), not a tensor stream: elsa-embed makes one from it",
+			in_name(r->in));
 		goto fail;
 	}
 	if (got < HEADER_SIZE && (got < 8 || memcmp(b, MAGIC, 8))) {

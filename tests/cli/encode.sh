@@ -68,4 +68,10 @@ if command -v script >/dev/null; then # script(1) gives the command a terminal a
 else
 	skip "binary output to a terminal is refused" "script(1) is not installed"
 fi
+# Tokens made by another model's tokenizer are refused by that name, before any of their ids.
+mkmodel --type roberta --layers 1 --hidden 16 --heads 2 --max-pos 130 "$T/rob" >/dev/null
+printf 'index\tsentence1\tsentence2\tlabel\n0\tthe cat\tsat\tentailment\n' >"$T/one.tsv"
+elsa-tokenize -m "$T/bert" -t rte "$T/one.tsv" -o "$T/bert.tok"
+fails "BERT's pair tokens (type id 1) into a RoBERTa model (one type): the tokenizers differ" "bert.tok: tokens made by another tokenizer .*: tokenize with .*/rob" \
+	elsa-embed -m "$T/rob" "$T/bert.tok" -o "$T/bad"
 done_testing

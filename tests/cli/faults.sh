@@ -212,7 +212,7 @@ fails "a stream of an unknown dtype" "dtype3: unknown dtype 3" elsa-view -c "$T/
 fails "... refused by elsa-encode too" "dtype3: unknown dtype 3" elsa-encode -m "$T/m" --to 1 "$T/dtype3"
 cp "$T/l0raw" "$T/lying" && patch "$T/lying" 36 20000000
 fails "a header that lies about the hidden size (32 for 64)" "lying: record [0-9]+: (bad record tag|truncated)" elsa-view -c "$T/lying"
-fails "a token stream given where a tensor stream is needed" "tok100: not an elsa tensor stream" \
+fails "a token stream given where a tensor stream is needed, and what to do" "tok100: a token stream \\(elsa-tokens\\(5\\)\\), not a tensor stream: elsa-embed makes one from it" \
 	elsa-encode -m "$T/m" --to 1 "$T/tok100"
 fails "a tensor stream given where a token stream is needed" "l0raw: a tensor stream \\(elsa-stream\\(5\\)\\), not a token stream" \
 	elsa-embed -m "$T/m" "$T/l0raw"

@@ -24,6 +24,7 @@ stop() {
 	rm -rf "$T"
 }
 trap stop EXIT
+trap "exit 1" INT TERM HUP
 
 # munge: a key of our own, its socket in $D
 dd if=/dev/urandom of="$D/munge/key" bs=1024 count=1 2>/dev/null
