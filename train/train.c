@@ -208,9 +208,6 @@ static void setup(struct session *s, const struct options *o)
 		if (s->dev.h.layer != s->tr.h.layer)
 			die("%s: layer %u, but %s holds layer %u", s->dev.name, s->dev.h.layer, s->tr.name, s->tr.h.layer);
 		check_labels(&s->dev, s->task);
-	} else {
-		warn("no --dev: %s will have no dev metrics and no predictions.tsv (elsa-evaluate and elsa-report need "
-		     "them; elsa-train --predict makes predictions later)", o->run_dir);
 	}
 	int N = (int)s->tr.h.layer, new_head;
 	if (o->train_embeddings && N != 0)
@@ -437,6 +434,9 @@ static void finish(struct session *s)
 		die_lib();
 	if (rc > 0)
 		warn("%s", err_msg());
+	if (!s->o->dev)
+		warn("note: no --dev: %s has no dev metrics and no predictions.tsv (elsa-evaluate and elsa-report need "
+		     "them; elsa-train --predict makes predictions)", s->o->run_dir);
 	if (ckpt_remove(&s->ck) < 0)
 		warn("%s", err_msg());
 }

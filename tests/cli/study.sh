@@ -59,7 +59,7 @@ check "... rebuilt the caches with the new model" "[ \$(find '$S/runs' -name run
 # Bad input.
 fails "elsa-report without runs" "no run.yaml under" elsa-report "$T/data"
 elsa-train -m "$T/model" -t sst2 --train "$S/cache/sst2/train.L2.zst" -o "$T/nodev" --max-steps 1 2>"$T/nodev.err"
-check "training without --dev warns that the run will have no dev metrics" "grep -q 'no --dev: .*nodev will have no dev metrics and no predictions.tsv' '$T/nodev.err'"
+check "training without --dev says the run has no dev metrics" "grep -q 'note: no --dev: .*nodev has no dev metrics and no predictions.tsv' '$T/nodev.err'"
 fails "elsa-report on a run without a dev set" "nodev/run.yaml: the run has no dev evaluation" elsa-report "$T/nodev"
 fails "elsa-evaluate of a run without a dev set names the missing --dev" \
 	"nodev/predictions.tsv: no such file: the run was trained without --dev" \
