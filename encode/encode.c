@@ -17,7 +17,7 @@
 
 static const char usage[] =
 	"usage: elsa-encode -m MODEL_DIR --to J [--save I=FILE ...] [-o FILE] [--dtype TYPE] [-j N] [--shard K/N]\n"
-	"                   [FILE|-]\n"
+	"                   [--stats FILE] [FILE|-]\n"
 	"Reads a tensor stream of hidden states at some layer (its header says which) and runs them\n"
 	"through the model's encoder layers up to layer J, writing the states at layer J.\n"
 	"  -m, --model DIR     Hugging Face model folder (config.json, model.safetensors)\n"

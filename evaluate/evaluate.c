@@ -83,7 +83,7 @@ static struct options parse_options(int argc, char **argv)
 		case 'p': o.pred = optarg; break;
 		case 'b': o.bootstrap = cli_long("--bootstrap", optarg, 1, 1000000); break;
 		case 's':
-			o.seed = (uint64_t)cli_long("--seed", optarg, 0, INT64_MAX);
+			o.seed = (uint64_t)cli_long("--seed", optarg, 0, (long)1 << 62);
 			o.seed_given = 1;
 			break;
 		case SUBMISSION: o.submission = 1; break;

@@ -64,5 +64,22 @@ for bin in "$B"/elsa-*; do
 	check "$tool: its --help prints long options ($(wc -l <"$T/opts" | tr -d ' '))" "[ -s '$T/opts' ]"
 	check "$tool: every --help option is in $tool.1" "[ ! -s '$T/missing' ]"
 	[ -s "$T/missing" ] && echo "#   missing from $tool.1: $(tr '\n' ' ' <"$T/missing")"
+	# Ranges: each option the tool checks as a number in [LO, HI] (as it says of a bad value)
+	# has both bounds in its paragraph of the rendered page.
+	MANWIDTH=1000 man -l "$page" 2>/dev/null | sed 's/\x1b\[[0-9;]*m//g' >"$T/rendered"
+	: >"$T/ranges"
+	while read -r opt; do
+		msg=$("$bin" "$opt" x 2>&1 </dev/null | sed -n "s/.*$opt: 'x' is not a .*number in \[\(.*\), \(.*\)\]\$/\1 \2/p")
+		[ -n "$msg" ] || continue
+		set -- $msg
+		awk -v o="$opt" '$1 == o || index($0, ", " o " ") { p = 1 } p && /^$/ { exit } p' "$T/rendered" >"$T/para"
+		for bound in "$1" "$2"; do # a power of two may be written 2^k
+			pow=$(awk -v b="$bound" 'BEGIN { k = log(b) / log(2); if (b > 1024 && 2 ^ int(k + 0.5) == b) print "2^" int(k + 0.5) }')
+			grep -qF -- "$bound" "$T/para" || { [ -n "$pow" ] && grep -qF -- "$pow" "$T/para"; } ||
+				echo "$opt: $bound (the tool's range is [$1, $2])" >>"$T/ranges"
+		done
+	done <"$T/opts"
+	check "$tool: the ranges $tool.1 gives are the tool's" "[ ! -s '$T/ranges' ]"
+	[ -s "$T/ranges" ] && sed 's/^/#   not in the page: /' "$T/ranges"
 done
 done_testing
