@@ -183,6 +183,8 @@ struct session {
 	struct ckpt_setting settings[24];
 	double started;       /* now_seconds() when this process began */
 	double train_seconds; /* this process's time in training steps */
+	long loop_from;       /* the step this process began training at (a resumed run's is past 0) */
+	size_t loop_tokens;   /* tokens trained before it */
 	double before[4];     /* the costs before a resume: seconds, train_seconds, gemm_seconds, gemm_gflop */
 };
 
@@ -353,8 +355,12 @@ static void log_loss(struct session *s, long step, long epoch)
 	double mean = s->progress.window / (double)s->progress.in_window;
 	s->rec.loss = push(s->rec.loss, &s->rec.nloss, sizeof *s->rec.loss);
 	s->rec.loss[s->rec.nloss - 1] = (struct run_loss){ step + 1, mean, lr };
-	fprintf(stderr, "%s: step %ld/%ld epoch %ld loss %.6f lr %.3g\n", prog, step + 1, s->total, epoch, mean,
-		(double)lr);
+	/* this process's rate, and the time the steps left take at it */
+	double rate = (double)(s->progress.trained_tokens - s->loop_tokens) / (s->train_seconds > 0 ? s->train_seconds : 1e-9);
+	double left = s->train_seconds / (double)(step + 1 - s->loop_from) * (double)(s->total - step - 1);
+	const char *slash = strrchr(s->o->run_dir, '/'), *name = slash && slash[1] ? slash + 1 : s->o->run_dir;
+	fprintf(stderr, "%s: %s: step %ld/%ld epoch %ld loss %.6f lr %.3g, %.0f tokens/s, %ldm%02lds left\n", prog, name,
+		step + 1, s->total, epoch, mean, (double)lr, rate, (long)left / 60, (long)left % 60);
 	s->progress.window = 0;
 	s->progress.in_window = 0;
 }
@@ -388,6 +394,8 @@ static void count_costs(struct session *s)
 static void train_loop(struct session *s)
 {
 	const struct options *o = s->o;
+	s->loop_from = s->progress.step;
+	s->loop_tokens = s->progress.trained_tokens;
 	for (long step = s->progress.step; step < s->total; step++) {
 		long at = step % s->per_epoch, epoch = step / s->per_epoch + 1;
 		if (at == 0 && o->shuffle)

@@ -9,6 +9,8 @@ elsa-encode -m "$M" --to 2 --save 1="$T/l1.zst" "$T/l0.zst" >"$T/l2.zst"
 train() { elsa-train -m "$M" -t rte --train "$T/l2.zst" --dev "$T/l2.zst" --batch 4 --epochs 10 --lr 1e-3 --log-every 5 "$@"; }
 
 ok "a run trains the top layer and the head" train -o "$T/run"
+check "its progress names the run, the step of all, the rate and the time left" \
+	"grep -Eq '^elsa-train: run: step 5/20 epoch [0-9]+ loss [0-9.]+ lr [0-9.e-]+, [0-9]+ tokens/s, [0-9]+m[0-9]{2}s left\$' '$T/.err'"
 check "the run folder holds run.yaml, model.safetensors and predictions.tsv" \
 	"[ -s '$T/run/run.yaml' ] && [ -s '$T/run/model.safetensors' ] && [ -s '$T/run/predictions.tsv' ]"
 check "no temporary folder is left beside it" "[ -z \"\$(ls '$T' | grep tmp)\" ]"
