@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "err.h"
@@ -195,10 +196,8 @@ static void copy_tokenizer(struct export *x)
 	for (size_t i = 0; i < sizeof tokenizer_files / sizeof *tokenizer_files; i++) {
 		size_t n;
 		snprintf(path, sizeof path, "%s/%s", x->model_dir, tokenizer_files[i]);
-		FILE *f = fopen(path, "rb");
-		if (!f)
+		if (access(path, F_OK) < 0)
 			continue;
-		fclose(f);
 		char *text = read_file(path, &n), *to = text ? folder_file(&x->out, tokenizer_files[i]) : NULL;
 		if (!to || write_file_atomic(to, text, n) < 0)
 			die_lib();

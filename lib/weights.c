@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "hash.h"
@@ -29,14 +30,19 @@ static int room(struct weights *w, size_t n)
 	return 0;
 }
 
-static int add_file(struct weights *w, const char *path)
+/* A file of the weights, mapped here, or (map not NULL) already mapped: its mapping is taken. */
+static int add_file(struct weights *w, const char *path, struct mapped *map)
 {
 	struct wt_file *f = &w->files[w->nfiles];
 	memset(f, 0, sizeof *f);
 	if (!(f->path = strdup(path)))
 		return err_set(E_NOMEM, "out of memory");
 	w->nfiles++;
-	return map_file(path, &f->map);
+	if (!map)
+		return map_file(path, &f->map);
+	f->map = *map;
+	memset(map, 0, sizeof *map);
+	return 0;
 }
 
 static int add_tensor(struct weights *w, const char *name, struct wt_tensor *t)
@@ -49,17 +55,17 @@ static int add_tensor(struct weights *w, const char *name, struct wt_tensor *t)
 	return 0;
 }
 
-/* safetensors: the views are the file's own, row-major. */
+/* safetensors: the views are the file's own, row-major, in the mapping st_open made. */
 static int add_safetensors(struct weights *w, const char *path)
 {
 	struct safetensors st;
 	int rc = st_open(&st, path);
-	if (rc < 0 || (rc = room(w, st.n)) < 0 || (rc = add_file(w, path)) < 0) {
+	size_t base = rc < 0 ? 0 : (size_t)(st.data - st.file.p);
+	if (rc < 0 || (rc = room(w, st.n)) < 0 || (rc = add_file(w, path, &st.file)) < 0) {
 		st_close(&st);
 		return rc;
 	}
 	const struct wt_file *f = &w->files[w->nfiles - 1];
-	size_t base = (size_t)(st.data - st.file.p);
 	for (size_t i = 0; i < st.n && rc == 0; i++) {
 		const struct st_tensor *s = &st.t[i];
 		struct wt_tensor t = { .ndim = s->ndim, .begin = base + s->begin, .end = base + s->end, .file = w->nfiles - 1 };
@@ -145,7 +151,7 @@ static int add_torch(struct weights *w, const char *path)
 	struct zip z = { 0 };
 	struct pt_state s = { 0 };
 	int rc = room(w, 0);
-	if (rc < 0 || (rc = add_file(w, path)) < 0)
+	if (rc < 0 || (rc = add_file(w, path, NULL)) < 0)
 		return rc;
 	const struct wt_file *f = &w->files[w->nfiles - 1];
 	if (f->map.size >= 2 && f->map.p[0] == 0x80 && f->map.p[1] <= 5)
@@ -174,12 +180,11 @@ static int add_torch(struct weights *w, const char *path)
 
 int weights_open_file(struct weights *w, const char *path)
 {
-	struct mapped m;
-	int rc = map_file(path, &m);
-	int zip = rc == 0 && m.size >= 4 && !memcmp(m.p, "PK\3\4", 4);
-	unmap_file(&m);
-	if (rc < 0)
-		return rc;
+	char magic[4] = "";
+	FILE *f = fopen(path, "rb");
+	int zip = f && fread(magic, 1, 4, f) == 4 && !memcmp(magic, "PK\3\4", 4), rc;
+	if (f)
+		fclose(f);
 	memset(w, 0, sizeof *w);
 	w->layout = zip ? "pytorch_model.bin" : "model.safetensors";
 	rc = zip ? add_torch(w, path) : add_safetensors(w, path);
@@ -274,14 +279,11 @@ int weights_open(struct weights *w, const char *dir)
 	memset(w, 0, sizeof *w);
 	for (size_t i = 0; i < sizeof layouts / sizeof *layouts; i++) {
 		char *path = path_join(dir, layouts[i]);
-		struct mapped probe;
 		if (!path)
 			return E_NOMEM;
-		int rc = map_file(path, &probe);
-		unmap_file(&probe);
-		if (rc == 0) {
+		if (access(path, F_OK) == 0) {
 			w->layout = layouts[i];
-			rc = i == 0 ? add_safetensors(w, path) : i == 2 ? add_torch(w, path) : add_shards(w, dir, path, i == 3);
+			int rc = i == 0 ? add_safetensors(w, path) : i == 2 ? add_torch(w, path) : add_shards(w, dir, path, i == 3);
 			free(path);
 			if (rc < 0)
 				weights_close(w);
