@@ -64,41 +64,47 @@ int ckpt_due(const struct checkpoint *c, long done, int epoch_end)
 	return since >= CKPT_COST_SHARE * c->cost && (since >= CKPT_SECONDS || (epoch_end && since >= CKPT_EPOCH_SECONDS));
 }
 
-/* Tensors: set k (0 the parameters, 1 and 2 AdamW's moments) of the run, and p's name in it. */
+/* Tensors: set k (0 the parameters, 1 and 2 AdamW's moments, 3 --keep best's copy) of the run,
+ * and p's name in it. */
+
+static int tensor_sets(const struct ckpt_run *r)
+{
+	return r->best ? 4 : 3;
+}
 
 static float *tensor_set(const struct ckpt_run *r, int k)
 {
-	return k == 0 ? r->ps->mem : k == 1 ? r->opt->m : r->opt->v;
+	return k == 0 ? r->ps->mem : k == 1 ? r->opt->m : k == 2 ? r->opt->v : r->best;
 }
 
 static void tensor_name(int k, const struct param *p, char *buf, size_t n)
 {
-	static const char *const prefix[] = { "", "adamw.m.", "adamw.v." };
+	static const char *const prefix[] = { "", "adamw.m.", "adamw.v.", "best." };
 	snprintf(buf, n, "%s%s", prefix[k], p->name);
 }
 
 static uint64_t tensors_hash(const struct ckpt_run *r)
 {
 	uint64_t h = 0;
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < tensor_sets(r); k++)
 		h = xxh64(tensor_set(r, k), r->ps->size * sizeof(float), h);
 	return h;
 }
 
 static int save_tensors(const struct ckpt_run *r, const char *path)
 {
-	size_t n = r->ps->n;
-	struct st_entry *e = calloc(3 * n + 1, sizeof *e);
-	char (*names)[128] = calloc(3 * n + 1, sizeof *names);
+	size_t n = r->ps->n, sets = (size_t)tensor_sets(r);
+	struct st_entry *e = calloc(sets * n + 1, sizeof *e);
+	char (*names)[128] = calloc(sets * n + 1, sizeof *names);
 	int rc = e && names ? 0 : err_set(E_NOMEM, "out of memory");
-	for (int k = 0; k < 3 && rc == 0; k++)
+	for (int k = 0; k < (int)sets && rc == 0; k++)
 		for (size_t i = 0; i < n; i++) {
 			const struct param *p = &r->ps->p[i];
 			size_t at = (size_t)k * n + i;
 			tensor_name(k, p, names[at], sizeof *names);
 			e[at] = (struct st_entry){ names[at], tensor_set(r, k) + p->offset, p->cols ? 2 : 1, { p->rows, p->cols } };
 		}
-	rc = rc ? rc : st_write(path, e, 3 * n, DT_F32);
+	rc = rc ? rc : st_write(path, e, sets * n, DT_F32);
 	free(e);
 	free(names);
 	return rc;
@@ -109,7 +115,7 @@ static int load_tensors(const struct ckpt_run *r, const char *path, uint64_t has
 {
 	struct safetensors st;
 	int rc = st_open(&st, path), opened = rc == 0;
-	for (int k = 0; k < 3 && rc == 0; k++)
+	for (int k = 0; k < tensor_sets(r) && rc == 0; k++)
 		for (size_t i = 0; i < r->ps->n && rc == 0; i++) {
 			const struct param *p = &r->ps->p[i];
 			size_t numel = (size_t)p->rows * (size_t)(p->cols ? p->cols : 1);

@@ -3,10 +3,10 @@
  * It owns the folder RUN_DIR.checkpoint beside the run folder (outside RUN_DIR.tmp.XXXXXX,
  * which an interrupted run removes) and its two files: step-S.safetensors, the trained
  * parameters and AdamW's two moments after S steps, f32 under the parameters' names (moments as
- * adamw.m.NAME, adamw.v.NAME); and state, a text file that names that file and holds the rest:
+ * adamw.m.NAME, adamw.v.NAME; with --keep best, the best epoch's parameters as best.NAME); and state, a text file that names that file and holds the rest:
  * the settings the run must share to resume (compared one by one, the first difference named),
  * the step, AdamW's step count, the loss summed since the last log line, the run record's
- * loss log, dev evaluations and costs so far, an XXH64 of the three tensor sets, and as its last
+ * loss log, dev evaluations and costs so far, an XXH64 of the tensor sets, and as its last
  * line an XXH64 of everything before it. Both are written beside their place and renamed into
  * it, the tensors first: the state's rename is the commit, so a kill at any moment leaves the
  * previous checkpoint or the new one, whole. The schedule's position and the dropout masks are
@@ -51,6 +51,7 @@ struct ckpt_run {
 	struct run_record *rec;
 	struct ckpt_progress *progress;
 	const struct task *task;
+	float *best; /* --keep best's copy of the parameters (saved as best.NAME), or NULL */
 };
 
 enum { CKPT_BY_TIME = -1 }; /* `every`: by elapsed time (see ckpt_due) */

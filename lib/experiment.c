@@ -37,14 +37,14 @@ static void fail(struct reader *r, const char *fmt, ...)
 /* The settings an experiment file may give, and names users bring from elsewhere. */
 static const char *const settings[] = {
 	"model", "data", "tasks", "frozen", "lr", "seeds", "epochs", "batch", "max_len", "max_steps", "jobs",
-	"warmup", "weight_decay", "dropout", "dtype", "train_embeddings", "slurm", "shards",
+	"warmup", "weight_decay", "dropout", "dtype", "train_embeddings", "keep", "slurm", "shards",
 };
 static const char *const slurm_settings[] = { "partition", "account", "time", "mem", "cpus_per_task", "extra" };
 static const char *const aliases[][2] = {
 	{ "learning_rate", "lr" },      { "max_length", "max_len" },   { "max_seq_length", "max_len" },
 	{ "num_train_epochs", "epochs" }, { "batch_size", "batch" },   { "per_device_train_batch_size", "batch" },
 	{ "warmup_ratio", "warmup" },   { "task", "tasks" },           { "task_name", "tasks" },
-	{ "seed", "seeds" },            { "model_name_or_path", "model" }, { "frozen_layers", "frozen" },
+	{ "seed", "seeds" }, { "load_best_model_at_end", "keep" },            { "model_name_or_path", "model" }, { "frozen_layers", "frozen" },
 };
 
 /* Edits (insertions, deletions, substitutions) between two short names; at most 3 counted. */
@@ -321,6 +321,11 @@ int experiment_read(const char *path, struct experiment *e)
 	if (te && json_bool(r.j, te) < 0)
 		fail(&r, "train_embeddings: true or false");
 	e->train_embeddings = te && json_bool(r.j, te) == 1;
+	int kp = key(&r, "keep", 0);
+	const char *keep = kp ? json_str(r.j, kp, NULL) : "last";
+	if (!keep || (strcmp(keep, "best") && strcmp(keep, "last")))
+		fail(&r, "keep: best or last");
+	e->keep_best = keep && !strcmp(keep, "best");
 	read_slurm(&r, e);
 	read_shards(&r, e);
 	json_free(r.j);

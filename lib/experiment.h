@@ -21,6 +21,7 @@ struct experiment {
 	double warmup, weight_decay, dropout;
 	char *dtype;
 	int train_embeddings;
+	int keep_best;           /* keep: best (each run keeps its best dev epoch) or last */
 	long shards[2];          /* parts the caches of each split (train, dev) are computed in, as jobs of their own */
 	struct {                 /* the slurm: section, for elsa-sweep --slurm; NULL or 0: not given */
 		char *partition, *account, *time, *mem;

@@ -80,6 +80,7 @@ int run_write(const char *path, const struct run_record *r)
 	rc = rc ? rc : out_printf(o, "  optimizer: adamw\n  betas: [0.9, 0.999]\n  eps: 1.0e-08\n");
 	rc = rc ? rc : out_printf(o, "  seed: %" PRIu64 "\n  max_steps: %ld\n  shuffle: %s\n  threads: %d\n", r->seed,
 				  r->max_steps, r->shuffle ? "true" : "false", r->threads);
+	rc = rc ? rc : out_printf(o, "  keep: %s\n", r->keep_best ? "best" : "last");
 	rc = rc ? rc : out_printf(o, "steps: %ld\ntrain_loss:\n", r->steps);
 	for (size_t i = 0; i < r->nloss && rc == 0; i++) {
 		char l[32], lr[32];
@@ -90,6 +91,7 @@ int run_write(const char *path, const struct run_record *r)
 	rc = rc ? rc : out_printf(o, "dev:%s\n", r->nevals ? "" : " []");
 	for (size_t i = 0; i < r->nevals && rc == 0; i++)
 		rc = put_eval(o, &r->evals[i]);
+	rc = rc ? rc : out_printf(o, "kept_epoch: %d\n", r->kept_epoch);
 	rc = rc ? rc : out_printf(o, "cost:\n");
 	rc = rc ? rc : put_key_num(o, "  ", "seconds", r->seconds);
 	rc = rc ? rc : put_key_num(o, "  ", "train_seconds", r->train_seconds);
@@ -206,6 +208,30 @@ static void read_evals(struct reader *rd, struct run_record *r, int list, const 
 	}
 }
 
+/* keep: best or last; a record older than --keep has none, and kept the last epoch. */
+static void read_keep(struct reader *rd, struct run_record *r, int hp)
+{
+	int n = json_get(rd->j, hp, "keep");
+	const char *s = n ? json_str(rd->j, n, NULL) : "last";
+	if ((!s || (strcmp(s, "best") && strcmp(s, "last"))) && rd->rc == 0)
+		rd->rc = err_set(E_FORMAT, "%s: keep is not best or last", rd->path);
+	r->keep_best = s && !strcmp(s, "best");
+}
+
+/* kept_epoch: one of the dev entries' epochs (absent: the last one's). */
+static void read_kept(struct reader *rd, struct run_record *r, int root)
+{
+	long long v = r->nevals ? r->evals[r->nevals - 1].epoch : 0;
+	int n = json_get(rd->j, root, "kept_epoch");
+	if (n && json_int(rd->j, n, 0, INT32_MAX, &v) < 0 && rd->rc == 0)
+		rd->rc = err_set(E_FORMAT, "%s: kept_epoch is not a whole number", rd->path);
+	r->kept_epoch = (int)v;
+	if (rd->rc == 0 && r->nevals && !run_final(r))
+		rd->rc = err_set(E_FORMAT, "%s: kept_epoch %d is none of the dev entries' epochs", rd->path, r->kept_epoch);
+	if (rd->rc == 0 && !r->nevals && v)
+		rd->rc = err_set(E_FORMAT, "%s: kept_epoch %d, but no dev entries", rd->path, r->kept_epoch);
+}
+
 int run_read(const char *path, struct run_record *r)
 {
 	struct json *j = json_load(path);
@@ -246,6 +272,7 @@ int run_read(const char *path, struct run_record *r)
 	r->max_steps = get_long(&rd, hp, "max_steps");
 	r->shuffle = json_bool(j, node(&rd, hp, "shuffle")) == 1;
 	r->threads = (int)get_long(&rd, hp, "threads");
+	read_keep(&rd, r, hp);
 	r->steps = get_long(&rd, root, "steps");
 	int losses = node(&rd, root, "train_loss");
 	size_t nl = json_len(j, losses);
@@ -258,6 +285,7 @@ int run_read(const char *path, struct run_record *r)
 	}
 	if (rd.rc == 0)
 		read_evals(&rd, r, node(&rd, root, "dev"), task);
+	read_kept(&rd, r, root);
 	r->seconds = get_num(&rd, cost, "seconds");
 	r->train_seconds = get_num(&rd, cost, "train_seconds");
 	r->tokens_per_second = get_num(&rd, cost, "tokens_per_second");
@@ -282,5 +310,19 @@ void run_free(struct run_record *r)
 
 const struct run_eval *run_final(const struct run_record *r)
 {
-	return r->nevals ? &r->evals[r->nevals - 1] : NULL;
+	for (size_t i = r->nevals; i-- > 0;)
+		if (r->evals[i].epoch == r->kept_epoch)
+			return &r->evals[i];
+	return NULL;
+}
+
+size_t run_best(const struct run_eval *evals, size_t n)
+{
+	size_t best = 0;
+	for (size_t i = 1; i < n; i++) {
+		double s = evals[i].e.m[evals[i].e.primary].value, b = evals[best].e.m[evals[best].e.primary].value;
+		if (s > b || (isnan(b) && !isnan(s)))
+			best = i;
+	}
+	return best;
 }

@@ -34,12 +34,14 @@ struct run_record {
 	size_t train_examples, train_tokens, dev_examples;
 	double lr, warmup, weight_decay, dropout, max_grad_norm;
 	int epochs, batch, shuffle, threads;
+	int keep_best;           /* --keep best: the weights and predictions of the best dev epoch */
 	long max_steps, steps, warmup_steps;
 	uint64_t seed;
 	struct run_loss *loss;
 	size_t nloss;
 	struct run_eval *evals;
 	size_t nevals;
+	int kept_epoch;          /* the epoch whose weights and predictions the run kept (0: no dev) */
 	double seconds, train_seconds, tokens_per_second, peak_mb;
 	double gemm_seconds, gemm_gflop; /* the GEMM share of the training (gemm_totals) */
 };
@@ -49,7 +51,11 @@ int run_write(const char *path, const struct run_record *r);
 /* Reads a run record written by run_write. 0, or E_FORMAT naming the file and the field. */
 int run_read(const char *path, struct run_record *r);
 void run_free(struct run_record *r);
-/* The last dev evaluation, or NULL when the run had no dev set. */
+/* The dev evaluation of the weights the run kept (kept_epoch; the last one in a record that
+ * names none), or NULL when the run had no dev set. */
 const struct run_eval *run_final(const struct run_record *r);
+/* The index of the evaluation --keep best keeps among the first n: the first with the highest
+ * primary score (every GLUE metric grows with quality); an undefined score never wins. */
+size_t run_best(const struct run_eval *evals, size_t n);
 
 #endif

@@ -252,6 +252,7 @@ static void same_settings(const struct run *a, const struct run *b)
 			   x->warmup != y->warmup		? "warmup" :
 			   x->weight_decay != y->weight_decay	? "weight_decay" :
 			   x->dropout != y->dropout		? "dropout" :
+			   x->keep_best != y->keep_best	? "keep (best or last epoch)" :
 			   x->train_examples != y->train_examples ? "the training examples" :
 			   x->dev_examples != y->dev_examples	? "the dev examples" :
 									  NULL;
@@ -397,6 +398,21 @@ static void print_no_claims(struct out *o)
 }
 
 /* " (2 collapsed, 1 failed)" */
+/* Runs that kept their best dev epoch score it: a choice made on the very set scored. */
+static void print_keep_note(struct out *o)
+{
+	size_t best = 0;
+	for (size_t i = 0; i < nruns; i++)
+		best += runs[i].r.keep_best;
+	if (best == nruns)
+		out_printf(o, "Every run ");
+	else if (best)
+		out_printf(o, "%zu of the %zu runs ", best, nruns);
+	if (best)
+		out_printf(o, "kept the epoch of its best dev score (elsa-train --keep best): a choice made on the dev set "
+			      "it is scored on, so an optimistic estimate.\n");
+}
+
 static const char *cell_notes(const struct cell *c, char *buf, size_t n)
 {
 	buf[0] = 0;
@@ -458,6 +474,7 @@ static void print_markdown(struct out *o)
 		      "class for every dev example. The intervals are 95%% bootstrap intervals of each seed's score over "
 		      "the dev examples (elsa-evaluate --bootstrap), bound by bound averaged over the seeds.\n",
 		   nruns, nruns == 1 ? "" : "s", layers);
+	print_keep_note(o);
 	print_no_claims(o);
 	out_printf(o, "\n| frozen |");
 	for (int t = 0; t < ntasks; t++)

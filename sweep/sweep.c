@@ -82,9 +82,9 @@ static void train_command(char *buf, size_t n, const struct experiment *e, const
 	snprintf(buf, n,
 		 "%s/elsa-train -m %s -t %s --train %s/cache/%s/train.L%d.zst --dev %s/cache/%s/dev.L%d.zst "
 		 "-o %s/runs/%s/%s%s --lr %g --seed %ld --epochs %ld --batch %ld --warmup %g --weight-decay %g "
-		 "--dropout %g --max-steps %ld%s",
+		 "--dropout %g --max-steps %ld --keep %s%s",
 		 BIN, MODEL, T, S, T, N, S, T, N, S, T, name, force ? " --force" : "", lr, seed, e->epochs, e->batch,
-		 e->warmup, e->weight_decay, e->dropout, e->max_steps, emb ? " --train-embeddings" : "");
+		 e->warmup, e->weight_decay, e->dropout, e->max_steps, e->keep_best ? "best" : "last", emb ? " --train-embeddings" : "");
 }
 
 /* A run's failure marker, NAME.failed beside its folder: what the run was and its log's last
@@ -390,8 +390,8 @@ static void write_jobs(const struct experiment *e, const char *dir, const char *
 	char buf[PATH_MAX + 64];
 	snprintf(buf, sizeof buf, "max_len %ld\ndtype %s\n", e->max_len, e->dtype);
 	stamp(dir, "settings.cache", buf);
-	snprintf(buf, sizeof buf, "epochs %ld\nbatch %ld\nwarmup %g\nweight_decay %g\ndropout %g\nmax_steps %ld\n",
-		 e->epochs, e->batch, e->warmup, e->weight_decay, e->dropout, e->max_steps);
+	snprintf(buf, sizeof buf, "epochs %ld\nbatch %ld\nwarmup %g\nweight_decay %g\ndropout %g\nmax_steps %ld\nkeep %s\n",
+		 e->epochs, e->batch, e->warmup, e->weight_decay, e->dropout, e->max_steps, e->keep_best ? "best" : "last");
 	stamp(dir, "settings.train", buf);
 	char mkpath[PATH_MAX + 32], listpath[PATH_MAX + 32];
 	snprintf(mkpath, sizeof mkpath, "%s/Makefile", dir);

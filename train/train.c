@@ -43,6 +43,8 @@ static const char usage[] =
 	"      --dropout X        in trained layers and the head; 0 turns it off (0.1)\n"
 	"      --seed N           shuffling, dropout and new head weights (42)\n"
 	"      --max-steps N      stop after N optimizer steps (0: epochs decide)\n"
+	"      --keep last|best   the weights and dev predictions kept: the last epoch's (default),\n"
+	"                         or the epoch's with the best dev score (needs --dev)\n"
 	"      --no-shuffle       batches in input order\n"
 	"      --log-every K      mean training loss every K steps, on stderr and in run.yaml (50)\n"
 	"      --train-embeddings also train the embeddings (a full fine-tune; streams of layer 0)\n"
@@ -57,7 +59,7 @@ static const char usage[] =
 struct options {
 	const char *model_dir, *task, *train, *dev, *run_dir, *threads;
 	double lr, warmup, weight_decay, dropout;
-	int epochs, batch, shuffle, log_every, force, train_embeddings, resume;
+	int epochs, batch, shuffle, log_every, force, train_embeddings, resume, keep_best;
 	long max_steps, checkpoint_every;
 	uint64_t seed;
 };
@@ -178,6 +180,7 @@ struct session {
 	uint32_t *order; /* the training examples in this epoch's order */
 	double *labels;  /* a batch's */
 	double *pred;    /* the last dev evaluation's */
+	float *best;     /* --keep best: the trained parameters at the best dev evaluation so far */
 	struct ckpt_progress progress;
 	struct checkpoint ck;
 	struct ckpt_setting settings[24];
@@ -224,7 +227,10 @@ static void setup(struct session *s, const struct options *o)
 	s->order = malloc(s->tr.n * sizeof *s->order);
 	s->labels = malloc((size_t)o->batch * sizeof *s->labels);
 	s->pred = malloc((s->dev.n + 1) * sizeof *s->pred);
-	if (!s->order || !s->labels || !s->pred)
+	if (o->keep_best && !o->dev)
+		die("--keep best: chooses on the dev set: give --dev");
+	s->best = o->keep_best ? malloc(s->f.ps.size * sizeof *s->best) : NULL;
+	if (!s->order || !s->labels || !s->pred || (o->keep_best && !s->best))
 		die("out of memory");
 	for (size_t i = 0; i < s->tr.n; i++)
 		s->order[i] = (uint32_t)i;
@@ -236,7 +242,7 @@ static void setup(struct session *s, const struct options *o)
 				      .warmup = o->warmup, .weight_decay = o->weight_decay, .dropout = o->dropout,
 				      .max_grad_norm = 1.0, .epochs = o->epochs, .batch = o->batch, .shuffle = o->shuffle,
 				      .threads = threads_get(), .max_steps = o->max_steps, .steps = s->total,
-				      .warmup_steps = s->warmup, .seed = o->seed };
+				      .warmup_steps = s->warmup, .seed = o->seed, .keep_best = o->keep_best };
 	snprintf(s->rec.task, sizeof s->rec.task, "%s", s->task->name);
 	snprintf(s->rec.model_type, sizeof s->rec.model_type, "%s", model_type_name(s->m.cfg.type));
 }
@@ -292,6 +298,7 @@ static size_t run_settings(const struct session *s, struct ckpt_setting *set)
 	setting(set, &n, "--seed", "%" PRIu64, o->seed);
 	setting(set, &n, "--no-shuffle", "%s", o->shuffle ? "no" : "yes");
 	setting(set, &n, "--log-every", "%d", o->log_every);
+	setting(set, &n, "--keep", "%s", o->keep_best ? "best" : "last");
 	return n;
 }
 
@@ -300,7 +307,7 @@ static size_t run_settings(const struct session *s, struct ckpt_setting *set)
 static void resume(struct session *s)
 {
 	const struct options *o = s->o;
-	struct ckpt_run run = { &s->f.ps, s->f.c.type, &s->opt, &s->rec, &s->progress, s->task };
+	struct ckpt_run run = { &s->f.ps, s->f.c.type, &s->opt, &s->rec, &s->progress, s->task, s->best };
 	size_t n = run_settings(s, s->settings);
 	int rc = 0;
 	if (ckpt_init(&s->ck, o->run_dir, o->checkpoint_every, s->settings, n, &run) < 0)
@@ -377,6 +384,24 @@ static void evaluate_epoch(struct session *s, long step, long epoch)
 		die_lib();
 	fprintf(stderr, "%s: epoch %ld dev loss %.6f %s %.6f\n", prog, epoch, ev->loss, ev->e.m[ev->e.primary].name,
 		ev->e.m[ev->e.primary].value);
+	if (s->best && run_best(s->rec.evals, s->rec.nevals) == s->rec.nevals - 1)
+		memcpy(s->best, s->f.ps.mem, s->f.ps.size * sizeof *s->best);
+}
+
+/* The epoch the run keeps; for an earlier one than the last, its weights go back in place and
+ * its predictions are made again (dropout off, the same batches: the same numbers). */
+static void choose_kept(struct session *s)
+{
+	if (!s->rec.nevals)
+		return;
+	size_t kept = s->best ? run_best(s->rec.evals, s->rec.nevals) : s->rec.nevals - 1;
+	s->rec.kept_epoch = s->rec.evals[kept].epoch;
+	if (kept == s->rec.nevals - 1)
+		return;
+	memcpy(s->f.ps.mem, s->best, s->f.ps.size * sizeof *s->best);
+	evaluate_set(&s->f, &s->dev, s->pred);
+	warn("%s: kept epoch %d, the best dev %s", s->o->run_dir, s->rec.kept_epoch,
+	     s->rec.evals[kept].e.m[s->rec.evals[kept].e.primary].name);
 }
 
 /* The costs so far into the record: those before a resume and this process's. */
@@ -422,6 +447,7 @@ static void train_loop(struct session *s)
  * the checkpoint goes. */
 static void finish(struct session *s)
 {
+	choose_kept(s);
 	char *weights = folder_file(&s->rd, "model.safetensors");
 	if (!weights)
 		die_lib();
@@ -456,6 +482,7 @@ static void session_free(struct session *s)
 	free(s->order);
 	free(s->labels);
 	free(s->pred);
+	free(s->best);
 	ckpt_free(&s->ck);
 	adamw_free(&s->opt);
 	finetune_free(&s->f);
@@ -478,7 +505,7 @@ static int train(const struct options *o)
 int main(int argc, char **argv)
 {
 	enum { LR = 256, EPOCHS, BATCH, WARMUP, DECAY, DROPOUT, SEED, MAX_STEPS, NO_SHUFFLE, LOG_EVERY, FORCE, TRAIN, DEV, PREDICT, TRAIN_EMB,
-	       CHECKPOINT_EVERY, NO_RESUME };
+	       CHECKPOINT_EVERY, NO_RESUME, KEEP };
 	static const struct option opts[] = {
 		{ "model", 1, 0, 'm' },	      { "task", 1, 0, 't' },	       { "train", 1, 0, TRAIN },
 		{ "dev", 1, 0, DEV },	      { "output", 1, 0, 'o' },	       { "lr", 1, 0, LR },
@@ -487,6 +514,7 @@ int main(int argc, char **argv)
 		{ "max-steps", 1, 0, MAX_STEPS }, { "no-shuffle", 0, 0, NO_SHUFFLE }, { "log-every", 1, 0, LOG_EVERY },
 		{ "force", 0, 0, FORCE },     { "train-embeddings", 0, 0, TRAIN_EMB },     { "threads", 1, 0, 'j' },	       { "predict", 1, 0, PREDICT },
 		{ "checkpoint-every", 1, 0, CHECKPOINT_EVERY }, { "no-resume", 0, 0, NO_RESUME },
+		{ "keep", 1, 0, KEEP },
 		{ "help", 0, 0, 'h' },	      { "version", 0, 0, 'v' },	       { 0 },
 	};
 	struct options o = { .lr = 2e-5, .weight_decay = 0.01, .dropout = 0.1, .epochs = 3, .batch = 16, .shuffle = 1,
@@ -518,6 +546,11 @@ int main(int argc, char **argv)
 		case TRAIN_EMB: o.train_embeddings = 1; break;
 		case CHECKPOINT_EVERY: o.checkpoint_every = cli_long("--checkpoint-every", optarg, 0, (long)1 << 40); break;
 		case NO_RESUME: o.resume = 0; break;
+		case KEEP:
+			if (strcmp(optarg, "best") && strcmp(optarg, "last"))
+				die("--keep '%s': best or last", optarg);
+			o.keep_best = !strcmp(optarg, "best");
+			break;
 		case 'h': cli_help(usage);
 		case 'v': cli_version();
 		default: cli_usage_error();

@@ -99,6 +99,19 @@ same "... its dev predictions" "$T/ref/predictions.tsv" "$T/run/predictions.tsv"
 same_record "... and its run.yaml, losses and dev evaluations (costs and threads aside)" "$T/ref/run.yaml" "$T/run/run.yaml"
 check "... and it removed the checkpoint" "[ ! -e '$T/run.checkpoint' ]"
 
+# --keep best: the best epoch's weights so far live in the checkpoint; a run killed after that
+# epoch resumes to the run never interrupted, and keeps the same epoch.
+ok "an uninterrupted --keep best run" run -o "$T/bref" --checkpoint-every 0 --keep best
+kept=$(sed -n 's/^kept_epoch: //p' "$T/bref/run.yaml")
+kill_at KILL $(random 200 260) $MAIN -o "$T/best" --checkpoint-every 7 -j 1 --keep best
+from=$(checkpoint_step "$T/best.checkpoint")
+check "... killed after the epoch it keeps ($kept; the checkpoint is of step $from, epoch $((from / 25)))" \
+	"[ '$kept' -lt 12 ] && [ $((from / 25)) -gt '$kept' ]"
+run -o "$T/best" --checkpoint-every 7 --keep best 2>/dev/null
+same "... resumes to its weights" "$T/bref/model.safetensors" "$T/best/model.safetensors"
+same "... its dev predictions" "$T/bref/predictions.tsv" "$T/best/predictions.tsv"
+same_record "... and its run.yaml" "$T/bref/run.yaml" "$T/best/run.yaml"
+
 # SIGTERM (a Slurm preemption): dies of it, removes its temporaries, keeps the checkpoint.
 kill_at TERM $(random 40 120) $MAIN -o "$T/term" --checkpoint-every 7 -j 1
 check "SIGTERM: the run died of it (status $rc)" "[ '$(kill -l $rc 2>/dev/null)' = TERM ]"
@@ -127,6 +140,8 @@ refused "another --seed is refused" "$C: --seed differs: the checkpoint's 42; th
 refused "another --batch is refused" "$C: --batch differs: the checkpoint's 4; this run's 8 $NR" run -o "$T/term" --batch 8
 refused "--max-steps is refused" "$C: --max-steps differs: the checkpoint's 0; this run's 100 $NR" \
 	run -o "$T/term" --max-steps 100
+refused "another --keep is refused" "$C: --keep differs: the checkpoint's last; this run's best $NR" \
+	run -o "$T/term" --keep best
 refused "another --dropout is refused" "$C: --dropout differs: the checkpoint's 0\\.1; this run's 0 $NR" \
 	run -o "$T/term" --dropout 0
 refused "another --train stream is refused, naming its content" \

@@ -136,6 +136,19 @@ study bad.yaml '[1e-3]' 'epochs: 1
 epochs: 2
 '
 fails "a setting given twice" "bad.yaml: line 11: epochs is given twice" elsa-sweep --dry-run "$T/bad.yaml"
+study keep.yaml '[1e-3]' 'epochs: 2
+keep: best
+'
+elsa-sweep --dry-run -o "$T/keep.sweep" "$T/keep.yaml" >/dev/null
+check "keep: best gives every run --keep best" \
+	"[ \$(grep -c -- '--keep best' '$T/keep.sweep/runs.list') -eq 2 ] && ! grep -q -- '--keep last' '$T/keep.sweep/runs.list'"
+check "... and the default is --keep last" "[ \$(grep -c -- '--keep last' '$P/runs.list') -eq 4 ]"
+study bad.yaml '[1e-3]' 'keep: first
+'
+fails "keep: takes best or last" "bad.yaml: keep: best or last" elsa-sweep --dry-run "$T/bad.yaml"
+study bad.yaml '[1e-3]' 'load_best_model_at_end: true
+'
+fails "... and is found under Hugging Face's name" "load_best_model_at_end is not a setting \\(keep\\?\\)" elsa-sweep --dry-run "$T/bad.yaml"
 sed 's/tasks: \[sst2\]/tasks: [sst2, sst2]/' "$T/par.yaml" >"$T/bad.yaml"
 fails "a task given twice" "bad.yaml: line 3: tasks: sst2 is given twice" elsa-sweep --dry-run "$T/bad.yaml"
 sed 's/frozen: \[0, 2\]/frozen: [0, 2, 2]/' "$T/par.yaml" >"$T/bad.yaml"

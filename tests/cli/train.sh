@@ -34,6 +34,36 @@ same "... and predictions" "$T/run/predictions.tsv" "$T/again/predictions.tsv"
 train -o "$T/seed7" --seed 7 2>/dev/null
 check "another seed gives other weights" "! cmp -s '$T/run/model.safetensors' '$T/seed7/model.safetensors'"
 
+# --keep best: the weights and predictions of the first epoch with the best dev score, which the
+# test finds in the run's own dev entries; --predict with the kept weights gives the kept predictions.
+train -o "$T/best" --seed 1 --keep best 2>"$T/best.err"
+best=$(awk '/^    score:/ { n++; if (n == 1 || $2 > max) { max = $2; at = n } } END { print at }' "$T/best/run.yaml")
+check "--keep best keeps the first epoch of the best dev score ($best, before the last, 10)" \
+	"[ '$best' -lt 10 ] && grep -q '^kept_epoch: $best\$' '$T/best/run.yaml' && grep -q '^  keep: best\$' '$T/best/run.yaml'"
+check "... and says so" "grep -q 'best: kept epoch $best, the best dev acc' '$T/best.err'"
+kept_acc=$(grep '    acc:' "$T/best/run.yaml" | sed -n "${best}p" | sed 's/ *acc: //')
+elsa-evaluate -t rte --gold "$F/tokens.tsv" --pred "$T/best/predictions.tsv" >"$T/best.eval"
+check "... its predictions.tsv scores the kept epoch's acc ($kept_acc)" "grep -q '^acc: $kept_acc\$' '$T/best.eval'"
+elsa-train --predict "$T/best" -m "$M" "$T/l2.zst" >"$T/best.pred"
+same "... and its weights predict what it kept" "$T/best.pred" "$T/best/predictions.tsv"
+train -o "$T/last" --seed 1 2>/dev/null
+check "--keep last (the default) keeps the last epoch, other weights" \
+	"grep -q '^kept_epoch: 10\$' '$T/last/run.yaml' && grep -q '^  keep: last\$' '$T/last/run.yaml' && ! cmp -s '$T/last/model.safetensors' '$T/best/model.safetensors'"
+fails "--keep best without --dev is refused" "keep best: chooses on the dev set: give --dev" \
+	elsa-train -m "$M" -t rte --train "$T/l2.zst" -o "$T/bad" --keep best
+fails "--keep takes best or last" "keep 'first': best or last" train -o "$T/bad" --keep first
+sed "s/^kept_epoch: $best\$/kept_epoch: 1/" "$T/best/run.yaml" >"$T/best/run.yaml.1" && mkdir -p "$T/kept1" &&
+	mv "$T/best/run.yaml.1" "$T/kept1/run.yaml"
+first_acc=$(grep '    acc:' "$T/kept1/run.yaml" | head -1 | sed 's/ *acc: //')
+elsa-report "$T/kept1" >"$T/kept1.md"
+check "elsa-report scores the epoch a run kept (epoch 1: $first_acc)" \
+	"grep -q \"^| 2 | 1 | \$(awk -v a=$first_acc 'BEGIN { printf \"%.2f\", 100 * a }') \" '$T/kept1.md'"
+sed 's/^kept_epoch: .*/kept_epoch: 11/' "$T/best/run.yaml" >"$T/kept1/run.yaml"
+fails "a run.yaml whose kept_epoch is no dev entry's is refused" "run.yaml: kept_epoch 11 is none of the dev entries' epochs" \
+	elsa-report "$T/kept1"
+fails "a cell of runs that kept best and last epochs is refused" "whose keep \\(best or last epoch\\) differ" \
+	elsa-report "$T/best" "$T/last"
+
 # Head alone (N = L), regression, and N = 0.
 elsa-encode -m "$M" --to 3 "$T/l2.zst" >"$T/l3.zst"
 ok "N = L trains the head alone" elsa-train -m "$M" -t rte --train "$T/l3.zst" -o "$T/head" --max-steps 3
