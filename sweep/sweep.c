@@ -253,18 +253,43 @@ static void forward(int sig)
 		kill(-jobs_group, sig);
 }
 
-static int run_make(const char *mkpath, int jobs)
+/* The runs of the study: the lines of DIR/runs.list. */
+static size_t count_runs(const char *dir)
 {
-	char jobs_arg[32];
+	char path[PATH_MAX + 32];
+	size_t len, n = 0;
+	snprintf(path, sizeof path, "%s/runs.list", dir);
+	char *text = read_file(path, &len);
+	if (!text)
+		die_lib();
+	for (size_t i = 0; i < len; i++)
+		n += text[i] == '\n';
+	free(text);
+	return n;
+}
+
+/* Runs make on DIR/Makefile; on a terminal, its messages come through a pipe to watch_study. */
+static int run_make(const char *dir, const struct experiment *e, int jobs)
+{
+	char jobs_arg[32], mkpath[PATH_MAX + 32];
+	int watched = isatty(2), pipe_fd[2];
+	snprintf(mkpath, sizeof mkpath, "%s/Makefile", dir);
 	snprintf(jobs_arg, sizeof jobs_arg, "-j%d", jobs);
 	fflush(stdout);
 	/* -k: a run that fails (a diverging learning rate) does not stop the others */
-	char *args[] = { "make", "--no-print-directory", "-s", "-k", "-f", (char *)mkpath, jobs_arg, "all", NULL };
+	char *args[] = { "make", "--no-print-directory", "-s", "-k", "-f", mkpath, jobs_arg, "all", NULL };
 	struct sigaction sa = { .sa_handler = forward }, old[3];
 	const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
+	if (watched && pipe(pipe_fd) < 0)
+		die("cannot make a pipe: %s", strerror(errno));
 	pid_t pid = fork();
 	if (pid == 0) {
 		setpgid(0, 0);
+		if (watched) {
+			dup2(pipe_fd[1], 2);
+			close(pipe_fd[0]);
+			close(pipe_fd[1]);
+		}
 		dup2(2, 1); /* make's chatter goes to stderr; stdout is the report's */
 		execvp("make", args);
 		_exit(127);
@@ -275,6 +300,11 @@ static int run_make(const char *mkpath, int jobs)
 	jobs_group = pid;
 	for (int i = 0; i < 3; i++)
 		sigaction(sigs[i], &sa, &old[i]);
+	if (watched) {
+		close(pipe_fd[1]);
+		watch_study(pipe_fd[0], dir, e, count_runs(dir));
+		close(pipe_fd[0]);
+	}
 	int status, got = 0;
 	while ((got = (int)waitpid(pid, &status, 0)) < 0 && errno == EINTR)
 		;
@@ -307,6 +337,17 @@ static size_t list_failures(const char *dir)
 	size_t n = g.gl_pathc;
 	globfree(&g);
 	return n;
+}
+
+/* Where the study's report and figure are, and its time, on stderr. */
+static void say_written(const char *dir, double seconds)
+{
+	char svg[PATH_MAX + 32];
+	snprintf(svg, sizeof svg, "%s/figure.svg", dir);
+	if (access(svg, F_OK) == 0)
+		warn("the study took %.0fs: report %s/report.md, figure %s/figure.svg and .png", seconds, dir, dir);
+	else
+		warn("the study took %.0fs: report %s/report.md (no figure: see elsa-report --plot)", seconds, dir);
 }
 
 /* DIR/report.md on stdout. */
@@ -458,19 +499,22 @@ int main(int argc, char **argv)
 			die("%s: %s", o.path, strerror(errno));
 		slurm_submit(&e, exp_abs, dir, bin, o.sbatch_args, o.dry);
 	}
-	experiment_free(&e);
-	if (o.slurm)
-		return cli_exit();
-	if (o.dry) {
-		printf("%s\n", mkpath);
+	if (o.slurm || o.dry) {
+		if (o.dry && !o.slurm)
+			printf("%s\n", mkpath);
+		experiment_free(&e);
 		return cli_exit();
 	}
-	if (run_make(mkpath, jobs) != 0) {
+	double started = now_seconds();
+	int rc = run_make(dir, &e, jobs);
+	experiment_free(&e);
+	if (rc != 0) {
 		size_t failed = list_failures(dir);
 		partial_report(dir, bin);
 		die("the study is not complete (%zu failed run%s; make -f %s): rerun to retry what is missing", failed,
 		    failed == 1 ? "" : "s", mkpath);
 	}
 	print_report(dir);
+	say_written(dir, now_seconds() - started);
 	return cli_exit();
 }

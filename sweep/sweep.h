@@ -22,4 +22,9 @@ void slurm_submit(const struct experiment *e, const char *experiment, const char
  * and the counts. Dies when DIR is no sweep folder. */
 void sweep_status(const char *dir);
 
+/* Shows a study running in DIR on the terminal (watch.c): what comes through fd (make's and its
+ * jobs' messages) above a progress line of e's caches and the runs (of `runs`) done, failed,
+ * the time elapsed and left; returns at fd's end. */
+void watch_study(int fd, const char *dir, const struct experiment *e, size_t runs);
+
 #endif
