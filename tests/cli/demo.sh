@@ -1,0 +1,45 @@
+# make demo (scripts/demo): the built-in study it runs by default, learnable even where ../shared
+# holds real GLUE data; a real model and GLUE data only together (ELSA_GLUE alone is refused,
+# naming ELSA_MODEL); and the whole demo run: a table whose single-sentence task learns and whose
+# 90% claims are made, and the figure.
+. "${ELSA_TOP:-.}/tests/lib.sh"
+demo() { O=$(basename "$B") ELSA_DEMO_DIR="$T/demo" "$TOP/scripts/demo" "$@"; }
+yaml=$T/demo/study-builtin.yaml
+
+ok "the demo's study is written (--dry-run)" demo --dry-run
+check "... on its built-in tasks and model, whatever ../shared holds" \
+	"grep -q '^tasks: \\[sst2, stsb\\]\$' '$yaml' && grep -q '^data: $T/demo/data\$' '$yaml' && grep -q '^model: $T/demo/model-builtin\$' '$yaml'"
+check "... with the paper's grid of frozen layers for 4 layers" "grep -q '^frozen: \\[0, 1, 2, 3, 4\\]\$' '$yaml'"
+rm -rf "$T/demo"
+ELSA_GLUE=$T/glue demo --dry-run 2>"$T/glue.err"
+st=$?
+check "ELSA_GLUE without ELSA_MODEL is refused, saying what to give (status $st)" \
+	"[ $st = 1 ] && grep -q '^demo: ELSA_GLUE needs a real model: ELSA_MODEL=DIR, a Hugging Face model folder with its vocabulary' '$T/glue.err' && [ ! -e '$T/demo/study-builtin.yaml' ]"
+mkmodel --layers 2 --hidden 16 --heads 2 --intermediate 32 --max-pos 128 "$T/real" >/dev/null
+ELSA_MODEL=$T/nothing demo --dry-run 2>"$T/none.err"
+check "an ELSA_MODEL that is no model folder is refused" "grep -q 'ELSA_MODEL=$T/nothing: no config.json' '$T/none.err'"
+if [ -d "$S/glue/RTE" ]; then
+	ELSA_MODEL=$T/real demo --dry-run >/dev/null 2>&1
+	y=$T/demo/study-glue-real.yaml
+	check "a real model runs on ../shared's GLUE data (RTE and STS-B), the grid of its layers" \
+		"grep -q '^tasks: \\[rte, stsb\\]\$' '$y' && grep -q '^data: .*/glue\$' '$y' && grep -q '^frozen: \\[0, 1, 2\\]\$' '$y' && grep -q '^lr: \\[2e-5, 3e-5\\]\$' '$y'"
+else
+	skip "a real model on ../shared's GLUE data" "no $S/glue (CI has it)"
+fi
+
+case $B in
+*build-san) skip "the whole demo" "under SAN=1: 40 runs take minutes there; the plain make check runs it" ;;
+*)
+	rm -rf "$T/demo"
+	demo >"$T/table.md" 2>"$T/demo.err"
+	st=$?
+	check "the whole demo runs (status $st)" "[ $st = 0 ] && grep -q '^| 0 | 4 |' '$T/table.md'"
+	sst2=$(awk -F'|' '/^\| 0 \| 4 \|/ { split($4, a, " "); print a[1] }' "$T/table.md")
+	check "... its sentiment task learns: frozen 0 scores $sst2, far above chance (50)" "awk 'BEGIN { exit !($sst2 > 60) }'"
+	check "... no frozen-0 run collapsed" "! grep '^| 0 | 4 |' '$T/table.md' | grep -q collapsed"
+	check "... and the 90% row names a count for each task" "grep -Eq '^\\| \\*\\*fewest trained layers for 90%\\*\\* \\| \\| \\*\\*[0-4]\\*\\* \\| \\*\\*[0-4]\\*\\* \\|' '$T/table.md'"
+	check "... and it says where the figure is, and drew it" \
+		"grep -q 'figure $T/demo/study-builtin.sweep/figure.svg and .png' '$T/demo.err' && [ -s '$T/demo/study-builtin.sweep/figure.png' ]"
+	;;
+esac
+done_testing
