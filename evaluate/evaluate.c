@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "err.h"
 #include "glue.h"
 #include "io.h"
 #include "metrics.h"
@@ -28,6 +29,8 @@ static const char usage[] =
 	"  -p, --pred FILE      the predictions (elsa-predictions(5)); - is stdin\n"
 	"  -b, --bootstrap N    add a 95% percentile bootstrap interval to each metric, from N samples\n"
 	"  -s, --seed S         the bootstrap's random seed (default 42)\n"
+	"      --label-order O  the --pred file's class numbers: glue (elsa's, the default) or datasets\n"
+	"                       (Hugging Face datasets' numbering; MNLI and AX differ)\n"
 	"      --submission     write the predictions as the GLUE leaderboard's test-set file instead\n"
 	"                       (rows in the gold file's order when one is given)\n"
 	"  -o, --output FILE    write to FILE (atomically) instead of stdout\n"
@@ -39,6 +42,7 @@ struct options {
 	long bootstrap; /* samples; 0: none */
 	uint64_t seed;
 	int seed_given, submission;
+	enum label_order order; /* of the --pred file's class numbers */
 };
 
 static void check_options(const struct options *o)
@@ -62,16 +66,17 @@ static void check_options(const struct options *o)
 
 static struct options parse_options(int argc, char **argv)
 {
-	enum { GOLD_TSV = 256, SUBMISSION };
+	enum { GOLD_TSV = 256, SUBMISSION, LABEL_ORDER };
 	static const struct option longs[] = {
 		{ "task", required_argument, NULL, 't' },     { "gold", required_argument, NULL, 'g' },
 		{ "gold-tsv", required_argument, NULL, GOLD_TSV }, { "pred", required_argument, NULL, 'p' },
 		{ "bootstrap", required_argument, NULL, 'b' }, { "seed", required_argument, NULL, 's' },
 		{ "submission", no_argument, NULL, SUBMISSION }, { "output", required_argument, NULL, 'o' },
+		{ "label-order", required_argument, NULL, LABEL_ORDER },
 		{ "help", no_argument, NULL, 'h' },           { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct options o = { .seed = 42 };
+	struct options o = { .seed = 42, .order = ORDER_GLUE };
 	int c;
 	while ((c = getopt_long(argc, argv, "t:g:p:b:s:o:hV", longs, NULL)) != -1) {
 		switch (c) {
@@ -88,6 +93,10 @@ static struct options parse_options(int argc, char **argv)
 			break;
 		case SUBMISSION: o.submission = 1; break;
 		case 'o': o.output = optarg; break;
+		case LABEL_ORDER:
+			if (label_order_parse(optarg, &o.order) < 0)
+				die("--label-order: %s", err_msg());
+			break;
 		case 'h': cli_help(usage);
 		case 'V': cli_version();
 		default: cli_usage_error();
@@ -194,6 +203,8 @@ int main(int argc, char **argv)
 		die_lib();
 	if (predictions_read(o.pred, o.task, &pred) < 0)
 		die_pred(o.pred);
+	for (size_t i = 0; o.task->nlabels && i < pred.n; i++) /* into elsa's numbering */
+		pred.v[i].value = class_from_order(o.task, o.order, (int)pred.v[i].value);
 	struct out *out = out_open(o.output, 0, 0);
 	if (!out)
 		die_lib();

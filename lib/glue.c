@@ -94,7 +94,39 @@ int task_outputs(const struct task *t)
 	return t->nlabels ? t->nlabels : 1;
 }
 
-int task_label(const struct task *t, const char *text, double *label)
+int label_order_parse(const char *name, enum label_order *o)
+{
+	if (!strcmp(name, "glue") || !strcmp(name, "datasets")) {
+		*o = !strcmp(name, "glue") ? ORDER_GLUE : ORDER_DATASETS;
+		return 0;
+	}
+	return err_set(E_ARG, "label order '%s': glue (transformers' processors, elsa's) or datasets (Hugging Face's "
+			      "datasets library)", name);
+}
+
+/* The orders differ for the three NLI classes only: datasets' k is elsa's (k + 1) % 3. */
+static int orders_differ(const struct task *t, enum label_order o)
+{
+	return o == ORDER_DATASETS && t->nlabels == 3;
+}
+
+int class_from_order(const struct task *t, enum label_order o, int k)
+{
+	return orders_differ(t, o) ? (k + 1) % 3 : k;
+}
+
+int class_to_order(const struct task *t, enum label_order o, int k)
+{
+	return orders_differ(t, o) ? (k + 2) % 3 : k;
+}
+
+/* A label written as a class number 0..nlabels-1 (the digits alone), or -1. */
+static int class_number(const struct task *t, const char *text)
+{
+	return text[0] >= '0' && text[0] < '0' + t->nlabels && !text[1] ? text[0] - '0' : -1;
+}
+
+int task_label(const struct task *t, const char *text, enum label_order o, double *label)
 {
 	if (!t->nlabels) {
 		char *end;
@@ -109,6 +141,15 @@ int task_label(const struct task *t, const char *text, double *label)
 			*label = i;
 			return 0;
 		}
+	int k = class_number(t, text);
+	if (k >= 0 && t->nlabels == 3 && o == ORDER_UNSAID)
+		return err_set(E_FORMAT, "label '%s' is a class number, and %s's classes are numbered two ways: say which "
+				      "(--label-order glue: contradiction 0, entailment 1, neutral 2; datasets: entailment 0, "
+				      "neutral 1, contradiction 2)", text, t->name);
+	if (k >= 0) {
+		*label = class_from_order(t, o, k);
+		return 0;
+	}
 	char allowed[128] = "";
 	for (int i = 0; i < t->nlabels; i++)
 		snprintf(allowed + strlen(allowed), sizeof allowed - strlen(allowed), "%s%s", i ? ", " : "", t->labels[i]);
@@ -128,6 +169,7 @@ struct glue_reader {
 	char *first;          /* the first line, read to choose the layout */
 	size_t first_len;
 	int first_is_data;    /* ... and still to be returned as data (CoLA's labelled files) */
+	enum label_order order; /* of class numbers in the label column */
 	char idbuf[32];
 	char *cols[MAX_COLS];
 };
@@ -228,6 +270,7 @@ struct glue_reader *glue_open(const char *path, const struct task *task, const s
 		return NULL;
 	}
 	r->task = task;
+	r->order = ORDER_UNSAID;
 	if (!(r->in = in_open(path)))
 		goto fail;
 	if (cols) {
@@ -329,7 +372,7 @@ int glue_next(struct glue_reader *r, struct example *ex)
 	ex->line = r->line;
 	if (r->lay.label) {
 		const char *text = r->cols[r->lay.label - 1];
-		int rc = r->task ? task_label(r->task, text, &ex->label) : label_parse(text, &ex->label);
+		int rc = r->task ? task_label(r->task, text, r->order, &ex->label) : label_parse(text, &ex->label);
 		if (rc < 0 && !r->task) /* a task's label names ("not_entailment") are read only with the task */
 			return err_set(rc, "%s: line %zu: label '%.40s' is not a number (a task's labels need its name: -t TASK)",
 				       name, r->line, text);
@@ -338,6 +381,11 @@ int glue_next(struct glue_reader *r, struct example *ex)
 	}
 	r->row++;
 	return 1;
+}
+
+void glue_label_order(struct glue_reader *r, enum label_order o)
+{
+	r->order = o;
 }
 
 void glue_close(struct glue_reader *r)

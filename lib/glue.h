@@ -27,9 +27,20 @@ const char *task_train_file(const struct task *t);
 const char *task_dev_file(const struct task *t);
 /* Number of outputs of the task's head: nlabels, or 1 for regression. */
 int task_outputs(const struct task *t);
-/* Turns a label as written in a file into a class index (or a score for regression).
- * 0, or E_FORMAT (message names the allowed labels). */
-int task_label(const struct task *t, const char *text, double *label);
+/* How a file numbers a task's classes. elsa's numbering is that of the labels above:
+ * transformers' GLUE processors' (MnliProcessor.get_labels), which run_glue's fine-tuned models
+ * use. Hugging Face's datasets library numbers MNLI's and AX's classes entailment 0, neutral 1,
+ * contradiction 2; every other task's alike in both. ORDER_UNSAID: a file that did not say. */
+enum label_order { ORDER_UNSAID = -1, ORDER_GLUE, ORDER_DATASETS };
+/* "glue" or "datasets" into *o: 0, or E_ARG. */
+int label_order_parse(const char *name, enum label_order *o);
+/* Class k as order o numbers it, as elsa's index; and elsa's index k as order o numbers it. */
+int class_from_order(const struct task *t, enum label_order o, int k);
+int class_to_order(const struct task *t, enum label_order o, int k);
+/* Turns a label as written in a file into elsa's class index (or a score for regression): one
+ * of the task's labels, or a class number in order o. A class number of a task whose orders
+ * differ (MNLI, AX) needs o said. 0, or E_FORMAT (the message names the allowed labels). */
+int task_label(const struct task *t, const char *text, enum label_order o, double *label);
 
 /* The columns to read (1-based; 0: absent). */
 struct tsv_columns {
@@ -52,6 +63,8 @@ struct glue_reader;
 struct glue_reader *glue_open(const char *path, const struct task *task, const struct tsv_columns *cols);
 /* 1: *ex holds the next example (valid until the next call); 0: end; <0: error naming the line. */
 int glue_next(struct glue_reader *r, struct example *ex);
+/* Class numbers in the file's label column are in order o (default: ORDER_UNSAID). */
+void glue_label_order(struct glue_reader *r, enum label_order o);
 /* 1 when the file carries labels. */
 int glue_labelled(const struct glue_reader *r);
 const char *glue_name(const struct glue_reader *r);

@@ -183,22 +183,23 @@ int predictions_read(const char *path, const struct task *task, struct scores *s
 	return rc;
 }
 
-int predictions_write_header(struct out *out, const struct task *task, int scores)
+int predictions_write_header(struct out *out, const struct task *task, enum label_order order, int scores)
 {
 	int rc = out_printf(out, HEADER);
 	if (scores && task->nlabels) {
 		rc = rc ? rc : out_printf(out, "\tlabel");
 		for (int c = 0; c < task->nlabels && !rc; c++)
-			rc = out_printf(out, "\tlogit_%s", task->names[c]);
+			rc = out_printf(out, "\tlogit_%s", task->names[class_from_order(task, order, c)]);
 		for (int c = 0; c < task->nlabels && !rc; c++)
-			rc = out_printf(out, "\tprob_%s", task->names[c]);
+			rc = out_printf(out, "\tprob_%s", task->names[class_from_order(task, order, c)]);
 	}
 	return rc ? rc : out_printf(out, "\n");
 }
 
 /* The class's name, its logits as the model computed them (9 digits: a float exactly) and their
- * softmax. */
-static int write_scores(struct out *out, const struct task *task, double value, const float *logits)
+ * softmax, the classes in order. */
+static int write_scores(struct out *out, const struct task *task, enum label_order order, double value,
+			const float *logits)
 {
 	double top = logits[0], sum = 0, p[GLUE_MAX_LABELS];
 	int rc = out_printf(out, "\t%s", task->names[(int)value]);
@@ -207,9 +208,9 @@ static int write_scores(struct out *out, const struct task *task, double value, 
 	for (int c = 0; c < task->nlabels; c++)
 		sum += p[c] = exp((double)logits[c] - top);
 	for (int c = 0; c < task->nlabels && !rc; c++)
-		rc = out_printf(out, "\t%.9g", (double)logits[c]);
+		rc = out_printf(out, "\t%.9g", (double)logits[class_from_order(task, order, c)]);
 	for (int c = 0; c < task->nlabels && !rc; c++)
-		rc = out_printf(out, "\t%.9g", p[c] / sum);
+		rc = out_printf(out, "\t%.9g", p[class_from_order(task, order, c)] / sum);
 	return rc;
 }
 
@@ -224,14 +225,17 @@ static int format_value(const struct task *t, double value, char *buf)
 	return 0;
 }
 
-int predictions_write(struct out *out, const struct task *task, const char *id, double value, const float *logits)
+int predictions_write(struct out *out, const struct task *task, enum label_order order, const char *id, double value,
+		      const float *logits)
 {
 	char buf[32];
 	if (format_value(task, value, buf))
 		return err_prefix(E_ARG, "example '%s'", id);
+	if (task->nlabels)
+		label_format(class_to_order(task, order, (int)value), buf);
 	int rc = out_printf(out, "%s\t%s", id, buf);
 	if (!rc && logits && task->nlabels)
-		rc = write_scores(out, task, value, logits);
+		rc = write_scores(out, task, order, value, logits);
 	return rc ? rc : out_printf(out, "\n");
 }
 

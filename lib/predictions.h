@@ -6,8 +6,9 @@
 
 #include <stddef.h>
 
+#include "glue.h"
+
 struct out;
-struct task;
 
 struct scored {
 	char *id;
@@ -40,11 +41,13 @@ int scores_match(const struct scores *gold, const struct scores *pred, double *o
 void scores_free(struct scores *s);
 
 /* The predictions file: its header line, then one line per example. The value must be one of
- * the task's classes (written as its index) or a finite score (written so it reads back exactly):
- * else E_ARG, with nothing written. With scores (a classification task; logits not NULL) each
- * line also carries the class's name, the head's logits and their softmax, named in the header. */
-int predictions_write_header(struct out *out, const struct task *task, int scores);
-int predictions_write(struct out *out, const struct task *task, const char *id, double value, const float *logits);
+ * the task's classes (elsa's index, written as order numbers it) or a finite score (written so
+ * it reads back exactly): else E_ARG, with nothing written. With scores (a classification task;
+ * logits not NULL) each line also carries the class's name, the head's logits and their softmax,
+ * named in the header, the classes in order's numbering. */
+int predictions_write_header(struct out *out, const struct task *task, enum label_order order, int scores);
+int predictions_write(struct out *out, const struct task *task, enum label_order order, const char *id, double value,
+		      const float *logits);
 
 /* A GLUE leaderboard submission: "index<TAB>prediction", then each example of pred in order,
  * its id and its class's name (its score for regression). */

@@ -35,6 +35,8 @@ static const char usage[] =
 	"      --label K      ... the label: a number, or one of the task's labels with -t\n"
 	"      --id J         ... the example id (default: the data row number, from 0)\n"
 	"      --no-header    ... the file has no header line\n"
+	"      --label-order O  class numbers in the label column count as glue (elsa's, transformers'\n"
+	"                     processors') or datasets (Hugging Face datasets': MNLI, AX differ)\n"
 	"  -o, --output FILE  write to FILE (atomically) instead of stdout\n"
 	"  -h, --help         this help;  -V, --version  the version\n";
 
@@ -44,6 +46,7 @@ struct options {
 	struct tsv_columns cols; /* cols.a == 0: the task's own layout */
 	int no_header;
 	uint32_t max_len;
+	enum label_order order;
 };
 
 static void check_options(const struct options *o)
@@ -58,16 +61,17 @@ static void check_options(const struct options *o)
 
 static struct options parse_options(int argc, char **argv)
 {
-	enum { TEXT_A = 256, TEXT_B, LABEL, ID, NO_HEADER };
+	enum { TEXT_A = 256, TEXT_B, LABEL, ID, NO_HEADER, LABEL_ORDER };
 	static const struct option longs[] = {
 		{ "model", required_argument, NULL, 'm' },   { "task", required_argument, NULL, 't' },
 		{ "max-len", required_argument, NULL, 'L' }, { "text-a", required_argument, NULL, TEXT_A },
 		{ "text-b", required_argument, NULL, TEXT_B }, { "label", required_argument, NULL, LABEL },
 		{ "id", required_argument, NULL, ID },       { "no-header", no_argument, NULL, NO_HEADER },
+		{ "label-order", required_argument, NULL, LABEL_ORDER },
 		{ "output", required_argument, NULL, 'o' },  { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },       { NULL, 0, NULL, 0 },
 	};
-	struct options o = { .max_len = 128 };
+	struct options o = { .max_len = 128, .order = ORDER_UNSAID };
 	int c;
 	while ((c = getopt_long(argc, argv, "m:t:L:o:hV", longs, NULL)) != -1) {
 		switch (c) {
@@ -81,6 +85,10 @@ static struct options parse_options(int argc, char **argv)
 		case LABEL: o.cols.label = (int)cli_long("--label", optarg, 1, 64); break;
 		case ID: o.cols.id = (int)cli_long("--id", optarg, 1, 64); break;
 		case NO_HEADER: o.no_header = 1; break;
+		case LABEL_ORDER:
+			if (label_order_parse(optarg, &o.order) < 0)
+				die("--label-order: %s", err_msg());
+			break;
 		case 'o': o.output = optarg; break;
 		case 'h': cli_help(usage);
 		case 'V': cli_version();
@@ -157,6 +165,7 @@ int main(int argc, char **argv)
 	struct glue_reader *r = glue_open(o.input, o.task, o.cols.a ? &o.cols : NULL);
 	if (!r)
 		die_lib();
+	glue_label_order(r, o.order);
 	struct out *out = out_open(o.output, 0, 0);
 	if (!out)
 		die_lib();

@@ -13,7 +13,7 @@
 #include "train.h"
 
 size_t predict_stream(struct finetune *f, const struct model *m, const struct task *t, struct stream_reader *r, int scores,
-		      struct out *out)
+		      enum label_order order, struct out *out)
 {
 	struct chunk ch = { 0 };
 	size_t H = (size_t)f->c.hidden, done = 0;
@@ -34,7 +34,7 @@ size_t predict_stream(struct finetune *f, const struct model *m, const struct ta
 		finetune_forward(f, 0, 0);
 		head_predict(f->head.logits, ch.n, f->outputs, f->regression, pred);
 		for (size_t i = 0; i < ch.n; i++)
-			if (predictions_write(out, t, ch.rec[i].id, pred[i],
+			if (predictions_write(out, t, order, ch.rec[i].id, pred[i],
 					      scores ? f->head.logits + i * (size_t)f->outputs : NULL) < 0)
 				die_lib();
 		done += ch.n;
@@ -55,6 +55,8 @@ static const char usage[] =
 	"  -m, --model DIR        the model the run was trained on\n"
 	"  -t, --task TASK        a model folder's task, when its config.json has no finetuning_task\n"
 	"      --scores           add each class's name, logit and probability (classification)\n"
+	"      --label-order O    number the classes as glue (elsa's, the default) or datasets (Hugging\n"
+	"                         Face datasets'; MNLI and AX differ)\n"
 	"  -o, --output FILE      write FILE (complete or not at all) instead of stdout\n"
 	"  -j, --threads N        threads (default: ELSA_THREADS, else every core)\n"
 	"      --help, --version\n";
@@ -119,10 +121,12 @@ int main_predict(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "predict", 1, 0, 'p' }, { "model", 1, 0, 'm' }, { "output", 1, 0, 'o' }, { "threads", 1, 0, 'j' },
 		{ "task", 1, 0, 't' },	  { "scores", 0, 0, 's' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'v' },
+		{ "label-order", 1, 0, 'L' },
 		{ 0 },
 	};
 	const char *run_dir = NULL, *model_dir = NULL, *output = "-", *threads = NULL, *task = NULL;
 	int c, scores = 0;
+	enum label_order order = ORDER_GLUE;
 	while ((c = getopt_long(argc, argv, "m:o:j:t:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': run_dir = optarg; break;
@@ -131,6 +135,10 @@ int main_predict(int argc, char **argv)
 		case 'j': threads = optarg; break;
 		case 't': task = optarg; break;
 		case 's': scores = 1; break;
+		case 'L':
+			if (label_order_parse(optarg, &order) < 0)
+				die("--label-order: %s", err_msg());
+			break;
 		case 'h': cli_help(usage);
 		case 'v': cli_version();
 		default: cli_usage_error();
@@ -158,9 +166,9 @@ int main_predict(int argc, char **argv)
 		from_model(&p, run_dir, task, stream_header(r)->layer);
 	}
 	struct out *out = out_open(output, 0, 0);
-	if (!out || predictions_write_header(out, p.task, scores) < 0)
+	if (!out || predictions_write_header(out, p.task, order, scores) < 0)
 		die_lib();
-	predict_stream(&p.f, &p.m, p.task, r, scores, out);
+	predict_stream(&p.f, &p.m, p.task, r, scores, order, out);
 	if (out_commit(out) < 0)
 		die_lib();
 	stream_close(r);

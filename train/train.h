@@ -14,10 +14,10 @@ struct out;
 void check_stream(const struct stream_header *h, const char *name, const struct model *m, const struct task *t);
 
 /* Predicts every record of stream r with f (dropout off) and writes the predictions
- * file to out (with scores: each class's name, logit and probability too); returns the number of
- * examples. Dies on error. */
+ * file to out, the classes numbered in order (with scores: each class's name, logit and
+ * probability too); returns the number of examples. Dies on error. */
 size_t predict_stream(struct finetune *f, const struct model *m, const struct task *t, struct stream_reader *r, int scores,
-		      struct out *out);
+		      enum label_order order, struct out *out);
 
 int main_predict(int argc, char **argv);
 

@@ -203,16 +203,40 @@ TEST(glue_tasks_and_labels)
 	const struct task *t = task_find("mnli");
 	double v;
 	CHECK(t && t->nlabels == 3 && !strcmp(t->labels[0], "contradiction") && !strcmp(t->labels[2], "neutral"), "mnli");
-	CHECK(task_label(t, "neutral", &v) == 0 && v == 2, "neutral is 2");
-	CHECK(task_label(t, "maybe", &v) < 0 && strstr(err_msg(), "contradiction, entailment, neutral"), "%s", err_msg());
+	CHECK(task_label(t, "neutral", ORDER_UNSAID, &v) == 0 && v == 2, "neutral is 2");
+	CHECK(task_label(t, "maybe", ORDER_UNSAID, &v) < 0 && strstr(err_msg(), "contradiction, entailment, neutral"), "%s", err_msg());
 	t = task_find("stsb");
-	CHECK(t && task_outputs(t) == 1 && task_label(t, "3.800", &v) == 0 && v == 3.8, "stsb");
+	CHECK(t && task_outputs(t) == 1 && task_label(t, "3.800", ORDER_UNSAID, &v) == 0 && v == 3.8, "stsb");
 	CHECK(task_find("qnli") && task_find("mnli-mm") && task_find("ax") && !task_find("glue"), "names");
+}
+
+/* The datasets library's MNLI numbering, written out by hand: entailment 0, neutral 1,
+ * contradiction 2; elsa's: contradiction 0, entailment 1, neutral 2. */
+TEST(mnli_label_orders)
+{
+	static const char *const datasets[] = { "entailment", "neutral", "contradiction" };
+	const struct task *t = task_find("mnli"), *rte = task_find("rte");
+	double v;
+	for (int k = 0; k < 3; k++) {
+		const char *name = t->labels[class_from_order(t, ORDER_DATASETS, k)];
+		CHECK(!strcmp(name, datasets[k]), "datasets' %d is %s, not %s", k, datasets[k], name);
+		CHECK(class_to_order(t, ORDER_DATASETS, class_from_order(t, ORDER_DATASETS, k)) == k, "round trip %d", k);
+		CHECK(class_from_order(t, ORDER_GLUE, k) == k && class_to_order(t, ORDER_GLUE, k) == k, "glue order %d", k);
+		char num[2] = { (char)('0' + k), 0 };
+		CHECK(task_label(t, num, ORDER_DATASETS, &v) == 0 && !strcmp(t->labels[(int)v], datasets[k]), "'%s'", num);
+	}
+	CHECK(task_label(t, "1", ORDER_UNSAID, &v) < 0 && strstr(err_msg(), "numbered two ways"), "%s", err_msg());
+	CHECK(task_label(t, "3", ORDER_GLUE, &v) < 0, "3 is no MNLI class");
+	CHECK(task_label(rte, "1", ORDER_UNSAID, &v) == 0 && v == 1 && class_from_order(rte, ORDER_DATASETS, 1) == 1,
+	      "two classes: one numbering");
+	enum label_order o;
+	CHECK(label_order_parse("datasets", &o) == 0 && o == ORDER_DATASETS && label_order_parse("hf", &o) < 0, "parse");
 }
 
 int main(void)
 {
 	RUN(xxh64_known_values);
+	RUN(mnli_label_orders);
 	RUN(f16_roundtrips_every_value);
 	RUN(bf16_rounds_to_nearest_even);
 	RUN(labels_format_shortest_and_parse_back);
