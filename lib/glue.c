@@ -89,6 +89,23 @@ const char *task_dev_file(const struct task *t)
 	return !strcmp(t->name, "mnli") ? "dev_matched.tsv" : !strcmp(t->name, "mnli-mm") ? "dev_mismatched.tsv" : "dev.tsv";
 }
 
+int task_same_classes(const struct task *t, const struct task *made)
+{
+	if (t == made)
+		return 1;
+	if (t->nlabels != 3 || made->nlabels != 3) /* two-class tasks share names, not meanings */
+		return 0;
+	for (int i = 0; i < t->nlabels; i++)
+		if (strcmp(t->labels[i], made->labels[i]) || strcmp(t->names[i], made->names[i]))
+			return 0;
+	return 1;
+}
+
+int task_same_data(const struct task *t, const struct task *made)
+{
+	return t == made || !strcmp(t->folder, made->folder);
+}
+
 int task_outputs(const struct task *t)
 {
 	return t->nlabels ? t->nlabels : 1;

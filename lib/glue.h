@@ -25,6 +25,13 @@ const struct task *task_all(size_t *n);
  * (MNLI: dev_matched.tsv, mnli-mm: dev_mismatched.tsv). */
 const char *task_train_file(const struct task *t);
 const char *task_dev_file(const struct task *t);
+/* The two rules for a stream tokenized for task `made` (its header's task) given where task t
+ * is asked for; every tool uses these. A model of task t can take it when it is t's, or when
+ * both are the three-class NLI tasks (mnli, mnli-mm and ax: GLUE predicts its diagnostic set,
+ * AX, with the MNLI model). Its labels are task t's gold labels only when it holds t's data: the same task,
+ * or the same GLUE folder (mnli and mnli-mm; AX is data of its own). */
+int task_same_classes(const struct task *t, const struct task *made);
+int task_same_data(const struct task *t, const struct task *made);
 /* Number of outputs of the task's head: nlabels, or 1 for regression. */
 int task_outputs(const struct task *t);
 /* How a file numbers a task's classes. elsa's numbering is that of the labels above:

@@ -262,7 +262,7 @@ static int check_stream_task(const struct tokens_reader *r, const struct task *t
 	if (!h || !h->task[0] || !strcmp(h->task, task->name))
 		return 0;
 	const struct task *t = task_find(h->task);
-	if (t && !strcmp(t->folder, task->folder))
+	if (t && task_same_data(task, t))
 		return 0;
 	return err_set(E_MISMATCH, "%s: the stream was tokenized for task %s, not %s", tokens_name(r), h->task,
 		       task->name);

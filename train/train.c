@@ -64,23 +64,6 @@ struct options {
 	uint64_t seed;
 };
 
-static int same_labels(const struct task *a, const char *b)
-{
-	const struct task *t = task_find(b);
-	return t && t->nlabels == a->nlabels && (t->nlabels == 0 || !strcmp(t->labels[0], a->labels[0])) &&
-	       (t == a || t->nlabels == 3);
-}
-
-void check_stream(const struct stream_header *h, const char *name, const struct model *m, const struct task *t)
-{
-	if (stream_check(h, name, m->fingerprint, (uint32_t)m->cfg.hidden) < 0)
-		die_lib();
-	if (h->layer > (uint32_t)m->cfg.layers)
-		die("%s: layer %u, the model has %d layers", name, h->layer, m->cfg.layers);
-	if (h->task[0] && !same_labels(t, h->task))
-		die("%s: tokenized for task %s, not %s", name, h->task, t->name);
-}
-
 /* Every example has a label the task accepts: a class index, or a finite score. */
 static void check_labels(const struct dataset *d, const struct task *t)
 {

@@ -1,4 +1,5 @@
-/* train.h: what elsa-train's two modes share (train.c: fine-tuning; predict.c: --predict). */
+/* train.h: what elsa-train's two modes share (train.c: fine-tuning; predict.c: --predict;
+ * check.c: the checks of their input streams). */
 #ifndef ELSA_TRAIN_H
 #define ELSA_TRAIN_H
 

@@ -53,4 +53,16 @@ check "... and its logit and probability columns in datasets' order" \
 elsa-evaluate -t mnli --gold "$T/ds.tok" --pred "$T/p.glue" >"$T/e.glue"
 elsa-evaluate -t mnli --label-order datasets --gold "$T/ds.tok" --pred "$T/p.ds" >"$T/e.ds"
 same "... which elsa-evaluate --label-order datasets scores as the run's own" "$T/e.glue" "$T/e.ds"
+
+# AX, GLUE's diagnostic set, is predicted with the MNLI model (the same classes) but is not MNLI's data.
+printf 'index\tsentence1\tsentence2\n0\tthe cat\ta dog\n1\ta dog\tthe cat\n' >"$T/ax.tsv"
+elsa-tokenize -m "$T/m" -t ax "$T/ax.tsv" >"$T/ax.tok"
+elsa-embed -m "$T/m" "$T/ax.tok" | elsa-encode -m "$T/m" --to 1 >"$T/ax.l1"
+ok "an MNLI run predicts an AX stream" elsa-train --predict "$T/run" -m "$T/m" -o "$T/ax.pred" "$T/ax.l1"
+check "... every example" "[ \$(wc -l <'$T/ax.pred') = 3 ]"
+fails "... but AX's labels are no MNLI gold" "ax.tok: the stream was tokenized for task ax, not mnli" \
+	elsa-evaluate -t mnli --gold "$T/ax.tok" --pred "$T/ax.pred"
+fails "an RTE run does not take a QNLI stream" "tokenized for task qnli, not rte" \
+	sh -c "elsa-tokenize -m '$T/m' -t qnli --text-a 1 --text-b 2 --label 3 '$T/rte.tsv' | elsa-embed -m '$T/m' |
+		elsa-train -m '$T/m' -t rte --train - -o '$T/bad'"
 done_testing

@@ -229,6 +229,10 @@ TEST(mnli_label_orders)
 	CHECK(task_label(t, "3", ORDER_GLUE, &v) < 0, "3 is no MNLI class");
 	CHECK(task_label(rte, "1", ORDER_UNSAID, &v) == 0 && v == 1 && class_from_order(rte, ORDER_DATASETS, 1) == 1,
 	      "two classes: one numbering");
+	const struct task *mm = task_find("mnli-mm"), *ax = task_find("ax"), *qnli = task_find("qnli");
+	CHECK(task_same_classes(t, ax) && task_same_classes(ax, t) && task_same_classes(t, mm), "NLI: one model");
+	CHECK(!task_same_classes(rte, qnli) && !task_same_classes(task_find("sst2"), task_find("cola")), "two classes");
+	CHECK(task_same_data(t, mm) && !task_same_data(t, ax) && !task_same_data(rte, qnli), "the same data");
 	enum label_order o;
 	CHECK(label_order_parse("datasets", &o) == 0 && o == ORDER_DATASETS && label_order_parse("hf", &o) < 0, "parse");
 }
