@@ -21,7 +21,7 @@ static const char usage[] =
 	"      --dtype TYPE    storage of the states: f32 (default), f16 or bf16\n"
 	"  -j, --threads N     threads (default: ELSA_THREADS, else every core)\n"
 	"      --shard K/N     only the K-th of N contiguous parts of the examples (K from 1; FILE only)\n"
-	"      --help, --version\n";
+	"  -h, --help         this help;  -V, --version  the version\n";
 
 /* The output's header: the model's, with the tokenizer, max_len and task of the token stream's
  * header (read with its first line), whose tokenizer must be the model folder's. */
@@ -53,13 +53,13 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "model", 1, 0, 'm' }, { "output", 1, 0, 'o' }, { "dtype", 1, 0, 'd' }, { "threads", 1, 0, 'j' },
-		{ "help", 0, 0, 'h' },  { "version", 0, 0, 'v' }, { "shard", 1, 0, 'k' },   { 0 },
+		{ "help", 0, 0, 'h' },  { "version", 0, 0, 'V' }, { "shard", 1, 0, 'k' },   { 0 },
 	};
 	const char *model_dir = NULL, *output = "-", *threads = NULL;
 	int dtype = DT_F32, o;
 	struct shard shard = { 0 };
 	cli_init("elsa-embed");
-	while ((o = getopt_long(argc, argv, "m:o:j:", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "m:o:j:hV", opts, NULL)) != -1) {
 		switch (o) {
 		case 'm': model_dir = optarg; break;
 		case 'o': output = optarg; break;
@@ -70,7 +70,7 @@ int main(int argc, char **argv)
 				die_lib();
 			break;
 		case 'h': cli_help(usage);
-		case 'v': cli_version();
+		case 'V': cli_version();
 		default: cli_usage_error();
 		}
 	}

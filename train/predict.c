@@ -59,7 +59,7 @@ static const char usage[] =
 	"                         Face datasets'; MNLI and AX differ)\n"
 	"  -o, --output FILE      write FILE (complete or not at all) instead of stdout\n"
 	"  -j, --threads N        threads (default: ELSA_THREADS, else every core)\n"
-	"      --help, --version\n";
+	"  -h, --help         this help;  -V, --version  the version\n";
 
 struct predictor {
 	struct model m;
@@ -120,14 +120,14 @@ int main_predict(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "predict", 1, 0, 'p' }, { "model", 1, 0, 'm' }, { "output", 1, 0, 'o' }, { "threads", 1, 0, 'j' },
-		{ "task", 1, 0, 't' },	  { "scores", 0, 0, 's' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'v' },
+		{ "task", 1, 0, 't' },	  { "scores", 0, 0, 's' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' },
 		{ "label-order", 1, 0, 'L' },
 		{ 0 },
 	};
 	const char *run_dir = NULL, *model_dir = NULL, *output = "-", *threads = NULL, *task = NULL;
 	int c, scores = 0;
 	enum label_order order = ORDER_GLUE;
-	while ((c = getopt_long(argc, argv, "m:o:j:t:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:o:j:t:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': run_dir = optarg; break;
 		case 'm': model_dir = optarg; break;
@@ -140,7 +140,7 @@ int main_predict(int argc, char **argv)
 				die("--label-order: %s", err_msg());
 			break;
 		case 'h': cli_help(usage);
-		case 'v': cli_version();
+		case 'V': cli_version();
 		default: cli_usage_error();
 		}
 	}

@@ -54,7 +54,7 @@ static const char usage[] =
 	"      --force            replace an existing RUN_DIR (and a checkpoint of other settings)\n"
 	"  -j, --threads N        threads (default: ELSA_THREADS, else every core)\n"
 	"      --predict RUN_DIR  predict STREAM with a trained run; predictions on stdout (or -o)\n"
-	"      --help, --version\n";
+	"  -h, --help         this help;  -V, --version  the version\n";
 
 struct options {
 	const char *model_dir, *task, *train, *dev, *run_dir, *threads;
@@ -498,7 +498,7 @@ int main(int argc, char **argv)
 		{ "force", 0, 0, FORCE },     { "train-embeddings", 0, 0, TRAIN_EMB },     { "threads", 1, 0, 'j' },	       { "predict", 1, 0, PREDICT },
 		{ "checkpoint-every", 1, 0, CHECKPOINT_EVERY }, { "no-resume", 0, 0, NO_RESUME },
 		{ "keep", 1, 0, KEEP },
-		{ "help", 0, 0, 'h' },	      { "version", 0, 0, 'v' },	       { 0 },
+		{ "help", 0, 0, 'h' },	      { "version", 0, 0, 'V' },	       { 0 },
 	};
 	struct options o = { .lr = 2e-5, .weight_decay = 0.01, .dropout = 0.1, .epochs = 3, .batch = 16, .shuffle = 1,
 			     .log_every = 50, .seed = 42, .resume = 1, .checkpoint_every = CKPT_BY_TIME };
@@ -507,7 +507,7 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) /* --predict is a mode of its own, with its own options */
 		if (!strcmp(argv[i], "--predict") || !strncmp(argv[i], "--predict=", 10))
 			return main_predict(argc, argv);
-	while ((c = getopt_long(argc, argv, "m:t:o:j:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:t:o:j:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm': o.model_dir = optarg; break;
 		case 't': o.task = optarg; break;
@@ -535,7 +535,7 @@ int main(int argc, char **argv)
 			o.keep_best = !strcmp(optarg, "best");
 			break;
 		case 'h': cli_help(usage);
-		case 'v': cli_version();
+		case 'V': cli_version();
 		default: cli_usage_error();
 		}
 	}

@@ -18,8 +18,8 @@ static const char usage[] =
 	"  -H, --header   print the header only\n"
 	"  -c, --count    print the number of records only\n"
 	"      --values   one line per token: id, position, then its hidden state (%.9g)\n"
-	"      --help     print this help\n"
-	"      --version  print the version\n";
+	"  -h, --help     print this help\n"
+	"  -V, --version  print the version\n";
 
 enum mode { RECORDS, HEADER, COUNT, VALUES };
 
@@ -121,19 +121,19 @@ static void view_tokens(struct in *in, enum mode mode)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "header", 0, 0, 'H' }, { "count", 0, 0, 'c' },   { "values", 0, 0, 'V' },
-		{ "help", 0, 0, 'h' },   { "version", 0, 0, 'v' }, { 0 },
+		{ "header", 0, 0, 'H' }, { "count", 0, 0, 'c' },   { "values", 0, 0, 'x' },
+		{ "help", 0, 0, 'h' },   { "version", 0, 0, 'V' }, { 0 },
 	};
 	enum mode mode = RECORDS;
 	int o, modes = 0;
 	cli_init("elsa-view");
-	while ((o = getopt_long(argc, argv, "Hc", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "HchV", opts, NULL)) != -1) {
 		switch (o) {
 		case 'H': mode = HEADER, modes++; break;
 		case 'c': mode = COUNT, modes++; break;
-		case 'V': mode = VALUES, modes++; break;
+		case 'x': mode = VALUES, modes++; break;
 		case 'h': cli_help(usage);
-		case 'v': cli_version();
+		case 'V': cli_version();
 		default: cli_usage_error();
 		}
 	}
