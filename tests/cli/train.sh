@@ -68,14 +68,15 @@ fails "a cell of runs that kept best and last epochs is refused" "whose keep \\(
 elsa-encode -m "$M" --to 3 "$T/l2.zst" >"$T/l3.zst"
 ok "N = L trains the head alone" elsa-train -m "$M" -t rte --train "$T/l3.zst" -o "$T/head" --max-steps 3
 check "... and its weights are the head's only" "grep -q '^trained_layers: 0' '$T/head/run.yaml' && ! grep -q encoder '$T/head/model.safetensors'"
+check "... of 3 steps, as asked" "grep -q '^steps: 3\$' '$T/head/run.yaml' && grep -q '^  - {step: 3, loss: [0-9.e-]*, lr: ' '$T/head/run.yaml'"
 ok "N = 0 trains every layer" elsa-train -m "$M" -t rte --train "$T/l0.zst" -o "$T/all" --max-steps 2
 check "... and its weights hold all three layers" "grep -q 'encoder.layer.0' '$T/all/model.safetensors' && grep -q 'encoder.layer.2' '$T/all/model.safetensors'"
 
 ok "--train-embeddings trains the embeddings too (a full fine-tune)" \
-	elsa-train -m "$M" -t rte --train "$T/l0.zst" -o "$T/full" --max-steps 2 --train-embeddings
+	elsa-train -m "$M" -t rte --train "$T/l0.zst" --dev "$T/l0.zst" -o "$T/full" --max-steps 2 --train-embeddings
 check "... and its weights hold them" "grep -q 'bert.embeddings.word_embeddings.weight' '$T/full/model.safetensors'"
 elsa-train --predict "$T/full" -m "$M" "$T/l0.zst" >"$T/full.pred"
-check "--predict of a full fine-tune computes its own embeddings" "[ \$(wc -l <'$T/full.pred') -eq 9 ]"
+same "--predict of a full fine-tune computes its own embeddings: the run's dev predictions" "$T/full.pred" "$T/full/predictions.tsv"
 fails "--train-embeddings needs layer-0 streams" "train-embeddings: .*l2.zst holds layer 2" \
 	elsa-train -m "$M" -t rte --train "$T/l2.zst" -o "$T/bad" --train-embeddings
 
