@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "chunk.h"
+#include "infer.h"
 #include "cli.h"
 #include "err.h"
 #include "io.h"
@@ -12,37 +12,37 @@
 #include "runrec.h"
 #include "train.h"
 
-size_t predict_stream(struct finetune *f, const struct model *m, const struct task *t, struct stream_reader *r, int scores,
-		      enum label_order order, struct out *out)
+/* Where --predict's batches go: the predictions file, in order's numbering. */
+struct prediction_out {
+	const struct task *t;
+	enum label_order order;
+	int scores;
+	struct out *out;
+};
+
+static int write_batch(void *ctx, struct finetune *f, const struct infer_batch *b, const double *pred)
 {
-	struct chunk ch = { 0 };
-	size_t H = (size_t)f->c.hidden, done = 0;
-	int n;
+	struct prediction_out *p = ctx;
+	int rc = 0;
+	for (size_t i = 0; i < b->n && rc == 0; i++)
+		rc = predictions_write(p->out, p->t, p->order, b->ids[i], pred[i],
+				       p->scores ? f->head.logits + i * f->outputs : NULL);
+	return rc;
+}
+
+/* Predicts every record of stream r with f (dropout off) into the predictions file out. */
+static void predict_stream(struct finetune *f, const struct model *m, const struct task *t, struct stream_reader *r,
+			   int scores, enum label_order order, struct out *out)
+{
+	struct infer_source src;
+	struct prediction_out p = { t, order, scores, out };
 	check_stream(stream_header(r), stream_name(r), m, t);
 	if (stream_header(r)->layer != (uint32_t)f->first)
 		die("%s: layer %u, the run trained from layer %d", stream_name(r), stream_header(r)->layer, f->first);
-	double pred[CHUNK_TOKENS];
-	while ((n = chunk_read_stream(&ch, r, CHUNK_TOKENS, &f->c)) > 0) {
-		if (finetune_batch(f, ch.n, ch.lens) < 0)
-			die_lib();
-		if (f->emb) { /* a full fine-tune computes its own embeddings from the tokens */
-			memcpy(f->tokens, ch.tokens, ch.b.T * sizeof *f->tokens);
-			memcpy(f->types, ch.types, ch.b.T * sizeof *f->types);
-		} else {
-			memcpy(f->x, ch.x, ch.b.T * H * sizeof *f->x);
-		}
-		finetune_forward(f, 0, 0);
-		head_predict(f->head.logits, ch.n, f->outputs, f->regression, pred);
-		for (size_t i = 0; i < ch.n; i++)
-			if (predictions_write(out, t, order, ch.rec[i].id, pred[i],
-					      scores ? f->head.logits + i * (size_t)f->outputs : NULL) < 0)
-				die_lib();
-		done += ch.n;
-	}
-	if (n < 0)
+	infer_from_stream(&src, r);
+	if (finetune_infer(f, &src, write_batch, &p) < 0)
 		die_lib();
-	chunk_free(&ch);
-	return done;
+	infer_source_free(&src);
 }
 
 static const char usage[] =

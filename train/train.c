@@ -16,6 +16,7 @@
 #include "err.h"
 #include "finetune.h"
 #include "gemm.h"
+#include "infer.h"
 #include "io.h"
 #include "metrics.h"
 #include "optim.h"
@@ -77,48 +78,32 @@ static void check_labels(const struct dataset *d, const struct task *t)
 	}
 }
 
-/* Puts examples idx[0..n) of d into f's batch and their labels into labels. */
-static void load_batch(struct finetune *f, const struct dataset *d, const uint32_t *idx, size_t n, double *labels)
+/* The dev evaluation's sums, batch by batch: the loss, and each example's prediction. */
+struct dev_sums {
+	double loss;
+	double *pred;
+	size_t done;
+};
+
+static int add_batch(void *ctx, struct finetune *f, const struct infer_batch *b, const double *pred)
 {
-	uint32_t *len = calloc(n ? n : 1, sizeof *len);
-	if (!len)
-		die("out of memory");
-	for (size_t i = 0; i < n; i++)
-		len[i] = d->len[idx[i]];
-	if (finetune_batch(f, n, len) < 0)
-		die_lib();
-	free(len);
-	for (size_t i = 0; i < n; i++) {
-		size_t at = f->b.start[i];
-		if (f->emb) { /* a full fine-tune computes its own embeddings from the tokens */
-			memcpy(f->tokens + at, dataset_tokens(d, idx[i]), d->len[idx[i]] * sizeof *f->tokens);
-			memcpy(f->types + at, dataset_types(d, idx[i]), d->len[idx[i]] * sizeof *f->types);
-		} else {
-			dataset_states(d, idx[i], f->x + at * (size_t)f->c.hidden);
-		}
-		labels[i] = d->label[idx[i]];
-	}
+	struct dev_sums *sums = ctx;
+	sums->loss += head_loss(&f->head, b->labels, b->n, f->outputs, f->regression) * (double)b->n;
+	memcpy(sums->pred + sums->done, pred, b->n * sizeof *pred);
+	sums->done += b->n;
+	return 0;
 }
 
 /* Evaluates f on all of d (dropout off): the mean loss, each example's prediction in pred. */
 static double evaluate_set(struct finetune *f, const struct dataset *d, double *pred)
 {
-	enum { MAX_EXAMPLES = 256, MAX_TOKENS = 4096 };
-	uint32_t idx[MAX_EXAMPLES];
-	double labels[MAX_EXAMPLES], loss = 0;
-	for (size_t i = 0; i < d->n;) {
-		size_t n = 0, T = 0;
-		while (i + n < d->n && n < MAX_EXAMPLES && (n == 0 || T + d->len[i + n] <= MAX_TOKENS)) {
-			idx[n] = (uint32_t)(i + n);
-			T += d->len[i + n++];
-		}
-		load_batch(f, d, idx, n, labels);
-		finetune_forward(f, 0, 0);
-		loss += head_loss(&f->head, labels, n, f->outputs, f->regression) * (double)n;
-		head_predict(f->head.logits, n, f->outputs, f->regression, pred + i);
-		i += n;
-	}
-	return loss / (double)d->n;
+	struct infer_source src;
+	struct dev_sums sums = { 0, pred, 0 };
+	infer_from_dataset(&src, d);
+	if (finetune_infer(f, &src, add_batch, &sums) < 0)
+		die_lib();
+	infer_source_free(&src);
+	return sums.loss / (double)d->n;
 }
 
 static void write_predictions(const struct dataset *d, const struct task *t, const double *pred, const char *path)
@@ -324,7 +309,8 @@ static double step_once(struct session *s, long step, long at)
 	size_t first = (size_t)at * (size_t)o->batch, left = s->tr.n - first;
 	size_t n = left < (size_t)o->batch ? left : (size_t)o->batch;
 	float lr = schedule_lr((float)o->lr, step, s->warmup, s->total);
-	load_batch(&s->f, &s->tr, s->order + first, n, s->labels);
+	if (infer_load_dataset(&s->f, &s->tr, s->order + first, n, s->labels) < 0)
+		die_lib();
 	finetune_forward(&s->f, 1, step);
 	double loss = finetune_backward(&s->f, s->labels, 1, step);
 	double norm = grad_norm(s->f.grad, s->f.ps.size);

@@ -14,12 +14,6 @@ struct out;
  * the stream and the mismatch. */
 void check_stream(const struct stream_header *h, const char *name, const struct model *m, const struct task *t);
 
-/* Predicts every record of stream r with f (dropout off) and writes the predictions
- * file to out, the classes numbered in order (with scores: each class's name, logit and
- * probability too); returns the number of examples. Dies on error. */
-size_t predict_stream(struct finetune *f, const struct model *m, const struct task *t, struct stream_reader *r, int scores,
-		      enum label_order order, struct out *out);
-
 int main_predict(int argc, char **argv);
 
 #endif
