@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "chunk.h"
 #include "cli.h"
+#include "clock.h"
 #include "encoder.h"
 #include "err.h"
 #include "gemm.h"
@@ -59,15 +59,13 @@ static void parse_save(const char *arg)
 static void write_stats(const char *path, size_t examples, size_t tokens, int from, int to, double seconds)
 {
 	struct out *o = out_open(path, 0, 0);
-	struct rusage ru;
 	double gs, gf;
 	gemm_totals(&gs, &gf);
-	getrusage(RUSAGE_SELF, &ru);
 	if (!o || out_printf(o, "examples: %zu\ntokens: %zu\nfrom_layer: %d\nto_layer: %d\nseconds: %.6f\n"
 				"tokens_per_second: %.1f\nthreads: %d\ngemm_seconds: %.6f\ngemm_gflop: %.3f\n"
 				"peak_memory_mb: %.1f\n",
 				examples, tokens, from, to, seconds, (double)tokens / (seconds > 0 ? seconds : 1e-9),
-				threads_get(), gs, gf / 1e9, (double)ru.ru_maxrss / 1024.0) < 0 ||
+				threads_get(), gs, gf / 1e9, peak_memory_mb()) < 0 ||
 	    out_commit(o) < 0)
 		die_lib();
 }

@@ -6,6 +6,7 @@
 #include "err.h"
 #include "io.h"
 #include "json.h"
+#include "mem.h"
 #include "rng.h"
 #include "unicode.h"
 
@@ -363,14 +364,8 @@ static int heap_push(struct bpe *b, const struct merge *m, size_t pos)
 {
 	if (!m)
 		return 0;
-	if (b->heap_n == b->heap_cap) {
-		size_t cap = b->heap_cap ? 2 * b->heap_cap : 64;
-		struct cand *h = realloc(b->heap, cap * sizeof *h);
-		if (!h)
-			return err_set(E_NOMEM, "out of memory");
-		b->heap = h;
-		b->heap_cap = cap;
-	}
+	if (grow((void **)&b->heap, &b->heap_cap, b->heap_n + 1, sizeof *b->heap) < 0)
+		return E_NOMEM;
 	struct cand c = { m->rank, (uint32_t)pos, m->id }, *h = b->heap;
 	size_t i = b->heap_n++;
 	for (; i > 0 && cand_less(&c, &h[(i - 1) / 2]); i = (i - 1) / 2)
@@ -475,13 +470,8 @@ static int word_to_ids(struct bpe *b, const char *w, size_t n, struct ids *out)
 	long whole = b->o.ignore_merges ? whole_word_id(b, u, n) : -1;
 	if (whole >= 0)
 		return ids_push(out, (uint32_t)whole);
-	if (n > b->syms_cap) {
-		struct sym *s = realloc(b->syms, n * sizeof *s);
-		if (!s)
-			return err_set(E_NOMEM, "out of memory");
-		b->syms = s;
-		b->syms_cap = n;
-	}
+	if (grow((void **)&b->syms, &b->syms_cap, n, sizeof *b->syms) < 0)
+		return E_NOMEM;
 	for (size_t i = 0; i < n; i++)
 		b->syms[i] = (struct sym){ b->byte_id[u[i]], (int32_t)i - 1, i + 1 < n ? (int32_t)i + 1 : -1, 0 };
 	if (merge_word(b, n) < 0)

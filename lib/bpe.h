@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wordpiece.h"
+#include "vocab.h"
 
 struct bpe_options {
 	int add_prefix_space; /* a space before each text that does not start with one */

@@ -10,22 +10,17 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "clock.h"
 #include "err.h"
 #include "glue.h"
 #include "half.h"
 #include "hash.h"
 #include "io.h"
+#include "mem.h"
 #include "metrics.h"
 #include "safetensors.h"
 
 #define FORMAT_LINE "elsa-train checkpoint 1"
-
-static double clock_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 int ckpt_init(struct checkpoint *c, const char *run_dir, long every, const struct ckpt_setting *settings,
 	      size_t nsettings, const struct ckpt_run *run)
@@ -45,7 +40,7 @@ int ckpt_init(struct checkpoint *c, const char *run_dir, long every, const struc
 	c->settings = settings;
 	c->nsettings = nsettings;
 	c->run = *run;
-	c->last = clock_seconds();
+	c->last = now_seconds();
 	return 0;
 }
 
@@ -60,7 +55,7 @@ int ckpt_due(const struct checkpoint *c, long done, int epoch_end)
 {
 	if (c->every != CKPT_BY_TIME)
 		return c->every > 0 && (done % c->every == 0 || epoch_end);
-	double since = clock_seconds() - c->last;
+	double since = now_seconds() - c->last;
 	return since >= CKPT_COST_SHARE * c->cost && (since >= CKPT_SECONDS || (epoch_end && since >= CKPT_EPOCH_SECONDS));
 }
 
@@ -228,7 +223,7 @@ static int remove_files(const char *dir, const char *keep)
 
 int ckpt_save(struct checkpoint *c)
 {
-	double start = clock_seconds();
+	double start = now_seconds();
 	char name[64], *path;
 	snprintf(name, sizeof name, "step-%ld.safetensors", c->run.progress->step);
 	if (mkdir(c->dir, 0777) < 0 && errno != EEXIST)
@@ -244,7 +239,7 @@ int ckpt_save(struct checkpoint *c)
 		remove_files(c->dir, name); /* what older checkpoints and killed writes left; else the next time */
 	else
 		rmdir(c->dir); /* made for a first checkpoint that failed; else it holds the last one, and stays */
-	c->last = clock_seconds();
+	c->last = now_seconds();
 	c->cost = c->last - start;
 	return rc;
 }
@@ -273,24 +268,15 @@ struct loaded {
 	long adamw_step;
 	double cost[4];
 	struct run_loss *loss;
-	size_t nloss;
+	size_t nloss, loss_cap;
 	struct run_eval *evals;
-	size_t nevals;
+	size_t nevals, evals_cap;
 	struct evaluation metrics; /* the task's metric set: names, count, primary */
 };
 
 static int bad_line(const struct loaded *l, const char *what)
 {
 	return err_set(E_FORMAT, "%s: line %d: %s", l->path, l->line, what);
-}
-
-/* Appends one item of size sz to *arr (n items). */
-static void *grow_one(void *arr, size_t *n, size_t sz)
-{
-	char *p = realloc(arr, (*n + 1) * sz);
-	if (p)
-		(*n)++;
-	return p;
 }
 
 static int parse_loss(struct loaded *l, const char *rest)
@@ -300,11 +286,9 @@ static int parse_loss(struct loaded *l, const char *rest)
 	sscanf(rest, "%ld %lf %lf %n", &x.step, &x.loss, &x.lr, &end);
 	if (end < 0 || rest[end])
 		return bad_line(l, "a malformed loss entry");
-	struct run_loss *p = grow_one(l->loss, &l->nloss, sizeof *p);
-	if (!p)
-		return err_set(E_NOMEM, "out of memory");
-	l->loss = p;
-	p[l->nloss - 1] = x;
+	if (grow((void **)&l->loss, &l->loss_cap, l->nloss + 1, sizeof *l->loss) < 0)
+		return E_NOMEM;
+	l->loss[l->nloss++] = x;
 	return 0;
 }
 
@@ -328,11 +312,9 @@ static int parse_eval(struct loaded *l, const char *rest)
 	}
 	if (rest[end])
 		return bad_line(l, "a malformed dev evaluation");
-	struct run_eval *p = grow_one(l->evals, &l->nevals, sizeof *p);
-	if (!p)
-		return err_set(E_NOMEM, "out of memory");
-	l->evals = p;
-	p[l->nevals - 1] = x;
+	if (grow((void **)&l->evals, &l->evals_cap, l->nevals + 1, sizeof *l->evals) < 0)
+		return E_NOMEM;
+	l->evals[l->nevals++] = x;
 	return 0;
 }
 

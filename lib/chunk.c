@@ -5,24 +5,18 @@
 
 #include "chunk.h"
 #include "err.h"
+#include "mem.h"
 #include "stream.h"
 #include "tokens.h"
 
 /* The next record slot, growing the array. */
 static struct record *slot(struct chunk *ch)
 {
-	if (ch->n == ch->cap) {
-		size_t cap = ch->cap ? 2 * ch->cap : 64;
-		struct record *r = realloc(ch->rec, cap * sizeof *r);
-		uint32_t *l = r ? realloc(ch->lens, cap * sizeof *l) : NULL;
-		if (r)
-			ch->rec = r;
-		if (!l)
-			return NULL;
-		ch->lens = l;
-		memset(ch->rec + ch->cap, 0, (cap - ch->cap) * sizeof *r);
-		ch->cap = cap;
-	}
+	const struct grow_array arrays[] = { GROW_ARRAY(ch->rec), GROW_ARRAY(ch->lens) };
+	size_t old = ch->cap;
+	if (grow_together(arrays, (int)(sizeof arrays / sizeof *arrays), &ch->cap, ch->n + 1) < 0)
+		return NULL;
+	memset(ch->rec + old, 0, (ch->cap - old) * sizeof *ch->rec);
 	return &ch->rec[ch->n];
 }
 
@@ -33,15 +27,10 @@ static int lay_out(struct chunk *ch, int hidden, int heads, int states)
 	size_t T = 0, H = (size_t)(hidden > 0 ? hidden : 0);
 	for (size_t i = 0; i < ch->n; i++)
 		ch->lens[i] = ch->rec[i].len, T += ch->rec[i].len;
-	if (T > ch->cap_T) {
-		free(ch->tokens), free(ch->types), free(ch->x);
-		ch->tokens = malloc(T * sizeof *ch->tokens);
-		ch->types = malloc(T * sizeof *ch->types);
-		ch->x = malloc(T * (H ? H : 1) * sizeof *ch->x);
-		ch->cap_T = ch->tokens && ch->types && ch->x ? T : 0;
-		if (!ch->cap_T)
-			return err_set(E_NOMEM, "out of memory");
-	}
+	const struct plan_array arrays[] = { PLAN_ARRAY(ch->tokens, T), PLAN_ARRAY(ch->types, T),
+					     PLAN_ARRAY(ch->x, T * H) };
+	if (plan_reserve(&ch->mem, &ch->mem_cap, arrays, (int)(sizeof arrays / sizeof *arrays)) < 0)
+		return E_NOMEM;
 	if (batch_set(&ch->b, ch->n, ch->lens, heads) < 0)
 		return E_NOMEM;
 	for (size_t i = 0; i < ch->n; i++) {
@@ -233,9 +222,7 @@ void chunk_free(struct chunk *ch)
 		record_free(&ch->rec[i]);
 	free(ch->rec);
 	free(ch->lens);
-	free(ch->tokens);
-	free(ch->types);
-	free(ch->x);
+	free(ch->mem);
 	batch_free(&ch->b);
 	memset(ch, 0, sizeof *ch);
 }

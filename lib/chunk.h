@@ -31,7 +31,8 @@ struct chunk {
 	uint32_t *lens;
 	uint32_t *tokens, *types; /* [T] */
 	float *x;                 /* [T, H] */
-	size_t cap_T;
+	void *mem;                /* tokens, types and x, in one allocation (mem.h's plan) */
+	size_t mem_cap;           /* bytes in mem */
 	struct batch b;
 	struct shard shard; /* set by chunk_shard_*; zero: every record */
 	uint64_t read;      /* records read from the input, those skipped before the shard included */

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -149,13 +148,6 @@ int cli_exit(void)
 	if (bad)
 		die("stdout: %s", errno ? strerror(errno) : "write error");
 	return 0;
-}
-
-double now_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 void progress_start(struct progress *p)

@@ -1,10 +1,12 @@
 /* cli.h: what every main shares: its name in messages, fatal errors, number options, the thread
- * count, progress on a terminal, and the final check of stdout. Only mains use it: the library
- * never prints or exits (see err.h). */
+ * count, progress on a terminal, and the final check of stdout; and, through clock.h, the clock
+ * and peak memory. Only mains use it: the library never prints or exits (see err.h). */
 #ifndef ELSA_CLI_H
 #define ELSA_CLI_H
 
 #include <stddef.h>
+
+#include "clock.h"
 
 extern const char *prog; /* "elsa-view", ... */
 
@@ -46,8 +48,5 @@ void progress_start(struct progress *p);
 /* done of total (total 0 when unknown), with a count of tokens for the rate. */
 void progress_update(struct progress *p, size_t examples, size_t tokens, double fraction);
 void progress_end(struct progress *p);
-
-/* Seconds on a monotonic clock. */
-double now_seconds(void);
 
 #endif

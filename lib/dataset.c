@@ -7,118 +7,116 @@
 
 #include "dataset.h"
 #include "err.h"
+#include "half.h"
+#include "io.h"
 #include "mem.h"
 #include "record.h"
-
-static int resize(void **p, size_t n, size_t sz)
-{
-	void *q = realloc(*p, n * sz);
-	if (!q)
-		return err_set(E_NOMEM, "out of memory");
-	*p = q;
-	return 0;
-}
 
 /* Grows the in-memory arrays to hold one more record, its id and its tokens. */
 static int grow_records(struct dataset *d, size_t *cap, size_t idbytes, size_t *idcap, size_t ntokens, size_t *tokcap)
 {
-	if (d->n == *cap) {
-		size_t c = *cap ? 2 * *cap : 1024;
-		if (resize((void **)&d->len, c, sizeof *d->len) || resize((void **)&d->label, c, sizeof *d->label) ||
-		    resize((void **)&d->id_off, c, sizeof *d->id_off) || resize((void **)&d->off, c, sizeof *d->off) ||
-		    resize((void **)&d->tok_off, c, sizeof *d->tok_off))
-			return E_NOMEM;
-		*cap = c;
-	}
-	size_t types_cap = *tokcap;
-	if (grow((void **)&d->types, &types_cap, ntokens, sizeof *d->types) < 0 ||
-	    grow((void **)&d->tokens, tokcap, ntokens, sizeof *d->tokens) < 0)
+	const struct grow_array records[] = { GROW_ARRAY(d->len), GROW_ARRAY(d->label), GROW_ARRAY(d->id_off),
+					      GROW_ARRAY(d->off), GROW_ARRAY(d->tok_off) };
+	const struct grow_array tokens[] = { GROW_ARRAY(d->tokens), GROW_ARRAY(d->types) };
+	if (grow_together(records, (int)(sizeof records / sizeof *records), cap, d->n + 1) < 0 ||
+	    grow_together(tokens, (int)(sizeof tokens / sizeof *tokens), tokcap, ntokens) < 0)
 		return E_NOMEM;
 	return grow((void **)&d->ids, idcap, idbytes, 1);
+}
+
+/* What dataset_load keeps while it reads: the arrays' capacities, the bytes of ids and of states
+ * so far, one record's states encoded, and the temporary file that holds them all. */
+struct loading {
+	size_t cap, idcap, tokcap, idlen, bytes;
+	void *buf;
+	size_t bufcap;
+	FILE *f;
+	const char *dir;
+};
+
+/* Opens the stream at path: E_IO when it cannot be opened (in_open says why), E_FORMAT when it
+ * is not a tensor stream. */
+static int open_stream(const char *path, struct stream_reader **r)
+{
+	struct in *in = in_open(path);
+	if (!in)
+		return E_IO;
+	return (*r = stream_open_in(in)) ? 0 : E_FORMAT;
+}
+
+/* An unlinked temporary file in dir, for the states. */
+static int open_temporary(struct loading *l)
+{
+	char *tmp = path_join(l->dir, ".elsa-dataset.XXXXXX");
+	if (!tmp)
+		return E_NOMEM;
+	int fd = mkstemp(tmp), rc = 0;
+	if (fd < 0 || unlink(tmp) < 0 || !(l->f = fdopen(fd, "w+b"))) {
+		rc = err_set(E_IO, "%s: cannot make a temporary file: %s", l->dir, strerror(errno));
+		if (fd >= 0 && !l->f)
+			close(fd);
+	}
+	free(tmp);
+	return rc;
+}
+
+/* Appends rec: its id, label and tokens to d's arrays, its states to the temporary file. */
+static int add_record(struct dataset *d, struct loading *l, const struct record *rec)
+{
+	size_t n = strlen(rec->id) + 1, values = (size_t)rec->len * d->h.hidden;
+	size_t sbytes = values * dtype_size(d->h.dtype);
+	int rc = grow_records(d, &l->cap, l->idlen + n, &l->idcap, d->ntokens + rec->len, &l->tokcap);
+	if (rc < 0 || (rc = grow(&l->buf, &l->bufcap, sbytes, 1)) < 0)
+		return rc;
+	d->len[d->n] = rec->len;
+	d->label[d->n] = rec->label;
+	d->id_off[d->n] = l->idlen;
+	memcpy(d->ids + l->idlen, rec->id, n);
+	l->idlen += n;
+	d->off[d->n] = l->bytes;
+	d->tok_off[d->n] = d->ntokens;
+	memcpy(d->tokens + d->ntokens, rec->tokens, rec->len * sizeof *rec->tokens);
+	memcpy(d->types + d->ntokens, rec->types, rec->len * sizeof *rec->types);
+	dtype_encode(d->h.dtype, rec->states, l->buf, values);
+	if (fwrite(l->buf, 1, sbytes, l->f) != sbytes)
+		return err_set(E_IO, "%s: writing the temporary copy of %s: %s", l->dir, d->name, strerror(errno));
+	l->bytes += sbytes;
+	d->ntokens += rec->len;
+	d->n++;
+	return 0;
 }
 
 int dataset_load(struct dataset *d, const char *path, const char *dir)
 {
 	struct stream_reader *r = NULL;
 	struct record rec = { 0 };
-	FILE *f = NULL;
-	void *buf = NULL;
-	size_t cap = 0, idcap = 0, idlen = 0, bytes = 0, bufcap = 0, tokcap = 0;
-	int rc = 0;
-	char tmp[4096];
+	struct loading l = { .dir = dir };
 	memset(d, 0, sizeof *d);
-	if (!(d->name = strdup(path ? path : "-")))
-		return err_set(E_NOMEM, "out of memory");
-	if (!(r = stream_open(path))) {
-		dataset_free(d);
-		return E_FORMAT;
-	}
-	d->h = *stream_header(r);
-	free(d->name);
-	if (!(d->name = strdup(stream_name(r)))) { /* "stdin" for "-", as every reader says */
-		rc = err_set(E_NOMEM, "out of memory");
-		goto done;
-	}
-	size_t esize = dtype_size(d->h.dtype), H = d->h.hidden;
-	snprintf(tmp, sizeof tmp, "%s/.elsa-dataset.XXXXXX", dir);
-	int fd = mkstemp(tmp);
-	if (fd < 0 || unlink(tmp) < 0 || !(f = fdopen(fd, "w+b"))) {
-		rc = err_set(E_IO, "%s: cannot make a temporary file: %s", dir, strerror(errno));
-		if (fd >= 0 && !f)
-			close(fd);
-		goto done;
-	}
-	while ((rc = stream_next(r, &rec)) > 0) {
-		size_t n = strlen(rec.id) + 1, sbytes = (size_t)rec.len * H * esize;
-		if ((rc = grow_records(d, &cap, idlen + n, &idcap, d->ntokens + rec.len, &tokcap)) < 0)
-			break;
-		if (sbytes > bufcap) {
-			void *p = realloc(buf, sbytes);
-			if (!p) {
-				rc = err_set(E_NOMEM, "out of memory");
-				break;
-			}
-			buf = p;
-			bufcap = sbytes;
-		}
-		d->len[d->n] = rec.len;
-		d->label[d->n] = rec.label;
-		d->id_off[d->n] = idlen;
-		memcpy(d->ids + idlen, rec.id, n);
-		idlen += n;
-		d->off[d->n] = bytes;
-		d->tok_off[d->n] = d->ntokens;
-		memcpy(d->tokens + d->ntokens, rec.tokens, rec.len * sizeof *rec.tokens);
-		memcpy(d->types + d->ntokens, rec.types, rec.len * sizeof *rec.types);
-		dtype_encode(d->h.dtype, rec.states, buf, (size_t)rec.len * H);
-		if (fwrite(buf, 1, sbytes, f) != sbytes) {
-			rc = err_set(E_IO, "%s: writing the temporary copy of %s: %s", dir, d->name, strerror(errno));
-			break;
-		}
-		bytes += sbytes;
-		d->ntokens += rec.len;
-		d->n++;
-	}
+	int rc = open_stream(path, &r);
 	if (rc < 0)
-		goto done;
-	if (d->n == 0) {
+		return rc;
+	d->h = *stream_header(r);
+	if (!(d->name = strdup(stream_name(r)))) /* "stdin" for "-", as every reader says */
+		rc = err_set(E_NOMEM, "out of memory");
+	if (rc == 0)
+		rc = open_temporary(&l);
+	while (rc == 0 && (rc = stream_next(r, &rec)) > 0)
+		rc = add_record(d, &l, &rec);
+	if (rc == 0 && d->n == 0)
 		rc = err_set(E_FORMAT, "%s: no examples", d->name);
-		goto done;
-	}
-	if (fflush(f) != 0) {
+	if (rc == 0 && fflush(l.f) != 0)
 		rc = err_set(E_IO, "%s: writing the temporary copy of %s: %s", dir, d->name, strerror(errno));
-		goto done;
+	if (rc == 0) {
+		d->map_size = l.bytes;
+		d->map = mmap(NULL, l.bytes, PROT_READ, MAP_SHARED, fileno(l.f), 0);
+		if (d->map == MAP_FAILED) {
+			d->map = NULL;
+			rc = err_set(E_IO, "%s: mmap: %s", d->name, strerror(errno));
+		}
 	}
-	d->map_size = bytes;
-	d->map = mmap(NULL, bytes, PROT_READ, MAP_SHARED, fileno(f), 0);
-	if (d->map == MAP_FAILED) {
-		d->map = NULL;
-		rc = err_set(E_IO, "%s: mmap: %s", d->name, strerror(errno));
-	}
-done:
-	free(buf);
-	if (f)
-		fclose(f); /* the mapping stays valid; the file goes with it */
+	free(l.buf);
+	if (l.f)
+		fclose(l.f); /* the mapping stays valid; the file goes with it */
 	record_free(&rec);
 	stream_close(r);
 	if (rc < 0)

@@ -7,30 +7,21 @@
 #include "err.h"
 #include "gemm.h"
 #include "kernels.h"
+#include "mem.h"
 #include "record.h"
 
 /* Attention's (example, head) pairs run in parallel when there is work enough for it: the
  * probabilities times the head size, about a quarter of the flops. */
 #define PARALLEL_ATTENTION (1 << 18)
 
-/* Dropout sites within a layer: site * SITES + which. */
-#define SITES 4
+/* A layer's dropout sites: site * LAYER_SITES + which. */
 enum { SITE_PROBS, SITE_ATTN_OUT, SITE_FFN_OUT };
 
 int batch_set(struct batch *b, size_t n, const uint32_t *len, int heads)
 {
-	if (n > b->cap) {
-		uint32_t *l = realloc(b->len, n * sizeof *l);
-		size_t *s = l ? realloc(b->start, n * sizeof *s) : NULL, *p = s ? realloc(b->pstart, n * sizeof *p) : NULL;
-		if (l)
-			b->len = l;
-		if (s)
-			b->start = s;
-		if (!p)
-			return err_set(E_NOMEM, "out of memory");
-		b->pstart = p;
-		b->cap = n;
-	}
+	const struct grow_array arrays[] = { GROW_ARRAY(b->len), GROW_ARRAY(b->start), GROW_ARRAY(b->pstart) };
+	if (grow_together(arrays, (int)(sizeof arrays / sizeof *arrays), &b->cap, n) < 0)
+		return E_NOMEM;
 	b->n = n;
 	b->T = b->P = 0;
 	b->maxlen = 0;
@@ -90,7 +81,7 @@ void embeddings_forward(float *out, struct emb_acts *a, const struct emb_weights
 {
 	size_t E = (size_t)c->embedding, H = (size_t)c->hidden;
 	float p = d ? d->p : 0, *ln = w->proj_w ? a->ln : out;
-	#pragma omp parallel for schedule(static) if (b->T * E >= 32768)
+	#pragma omp parallel for schedule(static) if (PARALLEL(b->T * E))
 	for (size_t e = 0; e < b->n; e++) {
 		const uint32_t *tok = tokens + b->start[e], *typ = types + b->start[e];
 		uint32_t nonpad = 0;
@@ -127,9 +118,9 @@ static void scatter_tables(struct emb_weights *g, const float *dsum, const struc
 	if (g->type)
 		memset(g->type, 0, (size_t)c->type_vocab * E * sizeof *g->type);
 	memset(g->pos, 0, (size_t)c->max_pos * E * sizeof *g->pos);
-	#pragma omp parallel for schedule(static) if (b->T * E >= 32768)
-	for (size_t k0 = 0; k0 < E; k0 += 64) {
-		size_t k1 = k0 + 64 < E ? k0 + 64 : E;
+	#pragma omp parallel for schedule(static) if (PARALLEL(b->T * E))
+	for (size_t k0 = 0; k0 < E; k0 += COLUMN_BLOCK) {
+		size_t k1 = k0 + COLUMN_BLOCK < E ? k0 + COLUMN_BLOCK : E;
 		for (size_t e = 0; e < b->n; e++) {
 			const uint32_t *tok = tokens + b->start[e], *typ = types + b->start[e];
 			uint32_t nonpad = 0;
@@ -166,41 +157,13 @@ void embeddings_backward(struct emb_weights *g, float *dout, struct emb_acts *a,
 	scatter_tables(g, a->dsum, c, b, tokens, types);
 }
 
-/* Points fields[k] at its place in mem (when mem is not NULL) for kinds of memory of size[k]
- * floats each, laid end to end in 64-byte steps; returns the floats in all. */
-static size_t lay_out(float *mem, const size_t *size, float **const *fields, int kinds)
-{
-	size_t total = 0;
-	for (int k = 0; k < kinds; k++) {
-		if (mem)
-			*fields[k] = mem + total;
-		total += (size[k] + 15) / 16 * 16;
-	}
-	return total;
-}
-
-/* Makes *mem hold the kinds laid out by size[] and points the fields into it; it grows, never
- * shrinks. 0 or E_NOMEM. */
-static int plan(float **mem, size_t *cap, const size_t *size, float **const *fields, int kinds)
-{
-	size_t need = lay_out(NULL, size, fields, kinds);
-	if (need > *cap) {
-		free(*mem);
-		*cap = 0;
-		if (!(*mem = aligned_alloc(64, need * sizeof **mem)))
-			return E_NOMEM;
-		*cap = need;
-	}
-	lay_out(*mem, size, fields, kinds);
-	return 0;
-}
-
 int emb_acts_reserve(struct emb_acts *a, const struct model_config *c, size_t T)
 {
 	size_t E = (size_t)c->embedding, project = c->embedding != c->hidden;
-	size_t size[] = { T * E, T, T, T * E, project * T * E, project * T * E };
-	float **const fields[] = { &a->sum, &a->mean, &a->rstd, &a->dsum, &a->ln, &a->dln };
-	if (plan(&a->mem, &a->cap, size, fields, 6) < 0)
+	const struct plan_array arrays[] = { PLAN_ARRAY(a->sum, T * E), PLAN_ARRAY(a->mean, T), PLAN_ARRAY(a->rstd, T),
+					     PLAN_ARRAY(a->dsum, T * E), PLAN_ARRAY(a->ln, project * T * E),
+					     PLAN_ARRAY(a->dln, project * T * E) };
+	if (plan_reserve(&a->mem, &a->cap, arrays, (int)(sizeof arrays / sizeof *arrays)) < 0)
 		return err_set(E_NOMEM, "out of memory for the embeddings of %zu tokens", T);
 	return 0;
 }
@@ -222,15 +185,16 @@ int layer_acts_reserve(struct layer_acts *a, const struct model_config *c, const
 	size_t H = (size_t)c->hidden, I = (size_t)c->intermediate, T = b->T, B = b->n;
 	size_t R = mode == LAYER_FIRST_TOKENS ? B : T, first = mode == LAYER_FIRST_TOKENS ? B * H : 0;
 	size_t each = attention_scratch(b->maxlen, H / (size_t)c->heads);
-	size_t size[A_KINDS] = {
-		[A_QKV] = 3 * T * H, [A_PROBS] = b->P, [A_CTX] = T * H, [A_R1] = R * H, [A_H1] = R * H,
-		[A_F] = R * I, [A_GELU] = mode == LAYER_INFERENCE ? 0 : R * I, [A_R2] = R * H, [A_Y] = R * H,
-		[A_MEAN1] = R, [A_RSTD1] = R, [A_MEAN2] = R, [A_RSTD2] = R, [A_XC] = first, [A_CC] = first,
-		[A_SCRATCH] = (size_t)omp_get_max_threads() * each,
+	const struct plan_array arrays[A_KINDS] = {
+		[A_QKV] = PLAN_ARRAY(a->qkv, 3 * T * H), [A_PROBS] = PLAN_ARRAY(a->probs, b->P),
+		[A_CTX] = PLAN_ARRAY(a->ctx, T * H), [A_R1] = PLAN_ARRAY(a->r1, R * H),
+		[A_H1] = PLAN_ARRAY(a->h1, R * H), [A_F] = PLAN_ARRAY(a->f, R * I),
+		[A_GELU] = PLAN_ARRAY(a->gelu, mode == LAYER_INFERENCE ? 0 : R * I), [A_R2] = PLAN_ARRAY(a->r2, R * H),
+		[A_Y] = PLAN_ARRAY(a->y, R * H), [A_MEAN1] = PLAN_ARRAY(a->mean1, R), [A_RSTD1] = PLAN_ARRAY(a->rstd1, R),
+		[A_MEAN2] = PLAN_ARRAY(a->mean2, R), [A_RSTD2] = PLAN_ARRAY(a->rstd2, R), [A_XC] = PLAN_ARRAY(a->xc, first),
+		[A_CC] = PLAN_ARRAY(a->cc, first), [A_SCRATCH] = PLAN_ARRAY(a->scratch, (size_t)omp_get_max_threads() * each),
 	};
-	float **const fields[A_KINDS] = { &a->qkv, &a->probs, &a->ctx, &a->r1, &a->h1, &a->f, &a->gelu, &a->r2, &a->y,
-					  &a->mean1, &a->rstd1, &a->mean2, &a->rstd2, &a->xc, &a->cc, &a->scratch };
-	if (plan(&a->mem, &a->cap, size, fields, A_KINDS) < 0) {
+	if (plan_reserve(&a->mem, &a->cap, arrays, A_KINDS) < 0) {
 		layer_acts_free(a);
 		return err_set(E_NOMEM, "out of memory for the activations of %zu tokens", T);
 	}
@@ -254,10 +218,13 @@ int layer_scratch_reserve(struct layer_scratch *s, const struct model_config *c,
 {
 	size_t H = (size_t)c->hidden, I = (size_t)c->intermediate, T = b->T, B = b->n;
 	size_t each = attention_scratch(b->maxlen, H / (size_t)c->heads);
-	size_t size[S_KINDS] = { [S_D1] = T * H, [S_D2] = T * H, [S_DQKV] = 3 * T * H, [S_DI] = T * I,
-				 [S_DXC] = B * H, [S_DQC] = B * H, [S_ATTN] = (size_t)omp_get_max_threads() * each };
-	float **const fields[S_KINDS] = { &s->d1, &s->d2, &s->dqkv, &s->dI, &s->dxc, &s->dqc, &s->attn };
-	if (plan(&s->mem, &s->cap, size, fields, S_KINDS) < 0) {
+	const struct plan_array arrays[S_KINDS] = {
+		[S_D1] = PLAN_ARRAY(s->d1, T * H), [S_D2] = PLAN_ARRAY(s->d2, T * H),
+		[S_DQKV] = PLAN_ARRAY(s->dqkv, 3 * T * H), [S_DI] = PLAN_ARRAY(s->dI, T * I),
+		[S_DXC] = PLAN_ARRAY(s->dxc, B * H), [S_DQC] = PLAN_ARRAY(s->dqc, B * H),
+		[S_ATTN] = PLAN_ARRAY(s->attn, (size_t)omp_get_max_threads() * each),
+	};
+	if (plan_reserve(&s->mem, &s->cap, arrays, S_KINDS) < 0) {
 		layer_scratch_free(s);
 		return err_set(E_NOMEM, "out of memory for the gradients of %zu tokens", T);
 	}
@@ -334,14 +301,14 @@ static void layer_tail_forward(struct layer_acts *a, const float *res, const str
 	uint64_t seed = d ? d->seed : 0;
 	/* r1 = dropout(r1 + bo) + res (DistilBERT: no dropout there); h1 = LayerNorm(r1) */
 	residual_layernorm_forward(a->h1, a->r1, a->mean1, a->rstd1, a->r1, w->o_b, res, w->ln1_w, w->ln1_b, R, H, eps,
-				   p_attn, seed, site * SITES + SITE_ATTN_OUT, tok);
+				   p_attn, seed, site * LAYER_SITES + SITE_ATTN_OUT, tok);
 	/* f [R, I] = h1 W1^T + b1; gelu = GELU(f) */
 	gemm(0, 1, R, I, H, 1, a->h1, H, w->fc1_w, H, 0, a->f, I);
 	bias_gelu_forward(a->gelu, a->f, w->fc1_b, R, I);
 	/* r2 [R, H] = dropout(gelu W2^T + b2) + h1; y = LayerNorm(r2) */
 	gemm(0, 1, R, H, I, 1, a->gelu, I, w->fc2_w, I, 0, a->r2, H);
 	residual_layernorm_forward(a->y, a->r2, a->mean2, a->rstd2, a->r2, w->fc2_b, a->h1, w->ln2_w, w->ln2_b, R, H, eps,
-				   p, seed, site * SITES + SITE_FFN_OUT, tok);
+				   p, seed, site * LAYER_SITES + SITE_FFN_OUT, tok);
 }
 
 /* The top layer in training: its output at each example's first token only, the head's input,
@@ -357,7 +324,7 @@ static void layer_forward_first(struct layer_acts *a, const struct layer_weights
 	gather_first(a->xc, a->x, H, b, H);
 	gemm(0, 1, B, H, H, 1, a->xc, H, w->qkv_w, H, 0, a->cc, H);
 	scatter_first(a->qkv, H3, a->cc, b, H);
-	attention_forward(a, w->qkv_b, b, H, (size_t)c->heads, d, site * SITES + SITE_PROBS, 1);
+	attention_forward(a, w->qkv_b, b, H, (size_t)c->heads, d, site * LAYER_SITES + SITE_PROBS, 1);
 	/* cc [B, H] = their rows of ctx; r1 = cc Wo^T */
 	gather_first(a->cc, a->ctx, H, b, H);
 	gemm(0, 1, B, H, H, 1, a->cc, H, w->o_w, H, 0, a->r1, H);
@@ -374,7 +341,7 @@ void layer_forward(struct layer_acts *a, const struct layer_weights *w, const st
 	}
 	/* qkv [T, 3H] = x [T, H] Wqkv^T [H, 3H]; attention adds the bias: ctx [T, H] */
 	gemm(0, 1, T, 3 * H, H, 1, a->x, H, w->qkv_w, H, 0, a->qkv, 3 * H);
-	attention_forward(a, w->qkv_b, b, H, (size_t)c->heads, d, site * SITES + SITE_PROBS, 0);
+	attention_forward(a, w->qkv_b, b, H, (size_t)c->heads, d, site * LAYER_SITES + SITE_PROBS, 0);
 	/* r1 [T, H] = ctx Wo^T, then the rest of the layer */
 	gemm(0, 1, T, H, H, 1, a->ctx, H, w->o_w, H, 0, a->r1, H);
 	layer_tail_forward(a, a->x, w, c, T, d, site, NULL);
@@ -394,7 +361,7 @@ static void layer_tail_backward(float *dres, float *dctx, struct layer_weights *
 	/* Output LayerNorm: dh1 = the gradient of r2, which the residual (h1) gets; dr = the FFN
 	 * output's, through its dropout; b2's gradient. */
 	layernorm_backward(dh1, dr, g->fc2_b, g->ln2_w, g->ln2_b, dy, a->r2, w->ln2_w, a->mean2, a->rstd2, R, H, p, seed,
-			   site * SITES + SITE_FFN_OUT, tok);
+			   site * LAYER_SITES + SITE_FFN_OUT, tok);
 	/* Feed-forward: fc2 [H, I] = dr^T gelu; dI [R, I] = dr W2, through GELU; fc1; dh1 += dI W1. */
 	gemm(1, 0, H, I, R, 1, dr, H, a->gelu, I, 0, g->fc2_w, I);
 	gemm(0, 0, R, I, H, 1, dr, H, w->fc2_w, I, 0, s->dI, I);
@@ -405,7 +372,7 @@ static void layer_tail_backward(float *dres, float *dctx, struct layer_weights *
 	/* Attention LayerNorm: dres = the gradient of r1, which the residual gets; dr = the
 	 * attention output's, through its dropout; bo's gradient. Then Wo: dctx = dr Wo. */
 	layernorm_backward(dres, dr, g->o_b, g->ln1_w, g->ln1_b, dh1, a->r1, w->ln1_w, a->mean1, a->rstd1, R, H, p_attn,
-			   seed, site * SITES + SITE_ATTN_OUT, tok);
+			   seed, site * LAYER_SITES + SITE_ATTN_OUT, tok);
 	gemm(1, 0, H, H, R, 1, dr, H, ctx, H, 0, g->o_w, H);
 	gemm(0, 0, R, H, H, 1, dr, H, w->o_w, H, 0, dctx, H);
 }
@@ -420,7 +387,7 @@ static void layer_backward_first(float *dx, struct layer_weights *g, const float
 	/* The first tokens' dctx into their rows of d1 [T, H]; attention: their queries' rows of
 	 * dqkv, every token's keys' and values' */
 	scatter_first(s->d1, H, s->d2, b, H);
-	attention_backward(s->dqkv, s->d1, a, b, H, (size_t)c->heads, d, site * SITES + SITE_PROBS, s, 1);
+	attention_backward(s->dqkv, s->d1, a, b, H, (size_t)c->heads, d, site * LAYER_SITES + SITE_PROBS, s, 1);
 	/* Wk, Wv and their biases from every token; Wq and its bias from the first tokens */
 	gemm(1, 0, 2 * H, H, T, 1, s->dqkv + H, H3, a->x, H, 0, g->qkv_w + H * H, H);
 	bias_backward(g->qkv_b + H, s->dqkv + H, T, 2 * H, H3);
@@ -448,7 +415,7 @@ void layer_backward(float *dx, struct layer_weights *g, float *dy, const struct 
 	}
 	layer_tail_backward(dx, s->d2, g, dy, a, a->ctx, w, c, T, d, site, s, NULL);
 	/* Attention, then the Q, K, V projections. */
-	attention_backward(s->dqkv, s->d2, a, b, H, (size_t)c->heads, d, site * SITES + SITE_PROBS, s, 0);
+	attention_backward(s->dqkv, s->d2, a, b, H, (size_t)c->heads, d, site * LAYER_SITES + SITE_PROBS, s, 0);
 	gemm(1, 0, 3 * H, H, T, 1, s->dqkv, 3 * H, a->x, H, 0, g->qkv_w, H);
 	bias_backward(g->qkv_b, s->dqkv, T, 3 * H, 3 * H);
 	if (dx)

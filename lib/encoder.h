@@ -39,8 +39,8 @@ struct emb_acts {
 	float *mean, *rstd; /* [T] */
 	float *dsum;        /* [T, E] backward's scratch */
 	float *ln, *dln;    /* [T, E] ELECTRA's projection: its input, dropout(LayerNorm(sum)), and gradient */
-	float *mem;
-	size_t cap;         /* floats in mem */
+	void *mem;
+	size_t cap;         /* bytes in mem */
 };
 int emb_acts_reserve(struct emb_acts *a, const struct model_config *c, size_t T);
 void emb_acts_free(struct emb_acts *a);
@@ -50,6 +50,9 @@ struct dropout_cfg {
 	float p;
 	uint64_t seed;
 };
+/* Each dropout mask has its site: layer l's are l * LAYER_SITES + k, k < LAYER_SITES (finetune.h
+ * puts the head's and the embeddings' past every layer's). */
+#define LAYER_SITES 4
 
 /* out [T, H] = dropout(LayerNorm(word[token] + token_type[type] + position)) for every example,
  * then ELECTRA's projection (out = that Wp^T + bp) when its embeddings are narrower; no token
@@ -92,8 +95,8 @@ struct layer_acts {
 	float *xc, *cc;       /* [n, H] first tokens only: their rows of x, and of ctx */
 	float *scratch;       /* per thread, scratch_each floats: attention's */
 	size_t scratch_each;
-	float *mem;
-	size_t cap;           /* floats in mem */
+	void *mem;
+	size_t cap;           /* bytes in mem */
 };
 
 /* Makes room for batch b in that mode. 0 or E_NOMEM. */
@@ -111,8 +114,8 @@ struct layer_scratch {
 	float *dxc, *dqc;      /* [n, H] first tokens only: the residual's and the query's */
 	float *attn;           /* per thread, attn_each floats: attention's */
 	size_t attn_each;
-	float *mem;
-	size_t cap;
+	void *mem;
+	size_t cap;            /* bytes in mem */
 };
 int layer_scratch_reserve(struct layer_scratch *s, const struct model_config *c, const struct batch *b);
 void layer_scratch_free(struct layer_scratch *s);

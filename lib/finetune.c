@@ -4,12 +4,13 @@
 #include "err.h"
 #include "finetune.h"
 #include "kernels.h"
+#include "mem.h"
 #include "rng.h"
 #include "stream.h"
 
-/* Dropout sites of the head and the embeddings, past every layer's (site * 4 + k per layer). */
-#define HEAD_SITE ((uint64_t)(LAYER_MAX + 1) * 4)
-#define EMB_SITE ((uint64_t)(LAYER_MAX + 2) * 4)
+/* Dropout sites of the head and the embeddings, past every layer's (encoder.h's LAYER_SITES). */
+#define HEAD_SITE ((uint64_t)(LAYER_MAX + 1) * LAYER_SITES)
+#define EMB_SITE ((uint64_t)(LAYER_MAX + 2) * LAYER_SITES)
 
 /* Head tensors the checkpoint lacks, as Hugging Face's _init_weights makes new ones: Linear
  * weights ~ N(0, 0.02), biases 0. */
@@ -81,10 +82,7 @@ void finetune_free(struct finetune *f)
 	free(f->w);
 	free(f->gw);
 	free(f->grad);
-	free(f->x);
-	free(f->dy);
-	free(f->tokens);
-	free(f->types);
+	free(f->mem);
 	emb_acts_free(&f->ea);
 	layer_scratch_free(&f->scratch);
 	head_acts_free(&f->head);
@@ -99,17 +97,11 @@ int finetune_batch(struct finetune *f, size_t n, const uint32_t *len)
 	int rc = batch_set(&f->b, n, len, f->c.heads);
 	if (rc < 0)
 		return rc;
-	if (f->b.T > f->cap_T) {
-		size_t T = f->b.T;
-		free(f->x), free(f->dy), free(f->tokens), free(f->types);
-		f->x = malloc(T * H * sizeof *f->x);
-		f->dy = malloc(T * H * sizeof *f->dy);
-		f->tokens = malloc(T * sizeof *f->tokens);
-		f->types = malloc(T * sizeof *f->types);
-		if (!f->x || !f->dy || !f->tokens || !f->types)
-			return err_set(E_NOMEM, "out of memory for a batch of %zu tokens", T);
-		f->cap_T = T;
-	}
+	size_t T = f->b.T;
+	const struct plan_array arrays[] = { PLAN_ARRAY(f->x, T * H), PLAN_ARRAY(f->dy, T * H), PLAN_ARRAY(f->tokens, T),
+					     PLAN_ARRAY(f->types, T) };
+	if (plan_reserve(&f->mem, &f->cap, arrays, (int)(sizeof arrays / sizeof *arrays)) < 0)
+		return err_set(E_NOMEM, "out of memory for a batch of %zu tokens", T);
 	if (f->emb && (rc = emb_acts_reserve(&f->ea, &f->c, f->b.T)) < 0)
 		return rc;
 	for (int l = f->first; l < f->c.layers; l++)

@@ -1,7 +1,7 @@
 /* finetune.h: a model under fine-tuning: the trained top layers N..L-1 and the task head (and,
  * for a full fine-tune, the embeddings), with their parameters, gradients and activations; a
- * training step's forward and backward; and inference on the same weights. Frozen layers never
- * appear here: their output, read from a cache, is the input. */
+ * training step's forward and backward (and the forward alone, which infer.h runs over a set).
+ * Frozen layers never appear here: their output, read from a cache, is the input. */
 #ifndef ELSA_FINETUNE_H
 #define ELSA_FINETUNE_H
 
@@ -30,7 +30,8 @@ struct finetune {
 	struct head_acts head;
 	struct batch b;
 	float *x, *dy;             /* [T, H]: the input states, and the gradient flowing down */
-	size_t cap_T;
+	void *mem;                 /* x, dy, tokens and types, in one allocation (mem.h's plan) */
+	size_t cap;                /* bytes in mem */
 	float dropout;
 	uint64_t seed;
 };

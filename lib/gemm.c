@@ -1,18 +1,11 @@
 #include <blis.h>
 #include <omp.h>
-#include <time.h>
 
+#include "clock.h"
 #include "gemm.h"
 
 static int nthreads = 1;
 static double total_seconds, total_flops; /* gemm() is called from one thread only */
-
-static double seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void gemm_totals(double *s, double *f)
 {
@@ -66,7 +59,7 @@ static void part(size_t n, int parts, int t, size_t step, size_t *lo, size_t *hi
 void gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
 	  const float *B, size_t ldb, float beta, float *C, size_t ldc)
 {
-	double t0 = seconds(), work = (double)m * (double)n * (double)k;
+	double t0 = now_seconds(), work = (double)m * (double)n * (double)k;
 	/* The threads split C into blocks of rows (when it is taller than wide) or of columns,
 	 * each a product of its own on one thread: no thread waits for another inside BLIS (its
 	 * barriers spin, which collapses when another job holds a core), and each element's sum
@@ -83,7 +76,7 @@ void gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float
 			blis(ta, tb, m, hi - lo, k, alpha, A, lda, tb ? B + lo * ldb : B + lo, ldb, beta, C + lo, ldc);
 		}
 	}
-	total_seconds += seconds() - t0;
+	total_seconds += now_seconds() - t0;
 	total_flops += 2.0 * work;
 }
 

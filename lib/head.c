@@ -2,43 +2,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
 #include "gemm.h"
 #include "head.h"
 #include "kernels.h"
+#include "mem.h"
 
 enum { SITE_IN, SITE_OUT }; /* the head's two dropouts: on x (RoBERTa, ELECTRA), on h */
 
 int head_acts_reserve(struct head_acts *a, size_t B, size_t H, size_t C)
 {
-	size_t need = B * (H > C ? H : C);
-	if (need <= a->cap)
-		return 0;
-	head_acts_free(a);
-	a->x = malloc(B * H * sizeof *a->x);
-	a->pre = malloc(B * H * sizeof *a->pre);
-	a->h = malloc(B * H * sizeof *a->h);
-	a->z = malloc(B * H * sizeof *a->z);
-	a->dh = malloc(B * H * sizeof *a->dh);
-	a->logits = malloc(B * C * sizeof *a->logits);
-	a->dlogits = malloc(B * C * sizeof *a->dlogits);
-	if (!a->x || !a->pre || !a->h || !a->z || !a->dh || !a->logits || !a->dlogits) {
-		head_acts_free(a);
-		return err_set(E_NOMEM, "out of memory");
-	}
-	a->cap = need;
-	return 0;
+	const struct plan_array arrays[] = { PLAN_ARRAY(a->x, B * H), PLAN_ARRAY(a->pre, B * H),
+					     PLAN_ARRAY(a->h, B * H), PLAN_ARRAY(a->z, B * H), PLAN_ARRAY(a->dh, B * H),
+					     PLAN_ARRAY(a->logits, B * C), PLAN_ARRAY(a->dlogits, B * C) };
+	return plan_reserve(&a->mem, &a->cap, arrays, (int)(sizeof arrays / sizeof *arrays));
 }
 
 void head_acts_free(struct head_acts *a)
 {
-	free(a->x);
-	free(a->pre);
-	free(a->h);
-	free(a->z);
-	free(a->dh);
-	free(a->logits);
-	free(a->dlogits);
+	free(a->mem);
 	memset(a, 0, sizeof *a);
 }
 

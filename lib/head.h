@@ -21,9 +21,11 @@ struct head_acts {
 	float *z;      /* [B, H] dropout(h) */
 	float *logits; /* [B, C] */
 	float *dlogits, *dh; /* [B, C], [B, H]: backward's */
-	size_t cap;
+	void *mem;     /* all of them, in one allocation (mem.h's plan) */
+	size_t cap;    /* bytes in mem */
 };
 
+/* Makes room for B examples. 0 or E_NOMEM. */
 int head_acts_reserve(struct head_acts *a, size_t B, size_t H, size_t C);
 void head_acts_free(struct head_acts *a);
 

@@ -25,7 +25,7 @@ void infer_source_free(struct infer_source *s)
 
 int infer_load_dataset(struct finetune *f, const struct dataset *d, const uint32_t *idx, size_t n, double *labels)
 {
-	uint32_t *len = malloc((n ? n : 1) * sizeof *len);
+	uint32_t *len = calloc(n ? n : 1, sizeof *len);
 	if (!len)
 		return err_set(E_NOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++)

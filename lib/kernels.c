@@ -4,12 +4,6 @@
 #include "kernels.h"
 #include "simd.h"
 
-/* Column blocks for the column sums of backward: each thread owns whole columns and adds the
- * rows in order, so the sums do not depend on the thread count. */
-#define COLS 64
-/* Below this many elements a loop runs on one thread: waking the others costs more. */
-#define PARALLEL(n) ((n) >= 32768)
-
 void residual_layernorm_forward(float *y, float *r, float *mean, float *rstd, const float *inp, const float *bias,
 				const float *res, const float *w, const float *b, size_t N, size_t C, float eps, float p,
 				uint64_t seed, uint64_t site, const size_t *tok)
@@ -59,8 +53,8 @@ void layernorm_backward(float *dinp, float *dbranch, float *dbias, float *dw, fl
 		}
 	}
 	#pragma omp parallel for schedule(static) if (PARALLEL(N * C))
-	for (size_t c0 = 0; c0 < C; c0 += COLS) {
-		size_t c1 = c0 + COLS < C ? c0 + COLS : C;
+	for (size_t c0 = 0; c0 < C; c0 += COLUMN_BLOCK) {
+		size_t c1 = c0 + COLUMN_BLOCK < C ? c0 + COLUMN_BLOCK : C;
 		for (size_t c = c0; c < c1; c++) {
 			dw[c] = db[c] = 0;
 			if (dbias)
@@ -90,8 +84,8 @@ void bias_add(float *out, const float *inp, const float *bias, size_t N, size_t 
 void bias_backward(float *dbias, const float *dout, size_t N, size_t C, size_t ld)
 {
 	#pragma omp parallel for schedule(static) if (PARALLEL(N * C))
-	for (size_t c0 = 0; c0 < C; c0 += COLS) {
-		size_t c1 = c0 + COLS < C ? c0 + COLS : C;
+	for (size_t c0 = 0; c0 < C; c0 += COLUMN_BLOCK) {
+		size_t c1 = c0 + COLUMN_BLOCK < C ? c0 + COLUMN_BLOCK : C;
 		for (size_t c = c0; c < c1; c++)
 			dbias[c] = 0;
 		for (size_t n = 0; n < N; n++)

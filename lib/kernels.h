@@ -15,6 +15,12 @@
 
 #include "rng.h"
 
+/* Below this many elements a loop runs on one thread: waking the others costs more. */
+#define PARALLEL(n) ((n) >= 32768)
+/* Column blocks of column sums: each thread owns whole blocks and adds the rows in order, so the
+ * sums do not depend on the thread count. */
+#define COLUMN_BLOCK 64
+
 /* The tail of every sublayer, in one pass per row: r = dropout(inp + bias) + res (p 0: no
  * dropout; mask_make(p, seed, site)), then y = LayerNorm(r) * w + b, biased variance, eps added
  * to it (PyTorch's LayerNorm). r, mean and rstd (N each) keep what backward needs; r may equal

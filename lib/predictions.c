@@ -290,9 +290,12 @@ static int read_tokens(struct tokens_reader *r, const struct task *task, struct 
 
 int gold_read_tokens(const char *path, const struct task *task, struct scores *s)
 {
-	struct tokens_reader *r = tokens_open(path);
+	struct in *in = in_open(path);
+	if (!in)
+		return E_IO; /* in_open names the file and says why */
+	struct tokens_reader *r = tokens_open_in(in);
 	if (!r)
-		return E_IO;
+		return E_FORMAT;
 	int rc = set_name(s, tokens_name(r));
 	if (!rc)
 		rc = read_tokens(r, task, s);

@@ -10,8 +10,10 @@
 #include "hash.h"
 #include "io.h"
 #include "json.h"
+#include "mem.h"
 #include "tokenizer.h"
 #include "unicode.h"
+#include "vocab.h"
 #include "wordpiece.h"
 
 #define MAX_PARTS 16   /* pieces of a template */
@@ -45,7 +47,7 @@ struct tokenizer {
 	struct bpe *bpe;
 	const struct vocab *vocab; /* the model's */
 	struct added *added;
-	size_t nadded;
+	size_t nadded, added_cap;
 	unsigned char starts[2][256]; /* bytes that begin an added token, raw and normalized */
 	struct template single, pair;
 	uint32_t special[MAX_SPECIAL];
@@ -57,24 +59,40 @@ struct tokenizer {
 
 /* Files and settings */
 
-static void path_in(char *buf, const char *dir, const char *file)
+/* The files a tokenizer folder may hold, in the order the fingerprint reads them. */
+enum { VOCAB_TXT, VOCAB_JSON, MERGES_TXT, TOKENIZER_JSON, TOKENIZER_CONFIG, SPECIAL_TOKENS_MAP, FILES };
+static const char *const file_names[FILES] = { "vocab.txt", "vocab.json", "merges.txt", "tokenizer.json",
+					       "tokenizer_config.json", "special_tokens_map.json" };
+
+/* A tokenizer folder and the paths of its files in it, joined once. */
+struct folder_paths {
+	const char *dir;
+	char *path[FILES];
+};
+
+static void paths_free(struct folder_paths *files)
 {
-	snprintf(buf, PATH_MAX, "%s/%s", dir, file);
+	for (int i = 0; i < FILES; i++) {
+		free(files->path[i]);
+		files->path[i] = NULL;
+	}
 }
 
-static int exists(const char *dir, const char *file)
+static int paths_join(struct folder_paths *files, const char *dir)
 {
-	char path[PATH_MAX];
+	*files = (struct folder_paths){ .dir = dir };
+	for (int i = 0; i < FILES; i++)
+		if (!(files->path[i] = path_join(dir, file_names[i]))) {
+			paths_free(files);
+			return E_NOMEM;
+		}
+	return 0;
+}
+
+static int exists(const struct folder_paths *files, int file)
+{
 	struct stat st;
-	path_in(path, dir, file);
-	return stat(path, &st) == 0;
-}
-
-static struct json *load_json_in(const char *dir, const char *file)
-{
-	char path[PATH_MAX];
-	path_in(path, dir, file);
-	return json_load(path);
+	return stat(files->path[file], &st) == 0;
 }
 
 /* A boolean setting: *v keeps its default when key is absent or null. */
@@ -118,11 +136,9 @@ static int add_token(struct tokenizer *t, const char *text, uint32_t id, int lst
 	size_t len = strlen(text);
 	if (!len)
 		return 0;
-	struct added *a = realloc(t->added, (t->nadded + 1) * sizeof *a);
-	if (!a)
-		return err_set(E_NOMEM, "out of memory");
-	t->added = a;
-	a += t->nadded;
+	if (grow((void **)&t->added, &t->added_cap, t->nadded + 1, sizeof *t->added) < 0)
+		return E_NOMEM;
+	struct added *a = &t->added[t->nadded];
 	if (!(a->text = strdup(text)))
 		return err_set(E_NOMEM, "out of memory");
 	t->nadded++;
@@ -404,15 +420,12 @@ static int bert_settings_config(struct tokenizer *t, const struct json *cfg, con
 }
 
 /* WordPiece from vocab.txt, with tokenizer_config.json's settings (cfg may be NULL). */
-static int load_wordpiece(struct tokenizer *t, const char *dir, const struct json *cfg)
+static int load_wordpiece(struct tokenizer *t, const struct folder_paths *files, const struct json *cfg)
 {
-	char path[PATH_MAX];
-	path_in(path, dir, "vocab.txt");
-	if (!(t->wp.vocab = vocab_new()) || vocab_read_lines(t->wp.vocab, path) < 0)
+	if (!(t->wp.vocab = vocab_new()) || vocab_read_lines(t->wp.vocab, files->path[VOCAB_TXT]) < 0)
 		return E_FORMAT;
 	t->vocab = t->wp.vocab;
-	path_in(path, dir, "tokenizer_config.json");
-	int rc = bert_settings_config(t, cfg, path);
+	int rc = bert_settings_config(t, cfg, files->path[TOKENIZER_CONFIG]);
 	t->wp.prefix_len = strlen(t->wp.prefix);
 	return rc;
 }
@@ -477,16 +490,13 @@ static int bpe_settings_json(const struct json *j, struct bpe_options *o, const 
 
 /* BPE from vocab.json and merges.txt, with tokenizer_config.json's add_prefix_space (cfg may be
  * NULL). */
-static int load_bpe(struct tokenizer *t, const char *dir, const struct json *cfg)
+static int load_bpe(struct tokenizer *t, const struct folder_paths *files, const struct json *cfg)
 {
-	char vocab[PATH_MAX], merges[PATH_MAX];
 	struct bpe_options o = { 0, 0 };
-	path_in(vocab, dir, "tokenizer_config.json");
-	if (cfg && get_bool(cfg, json_root(cfg), "add_prefix_space", &o.add_prefix_space, vocab) < 0)
+	const char *config = files->path[TOKENIZER_CONFIG];
+	if (cfg && get_bool(cfg, json_root(cfg), "add_prefix_space", &o.add_prefix_space, config) < 0)
 		return E_FORMAT;
-	path_in(vocab, dir, "vocab.json");
-	path_in(merges, dir, "merges.txt");
-	if (!(t->bpe = bpe_load(vocab, merges, &o)))
+	if (!(t->bpe = bpe_load(files->path[VOCAB_JSON], files->path[MERGES_TXT], &o)))
 		return E_FORMAT;
 	t->vocab = bpe_vocab(t->bpe);
 	return 0;
@@ -583,20 +593,17 @@ static void note_bpe(struct tokenizer *t, const char *vocab, const char *merges)
  * (vocab.txt; vocab.json and merges.txt). elsa does the same, and reads the older files of the
  * model's type only to note (t->note) that they hold another vocabulary or other merges, or cannot
  * be read; the vocabulary of the other type is noted as not read. */
-static void note_older_files(struct tokenizer *t, const char *dir)
+static void note_older_files(struct tokenizer *t, const struct folder_paths *files)
 {
-	char vocab[PATH_MAX], merges[PATH_MAX];
-	const char *own = t->bpe_model ? "vocab.json" : "vocab.txt", *other = t->bpe_model ? "vocab.txt" : "vocab.json";
-	path_in(vocab, dir, own);
-	path_in(merges, dir, "merges.txt");
-	if (exists(dir, own) || (t->bpe_model && exists(dir, "merges.txt"))) {
+	int own = t->bpe_model ? VOCAB_JSON : VOCAB_TXT, other = t->bpe_model ? VOCAB_TXT : VOCAB_JSON;
+	if (exists(files, own) || (t->bpe_model && exists(files, MERGES_TXT))) {
 		if (t->bpe_model)
-			note_bpe(t, vocab, merges);
+			note_bpe(t, files->path[VOCAB_JSON], files->path[MERGES_TXT]);
 		else
-			note_wordpiece(t, vocab);
-	} else if (exists(dir, other)) {
-		snprintf(t->note, sizeof t->note, "%s is not for tokenizer.json's %s model; using tokenizer.json", other,
-			 t->bpe_model ? "BPE" : "WordPiece");
+			note_wordpiece(t, files->path[VOCAB_TXT]);
+	} else if (exists(files, other)) {
+		snprintf(t->note, sizeof t->note, "%s is not for tokenizer.json's %s model; using tokenizer.json",
+			 file_names[other], t->bpe_model ? "BPE" : "WordPiece");
 	}
 }
 
@@ -604,10 +611,9 @@ static void note_older_files(struct tokenizer *t, const char *dir)
 
 /* A folder with tokenizer.json: everything from it. Its truncation and padding sections are not
  * read: elsa's tools take the length to cut at as an option (--max-len) and never pad. */
-static int load_tokenizer_json(struct tokenizer *t, const char *dir, struct json **tj)
+static int load_tokenizer_json(struct tokenizer *t, const struct folder_paths *files, struct json **tj)
 {
-	char path[PATH_MAX];
-	path_in(path, dir, "tokenizer.json");
+	const char *path = files->path[TOKENIZER_JSON];
 	if (!(*tj = json_load(path)))
 		return E_FORMAT;
 	int root = json_root(*tj), type = model_type(*tj, json_get(*tj, root, "model"), path);
@@ -617,24 +623,25 @@ static int load_tokenizer_json(struct tokenizer *t, const char *dir, struct json
 	if ((type ? bpe_from_tokenizer_json(t, *tj, path) : wordpiece_from_json(t, *tj, path)) < 0 ||
 	    added_from_json(t, *tj, json_get(*tj, root, "added_tokens"), path) < 0 || template_from_json(t, *tj, path) < 0)
 		return E_FORMAT;
-	note_older_files(t, dir);
+	note_older_files(t, files);
 	return 0;
 }
 
 /* A folder without it: vocab.txt, or vocab.json and merges.txt, with the settings of
  * tokenizer_config.json and the defaults of the model's class in transformers. */
-static int load_older_files(struct tokenizer *t, const char *dir, struct json **cfg)
+static int load_older_files(struct tokenizer *t, const struct folder_paths *files, struct json **cfg)
 {
-	t->bpe_model = !exists(dir, "vocab.txt");
-	if (t->bpe_model && !exists(dir, "vocab.json"))
-		return err_set(E_IO, "%s: no tokenizer.json, vocab.txt (BERT) nor vocab.json and merges.txt (RoBERTa)", dir);
-	if (t->bpe_model && !exists(dir, "merges.txt"))
-		return err_set(E_IO, "%s/merges.txt: missing (vocab.json goes with merges.txt)", dir);
-	if (exists(dir, "tokenizer_config.json") && !(*cfg = load_json_in(dir, "tokenizer_config.json")))
+	t->bpe_model = !exists(files, VOCAB_TXT);
+	if (t->bpe_model && !exists(files, VOCAB_JSON))
+		return err_set(E_IO, "%s: no tokenizer.json, vocab.txt (BERT) nor vocab.json and merges.txt (RoBERTa)",
+			       files->dir);
+	if (t->bpe_model && !exists(files, MERGES_TXT))
+		return err_set(E_IO, "%s: missing (vocab.json goes with merges.txt)", files->path[MERGES_TXT]);
+	if (exists(files, TOKENIZER_CONFIG) && !(*cfg = json_load(files->path[TOKENIZER_CONFIG])))
 		return E_FORMAT;
-	if ((t->bpe_model ? load_bpe(t, dir, *cfg) : load_wordpiece(t, dir, *cfg)) < 0 || added_defaults(t, *cfg) < 0)
+	if ((t->bpe_model ? load_bpe(t, files, *cfg) : load_wordpiece(t, files, *cfg)) < 0 || added_defaults(t, *cfg) < 0)
 		return E_FORMAT;
-	return template_default(t, *cfg, dir);
+	return template_default(t, *cfg, files->dir);
 }
 
 static int load(struct tokenizer *t, const char *dir, struct json **tj, struct json **cfg)
@@ -644,7 +651,13 @@ static int load(struct tokenizer *t, const char *dir, struct json **tj, struct j
 		return err_set(E_IO, "%s: %s", dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return err_set(E_IO, "%s: not a folder", dir);
-	return exists(dir, "tokenizer.json") ? load_tokenizer_json(t, dir, tj) : load_older_files(t, dir, cfg);
+	struct folder_paths files;
+	int rc = paths_join(&files, dir);
+	if (rc < 0)
+		return rc;
+	rc = exists(&files, TOKENIZER_JSON) ? load_tokenizer_json(t, &files, tj) : load_older_files(t, &files, cfg);
+	paths_free(&files);
+	return rc;
 }
 
 struct tokenizer *tokenizer_load(const char *dir)
@@ -851,23 +864,25 @@ int tokenizer_encode(struct tokenizer *t, const char *a, size_t alen, const char
 
 int tokenizer_fingerprint(const char *dir, uint64_t *fp)
 {
-	static const char *files[] = { "vocab.txt", "vocab.json", "merges.txt", "tokenizer.json",
-				       "tokenizer_config.json", "special_tokens_map.json" };
+	struct folder_paths files;
 	uint64_t h = 0;
-	int found = 0;
-	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-		char path[PATH_MAX];
+	int found = 0, rc = paths_join(&files, dir);
+	for (int i = 0; i < FILES && rc == 0; i++) {
 		size_t n;
-		if (!exists(dir, files[i]))
+		if (!exists(&files, i))
 			continue;
-		path_in(path, dir, files[i]);
-		char *text = read_file(path, &n);
-		if (!text)
-			return E_IO;
+		char *text = read_file(files.path[i], &n);
+		if (!text) {
+			rc = E_IO;
+			break;
+		}
 		h = xxh64(text, n, h);
 		free(text);
 		found = 1;
 	}
+	paths_free(&files);
+	if (rc < 0)
+		return rc;
 	if (!found)
 		return err_set(E_IO, "%s: no tokenizer files (vocab.txt, vocab.json, ...)", dir);
 	*fp = h;

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "checkpoint.h"
@@ -18,6 +17,7 @@
 #include "gemm.h"
 #include "infer.h"
 #include "io.h"
+#include "mem.h"
 #include "metrics.h"
 #include "optim.h"
 #include "predictions.h"
@@ -116,21 +116,14 @@ static void write_predictions(const struct dataset *d, const struct task *t, con
 		die_lib();
 }
 
-static double peak_mb(void)
+/* A new zeroed entry at the end of *arr (n entries, capacity *cap, of size bytes). */
+static void *append(void **arr, size_t *n, size_t *cap, size_t size)
 {
-	struct rusage ru;
-	return getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss / 1024.0 : NAN;
-}
-
-/* Appends to a growing array of n items of size sz. */
-static void *push(void *arr, size_t *n, size_t sz)
-{
-	char *p = realloc(arr, (*n + 1) * sz);
-	if (!p)
-		die("out of memory");
-	memset(p + *n * sz, 0, sz);
-	(*n)++;
-	return p;
+	if (grow(arr, cap, *n + 1, size) < 0)
+		die_lib();
+	char *entry = (char *)*arr + (*n)++ * size;
+	memset(entry, 0, size);
+	return entry;
 }
 
 /* Everything a training run holds, from its inputs to its record. */
@@ -143,6 +136,7 @@ struct session {
 	struct finetune f;
 	struct adamw opt;
 	struct run_record rec;
+	size_t loss_cap, evals_cap; /* of rec.loss and rec.evals */
 	long per_epoch, total, warmup;
 	struct rng shuffle;
 	uint32_t *order; /* the training examples in this epoch's order */
@@ -329,8 +323,8 @@ static void log_loss(struct session *s, long step, long epoch)
 {
 	float lr = schedule_lr((float)s->o->lr, step, s->warmup, s->total);
 	double mean = s->progress.window / (double)s->progress.in_window;
-	s->rec.loss = push(s->rec.loss, &s->rec.nloss, sizeof *s->rec.loss);
-	s->rec.loss[s->rec.nloss - 1] = (struct run_loss){ step + 1, mean, lr };
+	struct run_loss *entry = append((void **)&s->rec.loss, &s->rec.nloss, &s->loss_cap, sizeof *s->rec.loss);
+	*entry = (struct run_loss){ step + 1, mean, lr };
 	/* this process's rate, and the time the steps left take at it */
 	double rate = (double)(s->progress.trained_tokens - s->loop_tokens) / (s->train_seconds > 0 ? s->train_seconds : 1e-9);
 	double left = s->train_seconds / (double)(step + 1 - s->loop_from) * (double)(s->total - step - 1);
@@ -344,8 +338,7 @@ static void log_loss(struct session *s, long step, long epoch)
 /* The dev set's loss and metrics after an epoch, on stderr and in the record. */
 static void evaluate_epoch(struct session *s, long step, long epoch)
 {
-	s->rec.evals = push(s->rec.evals, &s->rec.nevals, sizeof *s->rec.evals);
-	struct run_eval *ev = &s->rec.evals[s->rec.nevals - 1];
+	struct run_eval *ev = append((void **)&s->rec.evals, &s->rec.nevals, &s->evals_cap, sizeof *s->rec.evals);
 	ev->epoch = (int)epoch;
 	ev->step = step + 1;
 	ev->loss = evaluate_set(&s->f, &s->dev, s->pred);
@@ -428,7 +421,7 @@ static void finish(struct session *s)
 			die_lib();
 		write_predictions(&s->dev, s->task, s->pred, path);
 	}
-	s->rec.peak_mb = peak_mb();
+	s->rec.peak_mb = peak_memory_mb();
 	char *yaml = folder_file(&s->rd, "run.yaml");
 	if (!yaml || run_write(yaml, &s->rec) < 0)
 		die_lib();
