@@ -20,6 +20,7 @@ static const char usage[] =
 	"  -o, --output FILE   write FILE (complete or not at all) instead of stdout\n"
 	"      --dtype TYPE    storage of the states: f32 (default), f16 or bf16\n"
 	"  -j, --threads N     threads (default: ELSA_THREADS, else every core)\n"
+	"  -q, --quiet         no progress on a terminal\n"
 	"      --shard K/N     only the K-th of N contiguous parts of the examples (K from 1; FILE only)\n"
 	"  -h, --help         this help;  -V, --version  the version\n";
 
@@ -52,19 +53,20 @@ static struct stream_header output_header(const struct model *m, const char *mod
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "model", 1, 0, 'm' }, { "output", 1, 0, 'o' }, { "dtype", 1, 0, 'd' }, { "threads", 1, 0, 'j' },
+		{ "model", 1, 0, 'm' }, { "output", 1, 0, 'o' }, { "dtype", 1, 0, 'd' }, { "threads", 1, 0, 'j' }, { "quiet", 0, 0, 'q' },
 		{ "help", 0, 0, 'h' },  { "version", 0, 0, 'V' }, { "shard", 1, 0, 'k' },   { 0 },
 	};
 	const char *model_dir = NULL, *output = "-", *threads = NULL;
 	int dtype = DT_F32, o;
 	struct shard shard = { 0 };
 	cli_init("elsa-embed");
-	while ((o = getopt_long(argc, argv, "m:o:j:hV", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "m:o:j:qhV", opts, NULL)) != -1) {
 		switch (o) {
 		case 'm': model_dir = optarg; break;
 		case 'o': output = optarg; break;
 		case 'd': dtype = cli_dtype(optarg); break;
 		case 'j': threads = optarg; break;
+		case 'q': quiet = 1; break;
 		case 'k':
 			if (shard_parse(optarg, &shard) < 0)
 				die_lib();

@@ -26,9 +26,10 @@ static const char usage[] =
 	"  -o, --output FILE   write the layer-J stream to FILE instead of stdout\n"
 	"      --dtype TYPE    storage of the written states: f32 (default), f16 or bf16\n"
 	"  -j, --threads N     threads (default: ELSA_THREADS, else every core)\n"
+	"  -q, --quiet         no progress on a terminal\n"
 	"      --stats FILE    write what was done (examples, tokens, layers, seconds) as YAML\n"
 	"      --shard K/N     only the K-th of N contiguous parts of the examples (K from 1; FILE only)\n"
-	"      --help, --version\n";
+	"  -h, --help          this help;  -V, --version  the version\n";
 
 #define MAX_SAVES 64
 
@@ -101,14 +102,14 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "model", 1, 0, 'm' }, { "to", 1, 0, 't' },	  { "save", 1, 0, 's' },   { "output", 1, 0, 'o' },
-		{ "dtype", 1, 0, 'd' }, { "threads", 1, 0, 'j' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'v' },
+		{ "dtype", 1, 0, 'd' }, { "threads", 1, 0, 'j' }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' },
 		{ "stats", 1, 0, 'S' }, { "shard", 1, 0, 'k' },	  { 0 },
 	};
 	const char *model_dir = NULL, *output = "-", *threads = NULL, *to_arg = NULL, *stats = NULL;
 	int dtype = DT_F32, o;
 	struct shard shard = { 0 };
 	cli_init("elsa-encode");
-	while ((o = getopt_long(argc, argv, "m:t:s:o:j:", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "m:t:s:o:j:qhV", opts, NULL)) != -1) {
 		switch (o) {
 		case 'm': model_dir = optarg; break;
 		case 't': to_arg = optarg; break;
@@ -116,13 +117,14 @@ int main(int argc, char **argv)
 		case 'o': output = optarg; break;
 		case 'd': dtype = cli_dtype(optarg); break;
 		case 'j': threads = optarg; break;
+		case 'q': quiet = 1; break;
 		case 'S': stats = optarg; break;
 		case 'k':
 			if (shard_parse(optarg, &shard) < 0)
 				die_lib();
 			break;
 		case 'h': cli_help(usage);
-		case 'v': cli_version();
+		case 'V': cli_version();
 		default: cli_usage_error();
 		}
 	}
@@ -148,9 +150,7 @@ int main(int argc, char **argv)
 	int missing;
 	if (params_init(&ps, &m.cfg, 0, from, to, 0) < 0 || params_load(&ps, &m, &missing) < 0)
 		die_lib();
-	struct layer_weights *w = calloc((size_t)(to - from), sizeof *w);
-	if (!w)
-		die("out of memory");
+	struct layer_weights *w = xcalloc((size_t)(to - from), sizeof *w);
 	for (int l = from; l < to; l++)
 		params_layer(&ps, ps.mem, l, &w[l - from]);
 

@@ -146,9 +146,7 @@ static int put_evaluation(struct out *out, const struct evaluation *e, const str
 static void evaluate(struct out *out, const struct options *o, const struct scores *gold, const struct scores *pred)
 {
 	size_t n = gold->n;
-	double *g = malloc(2 * n * sizeof *g);
-	if (!g)
-		die("out of memory");
+	double *g = xmalloc(2 * n * sizeof *g);
 	double *p = g + n;
 	for (size_t i = 0; i < n; i++)
 		g[i] = gold->v[i].value;
@@ -169,9 +167,7 @@ static void submit(struct out *out, const struct options *o, struct scores *gold
 			die_lib();
 		return;
 	}
-	double *p = malloc(gold->n * sizeof *p);
-	if (!p)
-		die("out of memory");
+	double *p = xmalloc(gold->n * sizeof *p);
 	if (scores_match(gold, pred, p) < 0)
 		die_lib();
 	for (size_t i = 0; i < gold->n; i++)

@@ -36,13 +36,47 @@ void cli_init(const char *name)
 /* Set once cli_exit has closed stdout: a message then must not flush it. */
 static int stdout_closed;
 
+int quiet;
+
+/* "prog: message"; a message ending in ':' gets the system's reason for the last failure. */
 static void vmessage(const char *fmt, va_list ap)
 {
+	int saved = errno;
+	size_t n = strlen(fmt);
 	if (!stdout_closed)
 		fflush(stdout);
 	fprintf(stderr, "%s: ", prog);
 	vfprintf(stderr, fmt, ap);
+	if (n && fmt[n - 1] == ':')
+		fprintf(stderr, " %s", strerror(saved));
 	fputc('\n', stderr);
+}
+
+static void *checked(void *p)
+{
+	if (!p)
+		die("out of memory");
+	return p;
+}
+
+void *xmalloc(size_t n)
+{
+	return checked(malloc(n ? n : 1));
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	return checked(calloc(n ? n : 1, size ? size : 1));
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	return checked(realloc(p, n ? n : 1));
+}
+
+char *xstrdup(const char *s)
+{
+	return checked(strdup(s));
 }
 
 void die(const char *fmt, ...)
@@ -153,7 +187,7 @@ int cli_exit(void)
 void progress_start(struct progress *p)
 {
 	p->start = p->last = now_seconds();
-	p->on = isatty(2);
+	p->on = isatty(2) && !quiet;
 }
 
 void progress_update(struct progress *p, size_t examples, size_t tokens, double fraction)

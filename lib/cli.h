@@ -9,15 +9,23 @@
 #include "clock.h"
 
 extern const char *prog; /* "elsa-view", ... */
+extern int quiet;        /* -q: no progress nor log lines, only what went wrong */
 
 /* Names the program and installs handlers that remove uncommitted outputs on SIGINT, SIGTERM,
  * SIGHUP and SIGPIPE before dying of the signal. */
 void cli_init(const char *name);
-/* Flushes stdout, prints "prog: message" on stderr, removes uncommitted outputs, exits 1. */
+/* Flushes stdout, prints "prog: message" on stderr, removes uncommitted outputs, exits 1. A
+ * message that ends in ':' gets the system's reason (strerror(errno)) after it, as warn's. */
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* die() with the library's last message (err_msg()). */
 _Noreturn void die_lib(void);
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* malloc, calloc, realloc and strdup that die "out of memory" rather than return NULL (a size
+ * of 0 asks for 1). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
 /* Prints "prog VERSION" on stdout and exits 0. */
 _Noreturn void cli_version(void);
 /* Prints text on stdout and exits 0 (for --help). */

@@ -38,6 +38,7 @@ static const char usage[] =
 	"      --label-order O  class numbers in the label column count as glue (elsa's, transformers'\n"
 	"                     processors') or datasets (Hugging Face datasets': MNLI, AX differ)\n"
 	"  -o, --output FILE  write to FILE (atomically) instead of stdout\n"
+	"  -q, --quiet        no progress on a terminal\n"
 	"  -h, --help         this help;  -V, --version  the version\n";
 
 struct options {
@@ -69,11 +70,11 @@ static struct options parse_options(int argc, char **argv)
 		{ "id", required_argument, NULL, ID },       { "no-header", no_argument, NULL, NO_HEADER },
 		{ "label-order", required_argument, NULL, LABEL_ORDER },
 		{ "output", required_argument, NULL, 'o' },  { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },       { NULL, 0, NULL, 0 },
+		{ "version", no_argument, NULL, 'V' },       { "quiet", no_argument, NULL, 'q' },       { NULL, 0, NULL, 0 },
 	};
 	struct options o = { .max_len = 128, .order = ORDER_UNSAID };
 	int c;
-	while ((c = getopt_long(argc, argv, "m:t:L:o:hV", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:t:L:o:qhV", longs, NULL)) != -1) {
 		switch (c) {
 		case 'm': o.model = optarg; break;
 		case 't':
@@ -90,6 +91,7 @@ static struct options parse_options(int argc, char **argv)
 				die("--label-order: %s", err_msg());
 			break;
 		case 'o': o.output = optarg; break;
+		case 'q': quiet = 1; break;
 		case 'h': cli_help(usage);
 		case 'V': cli_version();
 		default: cli_usage_error();

@@ -54,6 +54,7 @@ static const char usage[] =
 	"      --no-resume        start over at step 0 even if RUN_DIR.checkpoint is there\n"
 	"      --force            replace an existing RUN_DIR (and a checkpoint of other settings)\n"
 	"  -j, --threads N        threads (default: ELSA_THREADS, else every core)\n"
+	"  -q, --quiet            no progress, dev or resume lines on stderr (only what went wrong)\n"
 	"      --predict RUN_DIR  predict STREAM with a trained run; predictions on stdout (or -o)\n"
 	"  -h, --help         this help;  -V, --version  the version\n";
 
@@ -186,14 +187,12 @@ static void setup(struct session *s, const struct options *o)
 	s->per_epoch = (long)((s->tr.n + (size_t)o->batch - 1) / (size_t)o->batch);
 	s->total = o->max_steps > 0 ? o->max_steps : s->per_epoch * o->epochs;
 	s->warmup = (long)ceil(o->warmup * (double)s->total);
-	s->order = malloc(s->tr.n * sizeof *s->order);
-	s->labels = malloc((size_t)o->batch * sizeof *s->labels);
-	s->pred = malloc((s->dev.n + 1) * sizeof *s->pred);
 	if (o->keep_best && !o->dev)
 		die("--keep best: chooses on the dev set: give --dev");
-	s->best = o->keep_best ? malloc(s->f.ps.size * sizeof *s->best) : NULL;
-	if (!s->order || !s->labels || !s->pred || (o->keep_best && !s->best))
-		die("out of memory");
+	s->order = xmalloc(s->tr.n * sizeof *s->order);
+	s->labels = xmalloc((size_t)o->batch * sizeof *s->labels);
+	s->pred = xmalloc((s->dev.n + 1) * sizeof *s->pred);
+	s->best = o->keep_best ? xmalloc(s->f.ps.size * sizeof *s->best) : NULL;
 	for (size_t i = 0; i < s->tr.n; i++)
 		s->order[i] = (uint32_t)i;
 	s->rec = (struct run_record){ .layers = s->m.cfg.layers, .frozen = N, .train_embeddings = o->train_embeddings,
@@ -287,7 +286,8 @@ static void resume(struct session *s)
 		double *cost[] = { &s->rec.seconds, &s->rec.train_seconds, &s->rec.gemm_seconds, &s->rec.gemm_gflop };
 		for (int i = 0; i < 4; i++)
 			s->before[i] = *cost[i];
-		warn("resuming %s from step %ld of %ld (checkpoint of %s)", o->run_dir, s->progress.step, s->total,
+		if (!quiet)
+			warn("resuming %s from step %ld of %ld (checkpoint of %s)", o->run_dir, s->progress.step, s->total,
 		     s->ck.written);
 	}
 	rng_seed(&s->shuffle, o->seed);
@@ -329,8 +329,9 @@ static void log_loss(struct session *s, long step, long epoch)
 	double rate = (double)(s->progress.trained_tokens - s->loop_tokens) / (s->train_seconds > 0 ? s->train_seconds : 1e-9);
 	double left = s->train_seconds / (double)(step + 1 - s->loop_from) * (double)(s->total - step - 1);
 	const char *slash = strrchr(s->o->run_dir, '/'), *name = slash && slash[1] ? slash + 1 : s->o->run_dir;
-	fprintf(stderr, "%s: %s: step %ld/%ld epoch %ld loss %.6f lr %.3g, %.0f tokens/s, %ldm%02lds left\n", prog, name,
-		step + 1, s->total, epoch, mean, (double)lr, rate, (long)left / 60, (long)left % 60);
+	if (!quiet)
+		fprintf(stderr, "%s: %s: step %ld/%ld epoch %ld loss %.6f lr %.3g, %.0f tokens/s, %ldm%02lds left\n", prog,
+			name, step + 1, s->total, epoch, mean, (double)lr, rate, (long)left / 60, (long)left % 60);
 	s->progress.window = 0;
 	s->progress.in_window = 0;
 }
@@ -344,8 +345,9 @@ static void evaluate_epoch(struct session *s, long step, long epoch)
 	ev->loss = evaluate_set(&s->f, &s->dev, s->pred);
 	if (metrics_evaluate(s->task, s->dev.label, s->pred, s->dev.n, &ev->e) < 0)
 		die_lib();
-	fprintf(stderr, "%s: epoch %ld dev loss %.6f %s %.6f\n", prog, epoch, ev->loss, ev->e.m[ev->e.primary].name,
-		ev->e.m[ev->e.primary].value);
+	if (!quiet)
+		fprintf(stderr, "%s: epoch %ld dev loss %.6f %s %.6f\n", prog, epoch, ev->loss,
+			ev->e.m[ev->e.primary].name, ev->e.m[ev->e.primary].value);
 	if (s->best && run_best(s->rec.evals, s->rec.nevals) == s->rec.nevals - 1)
 		memcpy(s->best, s->f.ps.mem, s->f.ps.size * sizeof *s->best);
 }
@@ -362,8 +364,9 @@ static void choose_kept(struct session *s)
 		return;
 	memcpy(s->f.ps.mem, s->best, s->f.ps.size * sizeof *s->best);
 	evaluate_set(&s->f, &s->dev, s->pred);
-	warn("%s: kept epoch %d, the best dev %s", s->o->run_dir, s->rec.kept_epoch,
-	     s->rec.evals[kept].e.m[s->rec.evals[kept].e.primary].name);
+	if (!quiet)
+		warn("%s: kept epoch %d, the best dev %s", s->o->run_dir, s->rec.kept_epoch,
+		     s->rec.evals[kept].e.m[s->rec.evals[kept].e.primary].name);
 }
 
 /* The costs so far into the record: those before a resume and this process's. */
@@ -476,7 +479,7 @@ int main(int argc, char **argv)
 		{ "max-steps", 1, 0, MAX_STEPS }, { "no-shuffle", 0, 0, NO_SHUFFLE }, { "log-every", 1, 0, LOG_EVERY },
 		{ "force", 0, 0, FORCE },     { "train-embeddings", 0, 0, TRAIN_EMB },     { "threads", 1, 0, 'j' },	       { "predict", 1, 0, PREDICT },
 		{ "checkpoint-every", 1, 0, CHECKPOINT_EVERY }, { "no-resume", 0, 0, NO_RESUME },
-		{ "keep", 1, 0, KEEP },
+		{ "keep", 1, 0, KEEP },	      { "quiet", 0, 0, 'q' },
 		{ "help", 0, 0, 'h' },	      { "version", 0, 0, 'V' },	       { 0 },
 	};
 	struct options o = { .lr = 2e-5, .weight_decay = 0.01, .dropout = 0.1, .epochs = 3, .batch = 16, .shuffle = 1,
@@ -486,12 +489,13 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) /* --predict is a mode of its own, with its own options */
 		if (!strcmp(argv[i], "--predict") || !strncmp(argv[i], "--predict=", 10))
 			return main_predict(argc, argv);
-	while ((c = getopt_long(argc, argv, "m:t:o:j:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:t:o:j:qhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm': o.model_dir = optarg; break;
 		case 't': o.task = optarg; break;
 		case 'o': o.run_dir = optarg; break;
 		case 'j': o.threads = optarg; break;
+		case 'q': quiet = 1; break;
 		case TRAIN: o.train = optarg; break;
 		case DEV: o.dev = optarg; break;
 		case LR: o.lr = cli_double("--lr", optarg, 1e-12, 10); break;

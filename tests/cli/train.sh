@@ -64,6 +64,10 @@ fails "a run.yaml whose kept_epoch is no dev entry's is refused" "run.yaml: kept
 fails "a cell of runs that kept best and last epochs is refused" "whose keep \\(best or last epoch\\) differ" \
 	elsa-report "$T/best" "$T/last"
 
+train -o "$T/quiet" -q 2>"$T/quiet.err"
+check "-q: a run says nothing on stderr (no step, dev or kept lines)" "[ ! -s '$T/quiet.err' ] && [ -s '$T/quiet/run.yaml' ]"
+same "... and trains the same run" "$T/run/model.safetensors" "$T/quiet/model.safetensors"
+
 # Head alone (N = L), regression, and N = 0.
 elsa-encode -m "$M" --to 3 "$T/l2.zst" >"$T/l3.zst"
 ok "N = L trains the head alone" elsa-train -m "$M" -t rte --train "$T/l3.zst" -o "$T/head" --max-steps 3
