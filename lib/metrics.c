@@ -168,6 +168,26 @@ double metric_quantile(const double *sorted, size_t n, double p)
 	return t >= 0.5 ? b - d * (1 - t) : a + d * t; /* numpy's _lerp */
 }
 
+double metric_mean(const double *x, size_t n)
+{
+	double sum = 0;
+	for (size_t i = 0; i < n; i++)
+		sum += x[i];
+	return sum / (double)n;
+}
+
+double metric_sd(const double *x, size_t n)
+{
+	double sum = 0, sq = 0;
+	if (n < 2)
+		return NAN;
+	for (size_t i = 0; i < n; i++) {
+		sum += x[i];
+		sq += x[i] * x[i];
+	}
+	return sqrt(fmax(0, (sq - sum * sum / (double)n) / (double)(n - 1)));
+}
+
 /* Each task's set of metrics */
 
 typedef int compute_fn(const struct task *t, const double *gold, const double *pred, size_t n, double *v);

@@ -1,7 +1,7 @@
 /* metrics.h: GLUE's metrics, as Hugging Face's glue_compute_metrics defines them (accuracy, F1 of
  * class 1, Matthews correlation, Pearson and Spearman correlation), on arrays of gold labels and
- * predictions in the same order; the per-task set of metrics with its primary one; and percentile
- * bootstrap intervals over examples.
+ * predictions in the same order; the per-task set of metrics with its primary one; percentile
+ * bootstrap intervals over examples; and the mean and spread of a few values (seeds).
  *
  * Labels and predictions are class indices (0, 1, 2) as doubles, or scores for regression.
  * A metric that is undefined (a correlation of a constant) is NAN; MCC and F1 follow
@@ -29,6 +29,15 @@ int metric_ranks(const double *x, size_t n, double *rank);
 int metric_spearman(const double *x, const double *y, size_t n, double *rho);
 /* The p-quantile (0 <= p <= 1) of sorted[0..n) with linear interpolation (numpy's default). */
 double metric_quantile(const double *sorted, size_t n, double p);
+
+/* Statistics over a few values, such as the seeds of one of elsa-report's cells. */
+/* The mean of x[0..n) (n > 0): the values summed left to right, divided by n. NAN when any value
+ * is NAN (an interval bound that one seed lacks leaves the bound's mean undefined). */
+double metric_mean(const double *x, size_t n);
+/* The sample standard deviation of x[0..n), n - 1 in the denominator:
+ * sqrt((sum x^2 - (sum x)^2 / n) / (n - 1)), the sums in one pass left to right, a variance that
+ * rounding leaves below 0 taken as 0. NAN when n < 2 (one value has no spread). */
+double metric_sd(const double *x, size_t n);
 
 #define METRICS_MAX 3
 

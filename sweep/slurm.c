@@ -2,7 +2,6 @@
  * state of a sweep folder's runs, however they were run. */
 #include <errno.h>
 #include <glob.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +25,9 @@ struct sbatch {
 
 static void arg(struct sbatch *s, const char *fmt, const char *v)
 {
-	char buf[PATH_MAX + 64];
 	if (s->n == SBATCH_ARGS_MAX)
 		die("--sbatch-args: more than %d options", SBATCH_ARGS_MAX);
-	snprintf(buf, sizeof buf, fmt, v);
-	if (!(s->argv[s->n++] = strdup(buf)))
-		die("out of memory");
+	s->argv[s->n++] = sweep_text(fmt, v);
 	s->argv[s->n] = NULL;
 }
 
@@ -40,13 +36,13 @@ static void arg(struct sbatch *s, const char *fmt, const char *v)
 static void common(struct sbatch *s, const struct experiment *e, const char *dir, const char *name, int array,
 		   const char *sbatch_args)
 {
-	char log[PATH_MAX + 32], cpus[32];
+	char cpus[32], *log = sweep_text("%s/slurm/%%x-%s.out", dir, array ? "%A_%a" : "%j");
 	s->n = 0;
 	arg(s, "%s", "sbatch");
 	arg(s, "%s", "--parsable");
 	arg(s, "--job-name=%s", name);
-	snprintf(log, sizeof log, "%s/slurm/%%x-%s.out", dir, array ? "%A_%a" : "%j");
 	arg(s, "--output=%s", log);
+	free(log);
 	snprintf(cpus, sizeof cpus, "%ld", e->slurm.cpus_per_task ? e->slurm.cpus_per_task : 1);
 	arg(s, "--cpus-per-task=%s", cpus);
 	if (e->slurm.partition)
@@ -79,11 +75,7 @@ static char *submit(struct sbatch *s, int dry, const char *name)
 		for (int i = 0; i < s->n; i++)
 			printf("%s%s", i ? " " : "", s->argv[i]);
 		printf("\n");
-		char *id = malloc(strlen(name) + 2);
-		if (!id)
-			die("out of memory");
-		sprintf(id, "$%s", name);
-		return id;
+		return sweep_text("$%s", name);
 	}
 	int fd[2];
 	if (pipe(fd) < 0)
@@ -115,76 +107,102 @@ static char *submit(struct sbatch *s, int dry, const char *name)
 /* A job script in DIR/slurm: its threads are the job's CPUs. */
 static char *script(const char *dir, const char *name, const char *body)
 {
-	char path[PATH_MAX + 64], text[3 * PATH_MAX + 512];
-	snprintf(path, sizeof path, "%s/slurm/%s.sh", dir, name);
-	snprintf(text, sizeof text, "#!/bin/sh\n# written by elsa-sweep --slurm\nexport ELSA_THREADS=${SLURM_CPUS_PER_TASK:-1}\n%s",
-		 body);
-	if (write_file_atomic(path, text, strlen(text)) < 0 || chmod(path, 0755) < 0)
+	char *path = sweep_text("%s/slurm/%s.sh", dir, name);
+	char *text = sweep_text("#!/bin/sh\n# written by elsa-sweep --slurm\nexport ELSA_THREADS=${SLURM_CPUS_PER_TASK:-1}\n%s",
+				body);
+	if (write_file_atomic(path, text, strlen(text)) < 0)
 		die_lib();
-	char *p = strdup(path);
-	if (!p)
-		die("out of memory");
-	return p;
+	if (chmod(path, 0755) < 0)
+		die("%s: %s", path, strerror(errno));
+	free(text);
+	return path;
 }
 
-/* The run folder a line of runs.list trains: the argument of its " -o ". */
-static int line_run(const char *line, char *run, size_t n)
+/* s in single quotes for sh, each ' in it as '\'' (a malloc'd string). */
+static char *sh_quote(const char *s)
+{
+	size_t n = 3;
+	for (const char *c = s; *c; c++)
+		n += *c == '\'' ? 4 : 1;
+	char *q = malloc(n), *p = q;
+	if (!q)
+		die("out of memory");
+	*p++ = '\'';
+	for (const char *c = s; *c; c++)
+		if (*c == '\'') {
+			memcpy(p, "'\\''", 4);
+			p += 4;
+		} else {
+			*p++ = *c;
+		}
+	*p++ = '\'';
+	*p = 0;
+	return q;
+}
+
+/* The run folder a line of runs.list trains: the argument of its " -o ", malloc'd; NULL: none. */
+static char *line_run(const char *line)
 {
 	const char *o = strstr(line, " -o ");
 	if (!o)
-		return -1;
+		return NULL;
 	o += 4;
-	size_t len = strcspn(o, " ");
-	snprintf(run, n, "%.*s", (int)len, o);
-	return 0;
+	char *run = strndup(o, strcspn(o, " "));
+	if (!run)
+		die("out of memory");
+	return run;
 }
 
 static int exists(const char *fmt, const char *run)
 {
-	char path[PATH_MAX + 64];
-	snprintf(path, sizeof path, fmt, run);
-	return access(path, F_OK) == 0;
+	char *path = sweep_text(fmt, run);
+	int there = access(path, F_OK) == 0;
+	free(path);
+	return there;
 }
 
-/* "1,4,5": the lines of runs.list whose run is not done, and how many. */
+/* "1,4,5": the lines of runs.list whose run is not done (at most n - 1 bytes of them), and how many. */
 static size_t missing_lines(const char *dir, char *list, size_t n)
 {
-	char path[PATH_MAX + 32], run[PATH_MAX];
-	snprintf(path, sizeof path, "%s/runs.list", dir);
+	char *path = sweep_text("%s/runs.list", dir), *line;
 	struct in *in = in_open(path);
-	char *line;
-	size_t len, k = 0, count = 0;
+	size_t len, k = 0, count = 0, used = 0;
 	if (!in)
 		die_lib();
 	list[0] = 0;
 	while (in_line(in, &line, &len) > 0) {
 		k++;
-		if (line_run(line, run, sizeof run) < 0)
+		char *run = line_run(line);
+		if (!run)
 			die("%s: line %zu: no -o RUN_DIR", path, k);
-		if (exists("%s/run.yaml", run))
+		int done = exists("%s/run.yaml", run);
+		free(run);
+		if (done)
 			continue;
-		snprintf(list + strlen(list), n - strlen(list), "%s%zu", count ? "," : "", k);
+		int w = snprintf(list + used, n - used, "%s%zu", count ? "," : "", k);
+		if (w < 0 || (size_t)w >= n - used)
+			die("%s: too many runs for one job array: its list of lines passes %zu bytes", path, n - 1);
+		used += (size_t)w;
 		count++;
 	}
 	in_close(in);
-	if (strlen(list) + 1 >= n)
-		die("%s: too many runs for one job array", path);
+	free(path);
 	return count;
 }
 
 /* Are the caches up to date? make -q says. */
 static int caches_done(const char *dir)
 {
-	char mk[PATH_MAX + 32];
-	snprintf(mk, sizeof mk, "%s/Makefile", dir);
+	char *mk = sweep_text("%s/Makefile", dir);
 	char *args[] = { "make", "-q", "-s", "-f", mk, "caches", NULL };
 	pid_t pid = fork();
 	if (pid == 0) {
 		execvp("make", args);
 		_exit(127);
 	}
-	int status;
-	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	int status, done = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	free(mk);
+	return done;
 }
 
 /* The caches: one job; or, with shards, the token streams, then an array of one job per shard
@@ -194,33 +212,32 @@ static char *submit_caches(const struct experiment *e, const char *dir, const ch
 			   const char *cache_sh)
 {
 	struct sbatch s;
-	char body[PATH_MAX + 128], range[64], dep[300];
+	char range[64];
 	long most = e->shards[0] > e->shards[1] ? e->shards[0] : e->shards[1];
 	char *shards_id = NULL;
 	if (most > 1) {
-		snprintf(body, sizeof body, "exec make -s -f '%s/Makefile' tokens\n", dir);
+		char *body = sweep_text("exec make -s -f '%s/Makefile' tokens\n", dir);
 		char *tokens_sh = script(dir, "tokens", body);
+		free(body);
 		common(&s, e, dir, "elsa-tokens", 0, sbatch_args);
 		arg(&s, "%s", tokens_sh);
 		char *tokens_id = submit(&s, dry, "TOKENS");
 		sbatch_free(&s);
-		snprintf(body, sizeof body, "exec make -s -f '%s/Makefile' shard-$SLURM_ARRAY_TASK_ID\n", dir);
+		body = sweep_text("exec make -s -f '%s/Makefile' shard-$SLURM_ARRAY_TASK_ID\n", dir);
 		char *shard_sh = script(dir, "shard", body);
+		free(body);
 		common(&s, e, dir, "elsa-shards", 1, sbatch_args);
 		snprintf(range, sizeof range, "1-%ld", most);
 		arg(&s, "--array=%s", range);
-		snprintf(dep, sizeof dep, "afterok:%s", tokens_id);
-		arg(&s, "--dependency=%s", dep);
+		arg(&s, "--dependency=afterok:%s", tokens_id);
 		arg(&s, "%s", shard_sh);
 		shards_id = submit(&s, dry, "SHARDS");
 		sbatch_free(&s);
 		free(tokens_sh), free(shard_sh), free(tokens_id);
 	}
 	common(&s, e, dir, "elsa-caches", 0, sbatch_args);
-	if (shards_id) {
-		snprintf(dep, sizeof dep, "afterok:%s", shards_id);
-		arg(&s, "--dependency=%s", dep);
-	}
+	if (shards_id)
+		arg(&s, "--dependency=afterok:%s", shards_id);
 	arg(&s, "%s", cache_sh);
 	char *id = submit(&s, dry, "CACHES");
 	sbatch_free(&s);
@@ -228,43 +245,54 @@ static char *submit_caches(const struct experiment *e, const char *dir, const ch
 	return id;
 }
 
+/* The job scripts in DIR/slurm: the caches (make caches), a run (its line of runs.list) and the
+ * report (elsa-sweep itself, after the runs). dir and bin have no quote (elsa-sweep refuses one);
+ * the experiment's path is quoted. */
+static void job_scripts(const char *experiment, const char *dir, const char *bin, char *sh[3])
+{
+	char *body = sweep_text("exec make -s -k -f '%s/Makefile' caches\n", dir);
+	sh[0] = script(dir, "caches", body);
+	free(body);
+	body = sweep_text("line=$(sed -n \"${SLURM_ARRAY_TASK_ID}p\" '%s/runs.list')\nexec sh -c \"$line\"\n", dir);
+	sh[1] = script(dir, "runs", body);
+	free(body);
+	char *quoted = sh_quote(experiment);
+	body = sweep_text("exec '%s/elsa-sweep' -o '%s' -j 1 %s >'%s/slurm/report.out'\n", bin, dir, quoted, dir);
+	sh[2] = script(dir, "report", body);
+	free(body), free(quoted);
+}
+
 void slurm_submit(const struct experiment *e, const char *experiment, const char *dir, const char *bin,
 		  const char *sbatch_args, int dry)
 {
-	char path[PATH_MAX + 32], body[3 * PATH_MAX + 256], lines[1 << 16];
-	snprintf(path, sizeof path, "%s/slurm", dir);
+	char *path = sweep_text("%s/slurm", dir), lines[1 << 16], *sh[3];
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
 		die("%s: %s", path, strerror(errno));
+	free(path);
 	size_t runs = missing_lines(dir, lines, sizeof lines);
 	int caches = !caches_done(dir);
 	struct sbatch s;
-	char *cache_id = NULL, *runs_id = NULL, dep[4096];
-	snprintf(body, sizeof body, "exec make -s -k -f '%s/Makefile' caches\n", dir);
-	char *cache_sh = script(dir, "caches", body);
-	snprintf(body, sizeof body, "line=$(sed -n \"${SLURM_ARRAY_TASK_ID}p\" '%s/runs.list')\nexec sh -c \"$line\"\n", dir);
-	char *runs_sh = script(dir, "runs", body);
-	snprintf(body, sizeof body, "exec '%s/elsa-sweep' -o '%s' -j 1 '%s' >'%s/slurm/report.out'\n", bin, dir, experiment,
-		 dir);
-	char *report_sh = script(dir, "report", body);
+	char *cache_id = NULL, *runs_id = NULL;
+	job_scripts(experiment, dir, bin, sh);
 	if (caches)
-		cache_id = submit_caches(e, dir, sbatch_args, dry, cache_sh);
+		cache_id = submit_caches(e, dir, sbatch_args, dry, sh[0]);
 	if (runs) {
 		common(&s, e, dir, "elsa-runs", 1, sbatch_args);
 		arg(&s, "--array=%s", lines);
 		arg(&s, "%s", "--requeue"); /* a preempted run goes back in the queue, and resumes (elsa-train) */
 		if (cache_id)
 			arg(&s, "--dependency=afterok:%s", cache_id);
-		arg(&s, "%s", runs_sh);
+		arg(&s, "%s", sh[1]);
 		runs_id = submit(&s, dry, "RUNS");
 		sbatch_free(&s);
 	}
 	/* The report after the runs, succeeded or not: elsa-sweep lists what failed and reports the rest */
 	common(&s, e, dir, "elsa-report", 0, sbatch_args);
-	if (runs_id || cache_id) {
-		snprintf(dep, sizeof dep, "--dependency=%s:%s", runs_id ? "afterany" : "afterok", runs_id ? runs_id : cache_id);
-		arg(&s, "%s", dep);
-	}
-	arg(&s, "%s", report_sh);
+	if (runs_id)
+		arg(&s, "--dependency=afterany:%s", runs_id);
+	else if (cache_id)
+		arg(&s, "--dependency=afterok:%s", cache_id);
+	arg(&s, "%s", sh[2]);
 	char *report_id = submit(&s, dry, "REPORT");
 	sbatch_free(&s);
 	if (!dry) {
@@ -276,7 +304,7 @@ void slurm_submit(const struct experiment *e, const char *experiment, const char
 			dir, dir);
 	}
 	free(cache_id), free(runs_id), free(report_id);
-	free(cache_sh), free(runs_sh), free(report_sh);
+	free(sh[0]), free(sh[1]), free(sh[2]);
 }
 
 /* Status */
@@ -293,10 +321,10 @@ static const char *last_line_of(const char *failed, char *buf, size_t n)
 /* The step of the run's checkpoint (RUN.checkpoint/state's "step S" line), or 0. */
 static long checkpoint_step(const char *run)
 {
-	char path[PATH_MAX + 32], line[256];
+	char *path = sweep_text("%s.checkpoint/state", run), line[256];
 	long step = 0;
-	snprintf(path, sizeof path, "%s.checkpoint/state", run);
 	FILE *f = fopen(path, "r");
+	free(path);
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof line, f))
@@ -308,45 +336,55 @@ static long checkpoint_step(const char *run)
 
 static int running(const char *run)
 {
-	char pattern[PATH_MAX + 16];
+	char *pattern = sweep_text("%s.tmp.*", run);
 	glob_t g;
-	snprintf(pattern, sizeof pattern, "%s.tmp.*", run);
 	int any = glob(pattern, 0, NULL, &g) == 0;
 	if (any)
 		globfree(&g);
+	free(pattern);
 	return any;
+}
+
+/* Prints the state of a run (0 done, 1 running, 2 failed, 3 missing), named TASK/NAME below
+ * DIR/runs, and returns it. */
+static int run_state(const char *dir, const char *run)
+{
+	static const char *const states[] = { "done", "running", "failed", "missing" };
+	char *failed = sweep_text("%s.failed", run), why[512], ck[96] = "";
+	int st = exists("%s/run.yaml", run) ? 0 : running(run) ? 1 : access(failed, F_OK) == 0 ? 2 : 3;
+	long step = st ? checkpoint_step(run) : 0;
+	size_t skip = strlen(dir) + sizeof "/runs/" - 1;
+	const char *task = strlen(run) > skip && !strncmp(run, dir, strlen(dir)) ? run + skip : run;
+	if (step)
+		snprintf(ck, sizeof ck, " (checkpoint at step %ld: resumes from there)", step);
+	printf("%-8s %s%s%s%s\n", states[st], task, st == 2 ? ": " : "", st == 2 ? last_line_of(failed, why, sizeof why) : "",
+	       ck);
+	free(failed);
+	return st;
 }
 
 void sweep_status(const char *folder)
 {
-	char path[PATH_MAX + 32], run[PATH_MAX], failed[PATH_MAX + 16], why[512], ck[96], dir[PATH_MAX];
-	if (!realpath(folder, dir))
+	char *dir = realpath(folder, NULL);
+	if (!dir)
 		die("%s: %s", folder, strerror(errno));
-	size_t counts[4] = { 0 }, k = 0;
-	static const char *const states[] = { "done", "running", "failed", "missing" };
-	snprintf(path, sizeof path, "%s/runs.list", dir);
+	size_t counts[4] = { 0 }, k = 0, len;
+	char *path = sweep_text("%s/runs.list", dir), *line;
 	struct in *in = in_open(path);
-	char *line;
-	size_t len;
 	if (!in)
 		die_lib();
 	while (in_line(in, &line, &len) > 0) {
 		k++;
-		if (line_run(line, run, sizeof run) < 0)
+		char *run = line_run(line);
+		if (!run)
 			die("%s: line %zu: no -o RUN_DIR", path, k);
-		snprintf(failed, sizeof failed, "%s.failed", run);
-		int st = exists("%s/run.yaml", run) ? 0 : running(run) ? 1 : access(failed, F_OK) == 0 ? 2 : 3;
-		long step = st ? checkpoint_step(run) : 0;
-		counts[st]++;
-		const char *task = run + strlen(dir) + sizeof "/runs/" - 1;
-		ck[0] = 0;
-		if (step)
-			snprintf(ck, sizeof ck, " (checkpoint at step %ld: resumes from there)", step);
-		printf("%-8s %s%s%s%s\n", states[st], task, st == 2 ? ": " : "", st == 2 ? last_line_of(failed, why, sizeof why) : "",
-		       ck);
+		counts[run_state(dir, run)]++;
+		free(run);
 	}
 	in_close(in);
-	snprintf(path, sizeof path, "%s/report.md", dir);
+	free(path);
+	path = sweep_text("%s/report.md", dir);
 	printf("%zu runs: %zu done, %zu running, %zu failed, %zu missing; the report %s\n", k, counts[0], counts[1], counts[2],
 	       counts[3], access(path, F_OK) == 0 ? "is written" : "is not written");
+	free(path), free(dir);
 }

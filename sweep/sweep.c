@@ -4,10 +4,10 @@
  * with make -j, so that an interrupted or extended study redoes only what is missing. */
 #include <errno.h>
 #include <glob.h>
-#include <signal.h>
 #include <getopt.h>
-#include <limits.h>
 #include <math.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,19 +42,70 @@ static const char usage[] =
 	"                     lines too, submitting nothing)\n"
 	"      --help, --version\n";
 
+/* fmt formatted with ap into a malloc'd string (*n its length), or NULL when out of memory. */
+static char *vtext(size_t *n, const char *fmt, va_list ap)
+{
+	va_list again;
+	va_copy(again, ap);
+	int len = vsnprintf(NULL, 0, fmt, ap);
+	char *s = len >= 0 ? malloc((size_t)len + 1) : NULL;
+	if (s)
+		vsnprintf(s, (size_t)len + 1, fmt, again);
+	va_end(again);
+	*n = s ? (size_t)len : 0;
+	return s;
+}
+
+char *sweep_text(const char *fmt, ...)
+{
+	size_t n;
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = vtext(&n, fmt, ap);
+	va_end(ap);
+	if (!s)
+		die("out of memory");
+	return s;
+}
+
 /* Writing the job graph */
+
+/* Dies of a failed write to the file name (the library's message, named by it when it is not). */
+static _Noreturn void write_failed(const char *name)
+{
+	const char *msg = err_msg();
+	if (strncmp(msg, name, strlen(name)))
+		die("%s: %s", name, msg);
+	die("%s", msg);
+}
+
+/* out_printf into the Makefile or runs.list, or death naming the file (a full disk). */
+static __attribute__((format(printf, 2, 3))) void emit(struct out *out, const char *fmt, ...)
+{
+	size_t n;
+	va_list ap;
+	va_start(ap, fmt);
+	char *text = vtext(&n, fmt, ap);
+	va_end(ap);
+	if (!text)
+		die("%s: out of memory", out_name(out));
+	if (out_write(out, text, n) < 0)
+		write_failed(out_name(out));
+	free(text);
+}
 
 /* A stamp file that changes (and so makes its dependents rebuild) only when its text does. */
 static void stamp(const char *dir, const char *name, const char *text)
 {
-	char path[PATH_MAX];
+	char *path = path_join(dir, name);
 	size_t n;
-	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (!path)
+		die("out of memory");
 	char *old = read_file(path, &n);
-	if (!old || strcmp(old, text))
-		if (write_file_atomic(path, text, strlen(text)) < 0)
-			die_lib();
+	if ((!old || strcmp(old, text)) && write_file_atomic(path, text, strlen(text)) < 0)
+		write_failed(path);
 	free(old);
+	free(path);
 }
 
 static int max_frozen(const struct experiment *e)
@@ -67,35 +118,34 @@ static int max_frozen(const struct experiment *e)
 
 void run_name(char *buf, size_t n, int frozen, double lr, long seed, int emb)
 {
-	snprintf(buf, n, "N%d%s-lr%g-seed%ld", frozen, emb ? "+emb" : "", lr, seed);
+	if ((size_t)snprintf(buf, n, "N%d%s-lr%g-seed%ld", frozen, emb ? "+emb" : "", lr, seed) >= n)
+		die("a run name longer than %zu bytes (N%d, lr %g, seed %ld)", n - 1, frozen, lr, seed);
 }
 
 /* One training run's command, with the sweep folder, the binaries' folder and the model given
  * as S, BIN and MODEL (make variables, or the real paths for runs.list); make replaces a run
  * whose settings changed (--force), runs.list skips a finished one. */
-static void train_command(char *buf, size_t n, const struct experiment *e, const char *T, int N, double lr, long seed,
-			  const char *S, const char *BIN, const char *MODEL, int force)
+static char *train_command(const struct experiment *e, const char *T, int N, double lr, long seed, const char *S,
+			   const char *BIN, const char *MODEL, int force)
 {
 	char name[128];
 	int emb = N == 0 && e->train_embeddings;
 	run_name(name, sizeof name, N, lr, seed, emb);
-	snprintf(buf, n,
-		 "%s/elsa-train -m %s -t %s --train %s/cache/%s/train.L%d.zst --dev %s/cache/%s/dev.L%d.zst "
-		 "-o %s/runs/%s/%s%s --lr %g --seed %ld --epochs %ld --batch %ld --warmup %g --weight-decay %g "
-		 "--dropout %g --max-steps %ld --keep %s%s",
-		 BIN, MODEL, T, S, T, N, S, T, N, S, T, name, force ? " --force" : "", lr, seed, e->epochs, e->batch,
-		 e->warmup, e->weight_decay, e->dropout, e->max_steps, e->keep_best ? "best" : "last", emb ? " --train-embeddings" : "");
+	return sweep_text("%s/elsa-train -m %s -t %s --train %s/cache/%s/train.L%d.zst --dev %s/cache/%s/dev.L%d.zst "
+			  "-o %s/runs/%s/%s%s --lr %g --seed %ld --epochs %ld --batch %ld --warmup %g --weight-decay %g "
+			  "--dropout %g --max-steps %ld --keep %s%s",
+			  BIN, MODEL, T, S, T, N, S, T, N, S, T, name, force ? " --force" : "", lr, seed, e->epochs, e->batch,
+			  e->warmup, e->weight_decay, e->dropout, e->max_steps, e->keep_best ? "best" : "last",
+			  emb ? " --train-embeddings" : "");
 }
 
 /* A run's failure marker, NAME.failed beside its folder: what the run was and its log's last
  * line, which elsa-report shows as a failed cell and elsa-sweep lists at the end. As shell text. */
-static void failure_marker(char *buf, size_t n, const char *S, const char *T, const char *name, int N, double lr,
-			   long seed, int emb)
+static char *failure_marker(const char *S, const char *T, const char *name, int N, double lr, long seed, int emb)
 {
-	snprintf(buf, n,
-		 "{ printf 'task: %s\\nfrozen: %d\\nembeddings: %d\\nlr: %g\\nseed: %ld\\nlast: '; "
-		 "tail -n 1 %s/runs/%s/%s.log | sed 's/[\\\\\"]/\\\\&/g; s/.*/\"&\"/'; } >%s/runs/%s/%s.failed",
-		 T, N, emb, lr, seed, S, T, name, S, T, name);
+	return sweep_text("{ printf 'task: %s\\nfrozen: %d\\nembeddings: %d\\nlr: %g\\nseed: %ld\\nlast: '; "
+			  "tail -n 1 %s/runs/%s/%s.log | sed 's/[\\\\\"]/\\\\&/g; s/.*/\"&\"/'; } >%s/runs/%s/%s.failed",
+			  T, N, emb, lr, seed, S, T, name, S, T, name);
 }
 
 /* One encoding pass from IN to the deepest frozen count, saving the others on the way (a grouped
@@ -105,14 +155,14 @@ static void encode_rule(const struct experiment *e, const char *T, const char *s
 	int top = max_frozen(e);
 	for (int f = 0; f < e->nfrozen; f++)
 		if (e->frozen[f] > 0)
-			out_printf(mk, "$(S)/cache/%s/%s.L%d%s.zst ", T, split, e->frozen[f], suffix);
-	out_printf(mk, "&: $(S)/cache/%s/%s.L0%s.zst\n\t$(BIN)/elsa-encode -m $(MODEL) --to %d --dtype %s", T, split, suffix,
-		   top, e->dtype);
+			emit(mk, "$(S)/cache/%s/%s.L%d%s.zst ", T, split, e->frozen[f], suffix);
+	emit(mk, "&: $(S)/cache/%s/%s.L0%s.zst\n\t$(BIN)/elsa-encode -m $(MODEL) --to %d --dtype %s", T, split, suffix,
+	     top, e->dtype);
 	for (int f = 0; f < e->nfrozen; f++)
 		if (e->frozen[f] > 0 && e->frozen[f] < top)
-			out_printf(mk, " --save %d=$(S)/cache/%s/%s.L%d%s.zst", e->frozen[f], T, split, e->frozen[f], suffix);
-	out_printf(mk, " --stats $(S)/cache/%s/%s%s.encode.yaml -o $(S)/cache/%s/%s.L%d%s.zst $<\n", T, split, suffix, T,
-		   split, top, suffix);
+			emit(mk, " --save %d=$(S)/cache/%s/%s.L%d%s.zst", e->frozen[f], T, split, e->frozen[f], suffix);
+	emit(mk, " --stats $(S)/cache/%s/%s%s.encode.yaml -o $(S)/cache/%s/%s.L%d%s.zst $<\n", T, split, suffix, T,
+	     split, top, suffix);
 }
 
 /* A split in n shards: each embedded (elsa-embed --shard k/n) and encoded on its own, a job of
@@ -122,12 +172,12 @@ static void shard_rules(const struct experiment *e, const char *T, const char *s
 	char suffix[32];
 	for (long k = 1; k <= n; k++) {
 		snprintf(suffix, sizeof suffix, ".%ld", k);
-		out_printf(mk, "$(S)/cache/%s/%s.L0%s.zst: $(S)/cache/%s/%s.tokens\n", T, split, suffix, T, split);
-		out_printf(mk, "\t$(BIN)/elsa-embed -m $(MODEL) --dtype %s --shard %ld/%ld -o $@ $<\n", e->dtype, k, n);
-		out_printf(mk, "SHARD_%ld += $(S)/cache/%s/%s.L0%s.zst\n", k, T, split, suffix);
+		emit(mk, "$(S)/cache/%s/%s.L0%s.zst: $(S)/cache/%s/%s.tokens\n", T, split, suffix, T, split);
+		emit(mk, "\t$(BIN)/elsa-embed -m $(MODEL) --dtype %s --shard %ld/%ld -o $@ $<\n", e->dtype, k, n);
+		emit(mk, "SHARD_%ld += $(S)/cache/%s/%s.L0%s.zst\n", k, T, split, suffix);
 		if (max_frozen(e) > 0) {
 			encode_rule(e, T, split, suffix, mk);
-			out_printf(mk, "SHARD_%ld += $(S)/cache/%s/%s.L%d%s.zst\n", k, T, split, max_frozen(e), suffix);
+			emit(mk, "SHARD_%ld += $(S)/cache/%s/%s.L%d%s.zst\n", k, T, split, max_frozen(e), suffix);
 		}
 	}
 	int layers[EXPERIMENT_MAX_LIST + 1], nl = 0;
@@ -136,10 +186,10 @@ static void shard_rules(const struct experiment *e, const char *T, const char *s
 		if (e->frozen[f] > 0)
 			layers[nl++] = e->frozen[f];
 	for (int i = 0; i < nl; i++) {
-		out_printf(mk, "$(S)/cache/%s/%s.L%d.zst:", T, split, layers[i]);
+		emit(mk, "$(S)/cache/%s/%s.L%d.zst:", T, split, layers[i]);
 		for (long k = 1; k <= n; k++)
-			out_printf(mk, " $(S)/cache/%s/%s.L%d.%ld.zst", T, split, layers[i], k);
-		out_printf(mk, "\n\tcat $^ >$@.part && mv $@.part $@\n");
+			emit(mk, " $(S)/cache/%s/%s.L%d.%ld.zst", T, split, layers[i], k);
+		emit(mk, "\n\tcat $^ >$@.part && mv $@.part $@\n");
 	}
 }
 
@@ -150,18 +200,18 @@ static void cache_rules(const struct experiment *e, const struct task *tk, struc
 	const char *T = tk->name;
 	for (int s = 0; s < 2; s++) {
 		const char *split = s ? "dev" : "train";
-		char tsv[PATH_MAX];
-		snprintf(tsv, sizeof tsv, "%s/%s/%s", e->data, tk->folder, s ? task_dev_file(tk) : task_train_file(tk));
-		out_printf(mk, "$(S)/cache/%s/%s.tokens: %s $(MODEL_FILES) $(S)/settings.cache\n", T, split, tsv);
-		out_printf(mk, "\t@mkdir -p $(@D)\n\t$(BIN)/elsa-tokenize -m $(MODEL) -t %s --max-len %ld -o $@ %s\n", T,
-			   e->max_len, tsv);
-		out_printf(mk, "TOKENS += $(S)/cache/%s/%s.tokens\n", T, split);
+		char *tsv = sweep_text("%s/%s/%s", e->data, tk->folder, s ? task_dev_file(tk) : task_train_file(tk));
+		emit(mk, "$(S)/cache/%s/%s.tokens: %s $(MODEL_FILES) $(S)/settings.cache\n", T, split, tsv);
+		emit(mk, "\t@mkdir -p $(@D)\n\t$(BIN)/elsa-tokenize -m $(MODEL) -t %s --max-len %ld -o $@ %s\n", T,
+		     e->max_len, tsv);
+		emit(mk, "TOKENS += $(S)/cache/%s/%s.tokens\n", T, split);
+		free(tsv);
 		if (e->shards[s] > 1) {
 			shard_rules(e, T, split, e->shards[s], mk);
 			continue;
 		}
-		out_printf(mk, "$(S)/cache/%s/%s.L0.zst: $(S)/cache/%s/%s.tokens\n", T, split, T, split);
-		out_printf(mk, "\t$(BIN)/elsa-embed -m $(MODEL) --dtype %s -o $@ $<\n", e->dtype);
+		emit(mk, "$(S)/cache/%s/%s.L0.zst: $(S)/cache/%s/%s.tokens\n", T, split, T, split);
+		emit(mk, "\t$(BIN)/elsa-embed -m $(MODEL) --dtype %s -o $@ $<\n", e->dtype);
 		if (max_frozen(e) > 0)
 			encode_rule(e, T, split, "", mk);
 	}
@@ -170,19 +220,20 @@ static void cache_rules(const struct experiment *e, const struct task *tk, struc
 /* One run's rule: train (logging to NAME.log), or on failure leave NAME.failed and fail. */
 static void run_rule(const struct experiment *e, const char *T, int N, double lr, long seed, struct out *mk)
 {
-	char name[128], cmd[16384], marker[16384];
+	char name[128];
 	int emb = N == 0 && e->train_embeddings;
 	run_name(name, sizeof name, N, lr, seed, emb);
-	train_command(cmd, sizeof cmd, e, T, N, lr, seed, "$(S)", "$(BIN)", "$(MODEL)", 1);
-	failure_marker(marker, sizeof marker, "$(S)", T, name, N, lr, seed, emb);
-	out_printf(mk, "$(S)/runs/%s/%s/run.yaml: $(S)/cache/%s/train.L%d.zst $(S)/cache/%s/dev.L%d.zst $(S)/settings.train\n"
-		       "\t@mkdir -p $(S)/runs/%s; rm -f $(S)/runs/%s/%s.failed\n"
-		       "\t%s 2>$(S)/runs/%s/%s.log || { %s; exit 1; }\n",
-		   T, name, T, N, T, N, T, T, name, cmd, T, name, marker);
-	out_printf(mk, "$(S)/runs/%s/%s/eval.yaml: $(S)/runs/%s/%s/run.yaml\n\t$(BIN)/elsa-evaluate -t %s "
-		       "--gold $(S)/cache/%s/dev.tokens --pred $(S)/runs/%s/%s/predictions.tsv --bootstrap 1000 "
-		       "-o $@\nEVALS += $(S)/runs/%s/%s/eval.yaml\n",
-		   T, name, T, name, T, T, T, name, T, name);
+	char *cmd = train_command(e, T, N, lr, seed, "$(S)", "$(BIN)", "$(MODEL)", 1);
+	char *marker = failure_marker("$(S)", T, name, N, lr, seed, emb);
+	emit(mk, "$(S)/runs/%s/%s/run.yaml: $(S)/cache/%s/train.L%d.zst $(S)/cache/%s/dev.L%d.zst $(S)/settings.train\n"
+		 "\t@mkdir -p $(S)/runs/%s; rm -f $(S)/runs/%s/%s.failed\n"
+		 "\t%s 2>$(S)/runs/%s/%s.log || { %s; exit 1; }\n",
+	     T, name, T, N, T, N, T, T, name, cmd, T, name, marker);
+	emit(mk, "$(S)/runs/%s/%s/eval.yaml: $(S)/runs/%s/%s/run.yaml\n\t$(BIN)/elsa-evaluate -t %s "
+		 "--gold $(S)/cache/%s/dev.tokens --pred $(S)/runs/%s/%s/predictions.tsv --bootstrap 1000 "
+		 "-o $@\nEVALS += $(S)/runs/%s/%s/eval.yaml\n",
+	     T, name, T, name, T, T, T, name, T, name);
+	free(cmd), free(marker);
 }
 
 /* One run's line of runs.list, a shell command that stands alone (GNU parallel, a Slurm array):
@@ -191,14 +242,15 @@ static void run_rule(const struct experiment *e, const char *T, int N, double lr
 static void run_line(const struct experiment *e, const char *T, int N, double lr, long seed, const char *dir,
 		     const char *bin, long threads, struct out *list)
 {
-	char name[128], cmd[16384], marker[16384];
+	char name[128];
 	int emb = N == 0 && e->train_embeddings;
 	run_name(name, sizeof name, N, lr, seed, emb);
-	train_command(cmd, sizeof cmd, e, T, N, lr, seed, dir, bin, e->model, 0);
-	failure_marker(marker, sizeof marker, dir, T, name, N, lr, seed, emb);
-	out_printf(list, "mkdir -p %s/runs/%s && { [ -f %s/runs/%s/%s/run.yaml ] || { ELSA_THREADS=${ELSA_THREADS:-%ld} "
-			 "%s 2>%s/runs/%s/%s.log && rm -f %s/runs/%s/%s.failed; } || { %s; exit 1; }; }\n",
-		   dir, T, dir, T, name, threads, cmd, dir, T, name, dir, T, name, marker);
+	char *cmd = train_command(e, T, N, lr, seed, dir, bin, e->model, 0);
+	char *marker = failure_marker(dir, T, name, N, lr, seed, emb);
+	emit(list, "mkdir -p %s/runs/%s && { [ -f %s/runs/%s/%s/run.yaml ] || { ELSA_THREADS=${ELSA_THREADS:-%ld} "
+		   "%s 2>%s/runs/%s/%s.log && rm -f %s/runs/%s/%s.failed; } || { %s; exit 1; }; }\n",
+	     dir, T, dir, T, name, threads, cmd, dir, T, name, dir, T, name, marker);
+	free(cmd), free(marker);
 }
 
 /* Every (frozen count, learning rate, seed) of a task: its training run and its evaluation. */
@@ -217,28 +269,28 @@ static void write_makefile(const struct experiment *e, const char *dir, const ch
 			   struct out *list)
 {
 	long cores = sysconf(_SC_NPROCESSORS_ONLN), threads = cores / jobs > 0 ? cores / jobs : 1;
-	out_printf(mk, "# The jobs of an elsa study, written by elsa-sweep: make -f %s/Makefile -j N\n", dir);
+	emit(mk, "# The jobs of an elsa study, written by elsa-sweep: make -f %s/Makefile -j N\n", dir);
 	/* Threads: cores / jobs, whatever the environment says, so that jobs never share a core. */
-	out_printf(mk, "BIN = %s\nMODEL = %s\nS = %s\nexport ELSA_THREADS = %ld\n", bin, e->model, dir, threads);
-	out_printf(mk, "MODEL_FILES = $(wildcard $(MODEL)/config.json $(MODEL)/model.safetensors $(MODEL)/vocab.* "
-		       "$(MODEL)/merges.txt $(MODEL)/tokenizer*.json)\n");
-	out_printf(mk, ".DELETE_ON_ERROR:\n.PHONY: all caches runs\nall: $(S)/report.md\n\ncaches:");
+	emit(mk, "BIN = %s\nMODEL = %s\nS = %s\nexport ELSA_THREADS = %ld\n", bin, e->model, dir, threads);
+	emit(mk, "MODEL_FILES = $(wildcard $(MODEL)/config.json $(MODEL)/model.safetensors $(MODEL)/vocab.* "
+		 "$(MODEL)/merges.txt $(MODEL)/tokenizer*.json)\n");
+	emit(mk, ".DELETE_ON_ERROR:\n.PHONY: all caches runs\nall: $(S)/report.md\n\ncaches:");
 	for (int t = 0; t < e->ntasks; t++)
 		for (int f = 0; f < e->nfrozen; f++)
-			out_printf(mk, " $(S)/cache/%s/train.L%d.zst $(S)/cache/%s/dev.L%d.zst", e->tasks[t]->name, e->frozen[f],
-				   e->tasks[t]->name, e->frozen[f]);
-	out_printf(mk, "\n\n");
+			emit(mk, " $(S)/cache/%s/train.L%d.zst $(S)/cache/%s/dev.L%d.zst", e->tasks[t]->name, e->frozen[f],
+			     e->tasks[t]->name, e->frozen[f]);
+	emit(mk, "\n\n");
 	for (int t = 0; t < e->ntasks; t++) {
 		cache_rules(e, e->tasks[t], mk);
 		run_rules(e, e->tasks[t], dir, bin, threads, mk, list);
 	}
 	/* tokens, shard-1 ... shard-N: the cache jobs, for elsa-sweep --slurm */
 	long most = e->shards[0] > e->shards[1] ? e->shards[0] : e->shards[1];
-	out_printf(mk, "\n.PHONY: tokens\ntokens: $(TOKENS)\n");
+	emit(mk, "\n.PHONY: tokens\ntokens: $(TOKENS)\n");
 	for (long k = 1; most > 1 && k <= most; k++)
-		out_printf(mk, ".PHONY: shard-%ld\nshard-%ld: $(SHARD_%ld)\n", k, k, k);
-	out_printf(mk, "\nruns: $(EVALS)\n$(S)/report.md: $(EVALS)\n"
-		       "\t$(BIN)/elsa-report --costs $(S)/cache --plot $(S)/figure -o $@ $(S)/runs\n");
+		emit(mk, ".PHONY: shard-%ld\nshard-%ld: $(SHARD_%ld)\n", k, k, k);
+	emit(mk, "\nruns: $(EVALS)\n$(S)/report.md: $(EVALS)\n"
+		 "\t$(BIN)/elsa-report --costs $(S)/cache --plot $(S)/figure -o $@ $(S)/runs\n");
 }
 
 /* Running make: in a process group of its own, so that a signal to elsa-sweep (SIGINT, SIGTERM,
@@ -256,24 +308,23 @@ static void forward(int sig)
 /* The runs of the study: the lines of DIR/runs.list. */
 static size_t count_runs(const char *dir)
 {
-	char path[PATH_MAX + 32];
+	char *path = sweep_text("%s/runs.list", dir);
 	size_t len, n = 0;
-	snprintf(path, sizeof path, "%s/runs.list", dir);
 	char *text = read_file(path, &len);
 	if (!text)
 		die_lib();
 	for (size_t i = 0; i < len; i++)
 		n += text[i] == '\n';
 	free(text);
+	free(path);
 	return n;
 }
 
 /* Runs make on DIR/Makefile; on a terminal, its messages come through a pipe to watch_study. */
 static int run_make(const char *dir, const struct experiment *e, int jobs)
 {
-	char jobs_arg[32], mkpath[PATH_MAX + 32];
+	char jobs_arg[32], *mkpath = sweep_text("%s/Makefile", dir);
 	int watched = isatty(2), pipe_fd[2];
-	snprintf(mkpath, sizeof mkpath, "%s/Makefile", dir);
 	snprintf(jobs_arg, sizeof jobs_arg, "-j%d", jobs);
 	fflush(stdout);
 	/* -k: a run that fails (a diverging learning rate) does not stop the others */
@@ -310,6 +361,7 @@ static int run_make(const char *dir, const struct experiment *e, int jobs)
 		;
 	for (int i = 0; i < 3; i++)
 		sigaction(sigs[i], &old[i], NULL);
+	free(mkpath);
 	if (got < 0)
 		die("make: %s", strerror(errno));
 	if (stopped_by)
@@ -320,10 +372,11 @@ static int run_make(const char *dir, const struct experiment *e, int jobs)
 /* Every NAME.failed marker under DIR/runs: listed on stderr (TASK/NAME and its log's last line). */
 static size_t list_failures(const char *dir)
 {
-	char pattern[PATH_MAX + 32];
+	char *pattern = sweep_text("%s/runs/*/*.failed", dir);
 	glob_t g;
-	snprintf(pattern, sizeof pattern, "%s/runs/*/*.failed", dir);
-	if (glob(pattern, 0, NULL, &g) != 0)
+	int none = glob(pattern, 0, NULL, &g) != 0;
+	free(pattern);
+	if (none)
 		return 0;
 	size_t skip = strlen(dir) + sizeof "/runs/" - 1;
 	for (size_t i = 0; i < g.gl_pathc; i++) {
@@ -342,9 +395,10 @@ static size_t list_failures(const char *dir)
 /* Where the study's report and figure are, and its time, on stderr. */
 static void say_written(const char *dir, double seconds)
 {
-	char svg[PATH_MAX + 32];
-	snprintf(svg, sizeof svg, "%s/figure.svg", dir);
-	if (access(svg, F_OK) == 0)
+	char *svg = sweep_text("%s/figure.svg", dir);
+	int drawn = access(svg, F_OK) == 0;
+	free(svg);
+	if (drawn)
 		warn("the study took %.0fs: report %s/report.md, figure %s/figure.svg and .png", seconds, dir, dir);
 	else
 		warn("the study took %.0fs: report %s/report.md (no figure: see elsa-report --plot)", seconds, dir);
@@ -353,33 +407,36 @@ static void say_written(const char *dir, double seconds)
 /* DIR/report.md on stdout. */
 static void print_report(const char *dir)
 {
-	char path[PATH_MAX + 32];
+	char *path = sweep_text("%s/report.md", dir);
 	size_t len;
-	snprintf(path, sizeof path, "%s/report.md", dir);
 	char *report = read_file(path, &len);
 	if (!report)
 		die_lib();
 	fwrite(report, 1, len, stdout);
 	fflush(stdout);
 	free(report);
+	free(path);
 }
 
 /* The report of what finished, marking what failed, as the Makefile's last rule writes it. */
 static void partial_report(const char *dir, const char *bin)
 {
-	char pattern[PATH_MAX + 32], cmd[3 * PATH_MAX + 128];
+	char *pattern = sweep_text("%s/runs/*/*/run.yaml", dir);
 	glob_t g;
-	snprintf(pattern, sizeof pattern, "%s/runs/*/*/run.yaml", dir);
 	int any = glob(pattern, 0, NULL, &g) == 0;
+	free(pattern);
 	if (any)
 		globfree(&g);
 	if (!any) {
 		warn("no run finished: no report");
 		return;
 	}
-	snprintf(cmd, sizeof cmd, "'%s/elsa-report' --costs '%s/cache' --plot '%s/figure' -o '%s/report.md' '%s/runs' >&2",
-		 bin, dir, dir, dir, dir);
-	if (system(cmd) != 0) {
+	/* dir and bin have no quote (folders refuses one) */
+	char *cmd = sweep_text("'%s/elsa-report' --costs '%s/cache' --plot '%s/figure' -o '%s/report.md' '%s/runs' >&2", bin,
+			       dir, dir, dir, dir);
+	int failed = system(cmd) != 0;
+	free(cmd);
+	if (failed) {
 		warn("elsa-report failed on the finished runs");
 		return;
 	}
@@ -399,50 +456,74 @@ static void check_model(const struct experiment *e, const char *path)
 	model_close(&m);
 }
 
-/* The sweep folder (made, absolute) and the binaries' folder, paths make can build. */
-static void folders(const struct experiment *e, const char *path, const char *out_dir, char *dir, char *bin)
+/* The folder of this program's binary (the other tools are beside it), malloc'd. */
+static char *own_folder(void)
 {
-	char buf[PATH_MAX + 32];
-	if (out_dir)
-		snprintf(buf, sizeof buf, "%s", out_dir);
-	else
-		snprintf(buf, sizeof buf, "%.*s.sweep", (int)(strlen(path) - (strstr(path, ".yaml") ? 5 : 0)), path);
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		die("%s: %s", buf, strerror(errno));
-	if (!realpath(buf, dir))
-		die("%s: %s", buf, strerror(errno));
-	ssize_t n = readlink("/proc/self/exe", bin, PATH_MAX - 1);
-	if (n <= 0)
-		die("cannot find my own folder: %s", strerror(errno));
-	bin[n] = 0;
-	*strrchr(bin, '/') = 0;
-	/* make splits its targets at spaces: no quoting makes a path with one work */
-	const char *paths[] = { dir, bin, e->model, e->data };
-	for (int i = 0; i < 4; i++)
-		if (strpbrk(paths[i], " \t\n$#%:;'\"\\"))
-			die("%s: make cannot build a path with a space or any of $#%%:;'\"\\ (%s)", paths[i],
-			    i == 0 ? "choose another -o DIR" : i == 1 ? "install elsa elsewhere" : "move or link it");
+	for (size_t cap = 256;; cap *= 2) {
+		char *buf = malloc(cap);
+		if (!buf)
+			die("out of memory");
+		ssize_t n = readlink("/proc/self/exe", buf, cap);
+		if (n <= 0)
+			die("cannot find my own folder: %s", strerror(errno));
+		if ((size_t)n < cap) {
+			buf[n] = 0;
+			*strrchr(buf, '/') = 0;
+			return buf;
+		}
+		free(buf);
+	}
+}
+
+/* Paths written into the Makefile and runs.list go unquoted to make (which splits targets at
+ * spaces and gives $#%:;= meanings) and to sh (|&<>()` and quotes, *? globs): refused. */
+static void buildable(const char *path, const char *hint)
+{
+	for (const unsigned char *c = (const unsigned char *)path; *c; c++)
+		if (*c < 0x20 || *c == 0x7f || strchr(" $#%:;'\"\\|&<>()`*?=", *c))
+			die("%s: make cannot build a path with a space, a control character or any of "
+			    "$#%%:;'\"\\|&<>()`*?= (%s)", path, hint);
+}
+
+/* The sweep folder (made, absolute) and the binaries' folder, malloc'd: paths make can build. */
+static void folders(const struct experiment *e, const char *path, const char *out_dir, char **dir, char **bin)
+{
+	char *made = out_dir ? sweep_text("%s", out_dir) :
+			       sweep_text("%.*s.sweep", (int)(strlen(path) - (strstr(path, ".yaml") ? 5 : 0)), path);
+	if (mkdir(made, 0755) < 0 && errno != EEXIST)
+		die("%s: %s", made, strerror(errno));
+	if (!(*dir = realpath(made, NULL)))
+		die("%s: %s", made, strerror(errno));
+	free(made);
+	*bin = own_folder();
+	buildable(*dir, "choose another -o DIR");
+	buildable(*bin, "install elsa elsewhere");
+	buildable(e->model, "move or link it");
+	buildable(e->data, "move or link it");
 }
 
 /* DIR/Makefile and DIR/runs.list, and the stamps they depend on: caches on the tokenizer and
  * storage settings, runs on the training ones. */
 static void write_jobs(const struct experiment *e, const char *dir, const char *bin, int jobs)
 {
-	char buf[PATH_MAX + 64];
-	snprintf(buf, sizeof buf, "max_len %ld\ndtype %s\n", e->max_len, e->dtype);
-	stamp(dir, "settings.cache", buf);
-	snprintf(buf, sizeof buf, "epochs %ld\nbatch %ld\nwarmup %g\nweight_decay %g\ndropout %g\nmax_steps %ld\nkeep %s\n",
-		 e->epochs, e->batch, e->warmup, e->weight_decay, e->dropout, e->max_steps, e->keep_best ? "best" : "last");
-	stamp(dir, "settings.train", buf);
-	char mkpath[PATH_MAX + 32], listpath[PATH_MAX + 32];
-	snprintf(mkpath, sizeof mkpath, "%s/Makefile", dir);
-	snprintf(listpath, sizeof listpath, "%s/runs.list", dir);
+	char *text = sweep_text("max_len %ld\ndtype %s\n", e->max_len, e->dtype);
+	stamp(dir, "settings.cache", text);
+	free(text);
+	text = sweep_text("epochs %ld\nbatch %ld\nwarmup %g\nweight_decay %g\ndropout %g\nmax_steps %ld\nkeep %s\n",
+			  e->epochs, e->batch, e->warmup, e->weight_decay, e->dropout, e->max_steps,
+			  e->keep_best ? "best" : "last");
+	stamp(dir, "settings.train", text);
+	free(text);
+	char *mkpath = sweep_text("%s/Makefile", dir), *listpath = sweep_text("%s/runs.list", dir);
 	struct out *mk = out_open(mkpath, 0, 0), *list = out_open(listpath, 0, 0);
 	if (!mk || !list)
 		die_lib();
 	write_makefile(e, dir, bin, jobs, mk, list);
-	if (out_commit(mk) < 0 || out_commit(list) < 0)
-		die_lib();
+	if (out_commit(mk) < 0)
+		write_failed(mkpath);
+	if (out_commit(list) < 0)
+		write_failed(listpath);
+	free(mkpath), free(listpath);
 }
 
 struct options {
@@ -485,24 +566,26 @@ int main(int argc, char **argv)
 	cli_init("elsa-sweep");
 	struct options o = parse(argc, argv);
 	struct experiment e;
-	char dir[PATH_MAX], bin[PATH_MAX], mkpath[PATH_MAX + 32];
+	char *dir, *bin;
 	if (experiment_read(o.path, &e) < 0)
 		die_lib();
 	int jobs = o.jobs ? o.jobs : (int)e.jobs;
 	check_model(&e, o.path);
-	folders(&e, o.path, o.out_dir, dir, bin);
+	folders(&e, o.path, o.out_dir, &dir, &bin);
 	write_jobs(&e, dir, bin, jobs);
-	snprintf(mkpath, sizeof mkpath, "%s/Makefile", dir);
+	char *mkpath = sweep_text("%s/Makefile", dir);
 	if (o.slurm) {
-		char exp_abs[PATH_MAX];
-		if (!realpath(o.path, exp_abs))
+		char *exp_abs = realpath(o.path, NULL);
+		if (!exp_abs)
 			die("%s: %s", o.path, strerror(errno));
 		slurm_submit(&e, exp_abs, dir, bin, o.sbatch_args, o.dry);
+		free(exp_abs);
 	}
 	if (o.slurm || o.dry) {
 		if (o.dry && !o.slurm)
 			printf("%s\n", mkpath);
 		experiment_free(&e);
+		free(mkpath), free(dir), free(bin);
 		return cli_exit();
 	}
 	double started = now_seconds();
@@ -516,5 +599,6 @@ int main(int argc, char **argv)
 	}
 	print_report(dir);
 	say_written(dir, now_seconds() - started);
+	free(mkpath), free(dir), free(bin);
 	return cli_exit();
 }

@@ -1,5 +1,5 @@
-/* sweep.h: what elsa-sweep's parts share: the names of runs, submitting the study to Slurm
- * (slurm.c), and the state of a sweep folder's runs (--status). */
+/* sweep.h: what elsa-sweep's parts share: the names of runs, formatted text, submitting the study
+ * to Slurm (slurm.c), and the state of a sweep folder's runs (--status). */
 #ifndef ELSA_SWEEP_H
 #define ELSA_SWEEP_H
 
@@ -7,8 +7,13 @@
 
 struct experiment;
 
-/* A run's folder name: N6-lr2e-05-seed1 (N0+emb-... when the embeddings train too). */
+/* A run's folder name: N6-lr2e-05-seed1 (N0+emb-... when the embeddings train too). Dies when
+ * it does not fit in n bytes. */
 void run_name(char *buf, size_t n, int frozen, double lr, long seed, int emb);
+
+/* A malloc'd string as printf formats it (paths, commands: exactly their size). Dies when out of
+ * memory. */
+char *sweep_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Submits the study in DIR (its Makefile and runs.list written) as Slurm jobs: the caches, an
  * array of the runs that are not done (after the caches), and a job that runs elsa-sweep itself

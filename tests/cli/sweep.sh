@@ -79,6 +79,7 @@ pkill -f 'long.sweep' 2>/dev/null
 # --status of the stopped study: a run with a checkpoint (elsa-train's, here written by hand as
 # a killed run leaves it) says where it resumes.
 run=$(sed -n 's/.* -o \([^ ]*\) .*/\1/p' "$T/long.sweep/runs.list" | head -1)
+run=${run:-$T/long.sweep/no-run-in-runs.list} # (the check below then fails, writing nothing outside $T)
 mkdir -p "$run.checkpoint" && printf 'elsa-checkpoint 1\nstep 42\n' >"$run.checkpoint/state"
 ok "--status of the stopped study" elsa-sweep --status "$T/long.sweep"
 check "... names the run that will resume, and the counts" \
@@ -176,4 +177,25 @@ fails "a task whose files are missing" "bad.yaml: line 3: tasks: rte: .*/RTE/tra
 mkdir -p "$T/with space"
 fails "a sweep folder whose path has a space" "with space/x: make cannot build a path with a space" \
 	elsa-sweep --dry-run -o "$T/with space/x" "$T/par.yaml"
+# The model and data paths go into the Makefile too: refused the same way, and so are the
+# characters make or sh would take for syntax (a command run in the middle of a path).
+mkdir -p "$T/with space" "$T/a&b"
+cp -r "$T/model" "$T/with space/model" && cp -r "$T/data" "$T/a&b/data"
+sed 's#^model: model#model: with space/model#' "$T/par.yaml" >"$T/spmodel.yaml"
+fails "a model whose path has a space" "with space/model: make cannot build a path with a space" \
+	elsa-sweep --dry-run -o "$T/spmodel.sweep" "$T/spmodel.yaml"
+sed 's#^data: data#data: with space/data#' "$T/par.yaml" >"$T/spdata.yaml"
+cp -r "$T/data" "$T/with space/data"
+fails "data whose path has a space" "with space/data: make cannot build a path with a space" \
+	elsa-sweep --dry-run -o "$T/spdata.sweep" "$T/spdata.yaml"
+sed 's#^data: data#data: "a\&b/data"#' "$T/par.yaml" >"$T/ampdata.yaml"
+fails "data whose path has a & (sh would run half of it in the background)" "a&b/data: make cannot build a path with .*&" \
+	elsa-sweep --dry-run -o "$T/ampdata.sweep" "$T/ampdata.yaml"
+check "... refused before any file of the study is written" \
+	"[ ! -e '$T/spmodel.sweep/Makefile' ] && [ ! -e '$T/spdata.sweep/runs.list' ] && [ ! -e '$T/ampdata.sweep/Makefile' ]"
+# An experiment file whose name has a quote: the Slurm report job's script still names it.
+cp "$T/par.yaml" "$T/it's.yaml"
+ok "--slurm --dry-run of an experiment file named with a quote" elsa-sweep --slurm --dry-run -o "$T/quote.sweep" "$T/it's.yaml"
+check "... whose report job's script gives elsa-sweep that file" \
+	"[ \"\$(sed -n 's/^exec \\(.*\\) >.*/set -- \\1; printf %s \"\$6\"/p' '$T/quote.sweep/slurm/report.sh' | sh)\" = \"$T/it's.yaml\" ]"
 done_testing

@@ -344,6 +344,22 @@ static int write_predictions(const char *path, const struct task *t, const doubl
 	return out_commit(out);
 }
 
+/* 2, 4, 4, 4, 5, 5, 7, 9: the sum is 40, so the mean 5; the squared deviations 9 + 1 + 1 + 1 + 0 + 0
+ * + 4 + 16 = 32, so the sample variance 32 / 7 and the standard deviation sqrt(32 / 7) = 2.138...
+ * (the population one, over 8, would be 2). */
+TEST(mean_and_sample_sd)
+{
+	const double x[] = { 2, 4, 4, 4, 5, 5, 7, 9 }, same[] = { 0.45, 0.45, 0.45 }, gap[] = { 0.1, NAN, 0.3 };
+	CHECK(metric_mean(x, 8) == 5, "mean %.17g", metric_mean(x, 8));
+	CHECK_CLOSE(metric_sd(x, 8), sqrt(32.0 / 7), TOL);
+	CHECK_CLOSE(metric_sd(x, 8), 2.1380899352993950, TOL);
+	CHECK_CLOSE(metric_mean((const double[]){ 1, 2 }, 2), 1.5, 0);
+	CHECK_CLOSE(metric_sd((const double[]){ 1, 2 }, 2), sqrt(0.5), TOL); /* (1/4 + 1/4) / 1 */
+	CHECK(metric_sd(same, 3) == 0, "a constant sample's spread is %.17g, not 0", metric_sd(same, 3));
+	CHECK(metric_mean(x, 1) == 2 && isnan(metric_sd(x, 1)), "one value: its mean, no spread");
+	CHECK(isnan(metric_mean(gap, 3)), "a NAN among the values leaves the mean undefined");
+}
+
 TEST(predictions_round_trip)
 {
 	const struct task *stsb = task_find("stsb"), *mnli = task_find("mnli");
@@ -550,6 +566,7 @@ int main(void)
 	RUN(bootstrap_is_seeded);
 	RUN(bootstrap_accuracy_matches_the_binomial);
 	RUN(bootstrap_of_degenerate_sets);
+	RUN(mean_and_sample_sd);
 	RUN(predictions_round_trip);
 	RUN(predictions_with_scores);
 	RUN(predictions_writer_refuses_bad_values);
