@@ -79,6 +79,21 @@ char *xstrdup(const char *s)
 	return checked(strdup(s));
 }
 
+char *xvprintf(const char *fmt, va_list ap)
+{
+	char *s;
+	return vasprintf(&s, fmt, ap) < 0 ? checked(NULL) : s;
+}
+
+char *xprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = xvprintf(fmt, ap);
+	va_end(ap);
+	return s;
+}
+
 void die(const char *fmt, ...)
 {
 	va_list ap;

@@ -4,6 +4,7 @@
 #ifndef ELSA_CLI_H
 #define ELSA_CLI_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include "clock.h"
@@ -26,6 +27,9 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
+/* The formatted text in a new string (vasprintf), or death. */
+char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvprintf(const char *fmt, va_list ap);
 /* Prints "prog VERSION" on stdout and exits 0. */
 _Noreturn void cli_version(void);
 /* Prints text on stdout and exits 0 (for --help). */

@@ -35,7 +35,7 @@ static const char usage[] =
 	"  -c, --costs DIR  add the costs: encoding (elsa-encode --stats files under DIR) and training,\n"
 	"                   and what the cache saved against recomputing the frozen prefix every step\n"
 	"  -o, --output F   write F (complete or not at all) instead of stdout\n"
-	"      --help, --version\n";
+	"  -h, --help       this help;  -V, --version  the version\n";
 
 struct run {
 	struct run_record r;
@@ -103,30 +103,24 @@ static void add_failure(struct table *tb, const char *path, const char *base)
 	if (!task || json_number(j, json_get(j, root, "frozen"), &frozen) < 0 ||
 	    json_number(j, json_get(j, root, "embeddings"), &emb) < 0 || !(frozen >= 0 && frozen <= INT_MAX))
 		die("%s: not an elsa-sweep failure marker", path);
-	struct failure *more = realloc(tb->failures, (tb->nfailures + 1) * sizeof *more);
-	if (!more)
-		die("out of memory");
+	struct failure *more = xrealloc(tb->failures, (tb->nfailures + 1) * sizeof *more);
 	tb->failures = more;
 	struct failure *f = &tb->failures[tb->nfailures++];
-	f->name = strndup(base, strlen(base) - (sizeof ".failed" - 1));
-	f->task = strdup(task);
-	f->last = strdup(last ? last : "");
+	f->name = xprintf("%.*s", (int)(strlen(base) - (sizeof ".failed" - 1)), base);
+	f->task = xstrdup(task);
+	f->last = xstrdup(last ? last : "");
 	f->row = emb ? -1 : (int)frozen;
-	if (!f->name || !f->task || !f->last)
-		die("out of memory");
 	json_free(j);
 }
 
 static void add_run(struct table *tb, const char *path)
 {
-	struct run *more = realloc(tb->runs, (tb->nruns + 1) * sizeof *more);
-	if (!more)
-		die("out of memory");
+	struct run *more = xrealloc(tb->runs, (tb->nruns + 1) * sizeof *more);
 	tb->runs = more;
 	struct run *r = &tb->runs[tb->nruns];
 	memset(r, 0, sizeof *r);
 	if (!(r->path = realpath(path, NULL)))
-		die("%s: %s", path, strerror(errno));
+		die("%s:", path);
 	tb->nruns++;
 }
 
@@ -245,9 +239,9 @@ static void read_runs(struct table *tb, char **args, int n)
 	for (int i = 0; i < n; i++) {
 		struct stat sb;
 		if (stat(args[i], &sb) < 0)
-			die("%s: %s", args[i], strerror(errno));
+			die("%s:", args[i]);
 		if (nftw(args[i], collect, 16, FTW_PHYS) != 0)
-			die("%s: %s", args[i], strerror(errno));
+			die("%s:", args[i]);
 	}
 	collecting = NULL;
 	if (!tb->nruns)
@@ -305,8 +299,7 @@ static void add_row(struct table *tb, int row)
 /* The table's columns (tasks) and rows (frozen counts) of every run, failed ones too. */
 static void axes(struct table *tb)
 {
-	if (!(tb->rows = malloc((tb->nruns + tb->nfailures) * sizeof *tb->rows)))
-		die("out of memory");
+	tb->rows = xmalloc((tb->nruns + tb->nfailures) * sizeof *tb->rows);
 	for (size_t i = 0; i < tb->nruns; i++) {
 		add_task(tb, tb->runs[i].r.task);
 		add_row(tb, row_of(&tb->runs[i]));
@@ -399,12 +392,10 @@ static int baseline_row(const struct table *tb, int t)
 
 static void fill_cells(struct table *tb)
 {
-	tb->cells = calloc(tb->nrows * (size_t)tb->ntasks, sizeof *tb->cells);
-	tb->baseline = calloc((size_t)tb->ntasks, sizeof *tb->baseline);
-	tb->claim = calloc((size_t)tb->ntasks, sizeof *tb->claim);
-	tb->scratch = malloc(5 * tb->nruns * sizeof *tb->scratch);
-	if (!tb->cells || !tb->baseline || !tb->claim || !tb->scratch)
-		die("out of memory");
+	tb->cells = xcalloc(tb->nrows * (size_t)tb->ntasks, sizeof *tb->cells);
+	tb->baseline = xcalloc((size_t)tb->ntasks, sizeof *tb->baseline);
+	tb->claim = xcalloc((size_t)tb->ntasks, sizeof *tb->claim);
+	tb->scratch = xmalloc(5 * tb->nruns * sizeof *tb->scratch);
 	tb->layers = tb->runs[0].r.layers;
 	for (int t = 0; t < tb->ntasks; t++) {
 		tb->baseline[t] = baseline_row(tb, t);
@@ -698,7 +689,7 @@ static struct encoding read_encoding(const char *dir)
 	struct encoding enc = { 0 };
 	encoding_sums = &enc;
 	if (nftw(dir, add_stats, 16, FTW_PHYS) != 0)
-		die("%s: %s", dir, strerror(errno));
+		die("%s:", dir);
 	encoding_sums = NULL;
 	if (!enc.passes)
 		die("--costs %s: no elsa-encode --stats files (*.encode.yaml) there", dir);
@@ -760,22 +751,6 @@ static int points(const struct table *tb, int t)
 	return n;
 }
 
-/* A malloc'd string of the format, or death. */
-static __attribute__((format(printf, 1, 2))) char *text_of(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
-	if (!s)
-		die("out of memory");
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	return s;
-}
-
 /* The gnuplot script: each task's points (trained layers, relative quality), then the figure
  * drawn as BASE.svg and BASE.png. */
 static void plot_script(const struct table *tb, FILE *g, const char *base)
@@ -808,7 +783,7 @@ static void plot_script(const struct table *tb, FILE *g, const char *base)
  * tasks that have any (gnuplot's messages go to FILE.log, shown only when it fails). */
 static void plot(const struct table *tb, const char *file)
 {
-	char *base = text_of("%s", file);
+	char *base = xprintf("%s", file);
 	size_t n = strlen(base);
 	if (n > 4 && (!strcmp(base + n - 4, ".svg") || !strcmp(base + n - 4, ".png")))
 		base[n - 4] = 0;
@@ -820,10 +795,10 @@ static void plot(const struct table *tb, const char *file)
 		free(base);
 		return;
 	}
-	char *cmd = text_of("gnuplot >'%s.log' 2>&1", base), *log = text_of("%s.log", base);
+	char *cmd = xprintf("gnuplot >'%s.log' 2>&1", base), *log = xprintf("%s.log", base);
 	FILE *g = popen(cmd, "w");
 	if (!g)
-		die("--plot: cannot run gnuplot: %s", strerror(errno));
+		die("--plot: cannot run gnuplot:");
 	plot_script(tb, g, base);
 	if (pclose(g) != 0)
 		die("--plot: gnuplot failed (its messages: %s.log; scripts/deps installs gnuplot-nox)", base);
@@ -835,19 +810,19 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "format", 1, 0, 'f' }, { "plot", 1, 0, 'p' },    { "costs", 1, 0, 'c' }, { "output", 1, 0, 'o' },
-		{ "help", 0, 0, 'h' },	 { "version", 0, 0, 'v' }, { 0 },
+		{ "help", 0, 0, 'h' },	 { "version", 0, 0, 'V' }, { 0 },
 	};
 	const char *format = "md", *plot_file = NULL, *costs = NULL, *output = "-";
 	int o;
 	cli_init("elsa-report");
-	while ((o = getopt_long(argc, argv, "f:p:c:o:", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "f:p:c:o:hV", opts, NULL)) != -1) {
 		switch (o) {
 		case 'f': format = optarg; break;
 		case 'p': plot_file = optarg; break;
 		case 'c': costs = optarg; break;
 		case 'o': output = optarg; break;
 		case 'h': cli_help(usage);
-		case 'v': cli_version();
+		case 'V': cli_version();
 		default: cli_usage_error();
 		}
 	}

@@ -27,7 +27,7 @@ static void arg(struct sbatch *s, const char *fmt, const char *v)
 {
 	if (s->n == SBATCH_ARGS_MAX)
 		die("--sbatch-args: more than %d options", SBATCH_ARGS_MAX);
-	s->argv[s->n++] = sweep_text(fmt, v);
+	s->argv[s->n++] = xprintf(fmt, v);
 	s->argv[s->n] = NULL;
 }
 
@@ -36,7 +36,7 @@ static void arg(struct sbatch *s, const char *fmt, const char *v)
 static void common(struct sbatch *s, const struct experiment *e, const char *dir, const char *name, int array,
 		   const char *sbatch_args)
 {
-	char cpus[32], *log = sweep_text("%s/slurm/%%x-%s.out", dir, array ? "%A_%a" : "%j");
+	char cpus[32], *log = xprintf("%s/slurm/%%x-%s.out", dir, array ? "%A_%a" : "%j");
 	s->n = 0;
 	arg(s, "%s", "sbatch");
 	arg(s, "%s", "--parsable");
@@ -75,11 +75,11 @@ static char *submit(struct sbatch *s, int dry, const char *name)
 		for (int i = 0; i < s->n; i++)
 			printf("%s%s", i ? " " : "", s->argv[i]);
 		printf("\n");
-		return sweep_text("$%s", name);
+		return xprintf("$%s", name);
 	}
 	int fd[2];
 	if (pipe(fd) < 0)
-		die("pipe: %s", strerror(errno));
+		die("pipe:");
 	fflush(stdout);
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -98,22 +98,20 @@ static char *submit(struct sbatch *s, int dry, const char *name)
 		die("sbatch failed for the %s job (is Slurm there? SLURM_CONF?)", name);
 	out[got] = 0;
 	out[strcspn(out, ";\n")] = 0; /* --parsable: "ID" or "ID;cluster" */
-	char *id = strdup(out);
-	if (!id)
-		die("out of memory");
+	char *id = xstrdup(out);
 	return id;
 }
 
 /* A job script in DIR/slurm: its threads are the job's CPUs. */
 static char *script(const char *dir, const char *name, const char *body)
 {
-	char *path = sweep_text("%s/slurm/%s.sh", dir, name);
-	char *text = sweep_text("#!/bin/sh\n# written by elsa-sweep --slurm\nexport ELSA_THREADS=${SLURM_CPUS_PER_TASK:-1}\n%s",
+	char *path = xprintf("%s/slurm/%s.sh", dir, name);
+	char *text = xprintf("#!/bin/sh\n# written by elsa-sweep --slurm\nexport ELSA_THREADS=${SLURM_CPUS_PER_TASK:-1}\n%s",
 				body);
 	if (write_file_atomic(path, text, strlen(text)) < 0)
 		die_lib();
 	if (chmod(path, 0755) < 0)
-		die("%s: %s", path, strerror(errno));
+		die("%s:", path);
 	free(text);
 	return path;
 }
@@ -124,9 +122,7 @@ static char *sh_quote(const char *s)
 	size_t n = 3;
 	for (const char *c = s; *c; c++)
 		n += *c == '\'' ? 4 : 1;
-	char *q = malloc(n), *p = q;
-	if (!q)
-		die("out of memory");
+	char *q = xmalloc(n), *p = q;
 	*p++ = '\'';
 	for (const char *c = s; *c; c++)
 		if (*c == '\'') {
@@ -147,15 +143,13 @@ static char *line_run(const char *line)
 	if (!o)
 		return NULL;
 	o += 4;
-	char *run = strndup(o, strcspn(o, " "));
-	if (!run)
-		die("out of memory");
+	char *run = xprintf("%.*s", (int)(strcspn(o, " ")), o);
 	return run;
 }
 
 static int exists(const char *fmt, const char *run)
 {
-	char *path = sweep_text(fmt, run);
+	char *path = xprintf(fmt, run);
 	int there = access(path, F_OK) == 0;
 	free(path);
 	return there;
@@ -164,7 +158,7 @@ static int exists(const char *fmt, const char *run)
 /* "1,4,5": the lines of runs.list whose run is not done (at most n - 1 bytes of them), and how many. */
 static size_t missing_lines(const char *dir, char *list, size_t n)
 {
-	char *path = sweep_text("%s/runs.list", dir), *line;
+	char *path = xprintf("%s/runs.list", dir), *line;
 	struct in *in = in_open(path);
 	size_t len, k = 0, count = 0, used = 0;
 	if (!in)
@@ -193,7 +187,7 @@ static size_t missing_lines(const char *dir, char *list, size_t n)
 /* Are the caches up to date? make -q says. */
 static int caches_done(const char *dir)
 {
-	char *mk = sweep_text("%s/Makefile", dir);
+	char *mk = xprintf("%s/Makefile", dir);
 	char *args[] = { "make", "-q", "-s", "-f", mk, "caches", NULL };
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -216,14 +210,14 @@ static char *submit_caches(const struct experiment *e, const char *dir, const ch
 	long most = e->shards[0] > e->shards[1] ? e->shards[0] : e->shards[1];
 	char *shards_id = NULL;
 	if (most > 1) {
-		char *body = sweep_text("exec make -s -f '%s/Makefile' tokens\n", dir);
+		char *body = xprintf("exec make -s -f '%s/Makefile' tokens\n", dir);
 		char *tokens_sh = script(dir, "tokens", body);
 		free(body);
 		common(&s, e, dir, "elsa-tokens", 0, sbatch_args);
 		arg(&s, "%s", tokens_sh);
 		char *tokens_id = submit(&s, dry, "TOKENS");
 		sbatch_free(&s);
-		body = sweep_text("exec make -s -f '%s/Makefile' shard-$SLURM_ARRAY_TASK_ID\n", dir);
+		body = xprintf("exec make -s -f '%s/Makefile' shard-$SLURM_ARRAY_TASK_ID\n", dir);
 		char *shard_sh = script(dir, "shard", body);
 		free(body);
 		common(&s, e, dir, "elsa-shards", 1, sbatch_args);
@@ -250,14 +244,14 @@ static char *submit_caches(const struct experiment *e, const char *dir, const ch
  * the experiment's path is quoted. */
 static void job_scripts(const char *experiment, const char *dir, const char *bin, char *sh[3])
 {
-	char *body = sweep_text("exec make -s -k -f '%s/Makefile' caches\n", dir);
+	char *body = xprintf("exec make -s -k -f '%s/Makefile' caches\n", dir);
 	sh[0] = script(dir, "caches", body);
 	free(body);
-	body = sweep_text("line=$(sed -n \"${SLURM_ARRAY_TASK_ID}p\" '%s/runs.list')\nexec sh -c \"$line\"\n", dir);
+	body = xprintf("line=$(sed -n \"${SLURM_ARRAY_TASK_ID}p\" '%s/runs.list')\nexec sh -c \"$line\"\n", dir);
 	sh[1] = script(dir, "runs", body);
 	free(body);
 	char *quoted = sh_quote(experiment);
-	body = sweep_text("exec '%s/elsa-sweep' -o '%s' -j 1 %s >'%s/slurm/report.out'\n", bin, dir, quoted, dir);
+	body = xprintf("exec '%s/elsa-sweep' -o '%s' -j 1 %s >'%s/slurm/report.out'\n", bin, dir, quoted, dir);
 	sh[2] = script(dir, "report", body);
 	free(body), free(quoted);
 }
@@ -265,9 +259,9 @@ static void job_scripts(const char *experiment, const char *dir, const char *bin
 void slurm_submit(const struct experiment *e, const char *experiment, const char *dir, const char *bin,
 		  const char *sbatch_args, int dry)
 {
-	char *path = sweep_text("%s/slurm", dir), lines[1 << 16], *sh[3];
+	char *path = xprintf("%s/slurm", dir), lines[1 << 16], *sh[3];
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
-		die("%s: %s", path, strerror(errno));
+		die("%s:", path);
 	free(path);
 	size_t runs = missing_lines(dir, lines, sizeof lines);
 	int caches = !caches_done(dir);
@@ -321,7 +315,7 @@ static const char *last_line_of(const char *failed, char *buf, size_t n)
 /* The step of the run's checkpoint (RUN.checkpoint/state's "step S" line), or 0. */
 static long checkpoint_step(const char *run)
 {
-	char *path = sweep_text("%s.checkpoint/state", run), line[256];
+	char *path = xprintf("%s.checkpoint/state", run), line[256];
 	long step = 0;
 	FILE *f = fopen(path, "r");
 	free(path);
@@ -336,7 +330,7 @@ static long checkpoint_step(const char *run)
 
 static int running(const char *run)
 {
-	char *pattern = sweep_text("%s.tmp.*", run);
+	char *pattern = xprintf("%s.tmp.*", run);
 	glob_t g;
 	int any = glob(pattern, 0, NULL, &g) == 0;
 	if (any)
@@ -350,7 +344,7 @@ static int running(const char *run)
 static int run_state(const char *dir, const char *run)
 {
 	static const char *const states[] = { "done", "running", "failed", "missing" };
-	char *failed = sweep_text("%s.failed", run), why[512], ck[96] = "";
+	char *failed = xprintf("%s.failed", run), why[512], ck[96] = "";
 	int st = exists("%s/run.yaml", run) ? 0 : running(run) ? 1 : access(failed, F_OK) == 0 ? 2 : 3;
 	long step = st ? checkpoint_step(run) : 0;
 	size_t skip = strlen(dir) + sizeof "/runs/" - 1;
@@ -367,9 +361,9 @@ void sweep_status(const char *folder)
 {
 	char *dir = realpath(folder, NULL);
 	if (!dir)
-		die("%s: %s", folder, strerror(errno));
+		die("%s:", folder);
 	size_t counts[4] = { 0 }, k = 0, len;
-	char *path = sweep_text("%s/runs.list", dir), *line;
+	char *path = xprintf("%s/runs.list", dir), *line;
 	struct in *in = in_open(path);
 	if (!in)
 		die_lib();
@@ -383,7 +377,7 @@ void sweep_status(const char *folder)
 	}
 	in_close(in);
 	free(path);
-	path = sweep_text("%s/report.md", dir);
+	path = xprintf("%s/report.md", dir);
 	printf("%zu runs: %zu done, %zu running, %zu failed, %zu missing; the report %s\n", k, counts[0], counts[1], counts[2],
 	       counts[3], access(path, F_OK) == 0 ? "is written" : "is not written");
 	free(path), free(dir);

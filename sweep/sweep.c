@@ -40,33 +40,8 @@ static const char usage[] =
 	"      --status DIR   each run of the sweep folder DIR: done, running, failed (why), missing\n"
 	"      --dry-run      write DIR/Makefile and DIR/runs.list only (with --slurm: print the sbatch\n"
 	"                     lines too, submitting nothing)\n"
-	"      --help, --version\n";
-
-/* fmt formatted with ap into a malloc'd string (*n its length), or NULL when out of memory. */
-static char *vtext(size_t *n, const char *fmt, va_list ap)
-{
-	va_list again;
-	va_copy(again, ap);
-	int len = vsnprintf(NULL, 0, fmt, ap);
-	char *s = len >= 0 ? malloc((size_t)len + 1) : NULL;
-	if (s)
-		vsnprintf(s, (size_t)len + 1, fmt, again);
-	va_end(again);
-	*n = s ? (size_t)len : 0;
-	return s;
-}
-
-char *sweep_text(const char *fmt, ...)
-{
-	size_t n;
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = vtext(&n, fmt, ap);
-	va_end(ap);
-	if (!s)
-		die("out of memory");
-	return s;
-}
+	"  -q, --quiet        no progress on a terminal, nor where the results are\n"
+	"  -h, --help         this help;  -V, --version  the version\n";
 
 /* Writing the job graph */
 
@@ -82,14 +57,11 @@ static _Noreturn void write_failed(const char *name)
 /* out_printf into the Makefile or runs.list, or death naming the file (a full disk). */
 static __attribute__((format(printf, 2, 3))) void emit(struct out *out, const char *fmt, ...)
 {
-	size_t n;
 	va_list ap;
 	va_start(ap, fmt);
-	char *text = vtext(&n, fmt, ap);
+	char *text = xvprintf(fmt, ap);
 	va_end(ap);
-	if (!text)
-		die("%s: out of memory", out_name(out));
-	if (out_write(out, text, n) < 0)
+	if (out_write(out, text, strlen(text)) < 0)
 		write_failed(out_name(out));
 	free(text);
 }
@@ -131,7 +103,7 @@ static char *train_command(const struct experiment *e, const char *T, int N, dou
 	char name[128];
 	int emb = N == 0 && e->train_embeddings;
 	run_name(name, sizeof name, N, lr, seed, emb);
-	return sweep_text("%s/elsa-train -m %s -t %s --train %s/cache/%s/train.L%d.zst --dev %s/cache/%s/dev.L%d.zst "
+	return xprintf("%s/elsa-train -m %s -t %s --train %s/cache/%s/train.L%d.zst --dev %s/cache/%s/dev.L%d.zst "
 			  "-o %s/runs/%s/%s%s --lr %g --seed %ld --epochs %ld --batch %ld --warmup %g --weight-decay %g "
 			  "--dropout %g --max-steps %ld --keep %s%s",
 			  BIN, MODEL, T, S, T, N, S, T, N, S, T, name, force ? " --force" : "", lr, seed, e->epochs, e->batch,
@@ -143,7 +115,7 @@ static char *train_command(const struct experiment *e, const char *T, int N, dou
  * line, which elsa-report shows as a failed cell and elsa-sweep lists at the end. As shell text. */
 static char *failure_marker(const char *S, const char *T, const char *name, int N, double lr, long seed, int emb)
 {
-	return sweep_text("{ printf 'task: %s\\nfrozen: %d\\nembeddings: %d\\nlr: %g\\nseed: %ld\\nlast: '; "
+	return xprintf("{ printf 'task: %s\\nfrozen: %d\\nembeddings: %d\\nlr: %g\\nseed: %ld\\nlast: '; "
 			  "tail -n 1 %s/runs/%s/%s.log | sed 's/[\\\\\"]/\\\\&/g; s/.*/\"&\"/'; } >%s/runs/%s/%s.failed",
 			  T, N, emb, lr, seed, S, T, name, S, T, name);
 }
@@ -200,7 +172,7 @@ static void cache_rules(const struct experiment *e, const struct task *tk, struc
 	const char *T = tk->name;
 	for (int s = 0; s < 2; s++) {
 		const char *split = s ? "dev" : "train";
-		char *tsv = sweep_text("%s/%s/%s", e->data, tk->folder, s ? task_dev_file(tk) : task_train_file(tk));
+		char *tsv = xprintf("%s/%s/%s", e->data, tk->folder, s ? task_dev_file(tk) : task_train_file(tk));
 		emit(mk, "$(S)/cache/%s/%s.tokens: %s $(MODEL_FILES) $(S)/settings.cache\n", T, split, tsv);
 		emit(mk, "\t@mkdir -p $(@D)\n\t$(BIN)/elsa-tokenize -m $(MODEL) -t %s --max-len %ld -o $@ %s\n", T,
 		     e->max_len, tsv);
@@ -308,7 +280,7 @@ static void forward(int sig)
 /* The runs of the study: the lines of DIR/runs.list. */
 static size_t count_runs(const char *dir)
 {
-	char *path = sweep_text("%s/runs.list", dir);
+	char *path = xprintf("%s/runs.list", dir);
 	size_t len, n = 0;
 	char *text = read_file(path, &len);
 	if (!text)
@@ -323,8 +295,8 @@ static size_t count_runs(const char *dir)
 /* Runs make on DIR/Makefile; on a terminal, its messages come through a pipe to watch_study. */
 static int run_make(const char *dir, const struct experiment *e, int jobs)
 {
-	char jobs_arg[32], *mkpath = sweep_text("%s/Makefile", dir);
-	int watched = isatty(2), pipe_fd[2];
+	char jobs_arg[32], *mkpath = xprintf("%s/Makefile", dir);
+	int watched = isatty(2) && !quiet, pipe_fd[2];
 	snprintf(jobs_arg, sizeof jobs_arg, "-j%d", jobs);
 	fflush(stdout);
 	/* -k: a run that fails (a diverging learning rate) does not stop the others */
@@ -332,7 +304,7 @@ static int run_make(const char *dir, const struct experiment *e, int jobs)
 	struct sigaction sa = { .sa_handler = forward }, old[3];
 	const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
 	if (watched && pipe(pipe_fd) < 0)
-		die("cannot make a pipe: %s", strerror(errno));
+		die("cannot make a pipe:");
 	pid_t pid = fork();
 	if (pid == 0) {
 		setpgid(0, 0);
@@ -346,7 +318,7 @@ static int run_make(const char *dir, const struct experiment *e, int jobs)
 		_exit(127);
 	}
 	if (pid < 0)
-		die("cannot start make: %s", strerror(errno));
+		die("cannot start make:");
 	setpgid(pid, pid); /* also here: no signal may come before the child has its group */
 	jobs_group = pid;
 	for (int i = 0; i < 3; i++)
@@ -363,7 +335,7 @@ static int run_make(const char *dir, const struct experiment *e, int jobs)
 		sigaction(sigs[i], &old[i], NULL);
 	free(mkpath);
 	if (got < 0)
-		die("make: %s", strerror(errno));
+		die("make:");
 	if (stopped_by)
 		raise(stopped_by); /* the study was stopped: die of the same signal (cli's handler) */
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -372,7 +344,7 @@ static int run_make(const char *dir, const struct experiment *e, int jobs)
 /* Every NAME.failed marker under DIR/runs: listed on stderr (TASK/NAME and its log's last line). */
 static size_t list_failures(const char *dir)
 {
-	char *pattern = sweep_text("%s/runs/*/*.failed", dir);
+	char *pattern = xprintf("%s/runs/*/*.failed", dir);
 	glob_t g;
 	int none = glob(pattern, 0, NULL, &g) != 0;
 	free(pattern);
@@ -395,7 +367,7 @@ static size_t list_failures(const char *dir)
 /* Where the study's report and figure are, and its time, on stderr. */
 static void say_written(const char *dir, double seconds)
 {
-	char *svg = sweep_text("%s/figure.svg", dir);
+	char *svg = xprintf("%s/figure.svg", dir);
 	int drawn = access(svg, F_OK) == 0;
 	free(svg);
 	if (drawn)
@@ -407,7 +379,7 @@ static void say_written(const char *dir, double seconds)
 /* DIR/report.md on stdout. */
 static void print_report(const char *dir)
 {
-	char *path = sweep_text("%s/report.md", dir);
+	char *path = xprintf("%s/report.md", dir);
 	size_t len;
 	char *report = read_file(path, &len);
 	if (!report)
@@ -421,7 +393,7 @@ static void print_report(const char *dir)
 /* The report of what finished, marking what failed, as the Makefile's last rule writes it. */
 static void partial_report(const char *dir, const char *bin)
 {
-	char *pattern = sweep_text("%s/runs/*/*/run.yaml", dir);
+	char *pattern = xprintf("%s/runs/*/*/run.yaml", dir);
 	glob_t g;
 	int any = glob(pattern, 0, NULL, &g) == 0;
 	free(pattern);
@@ -432,7 +404,7 @@ static void partial_report(const char *dir, const char *bin)
 		return;
 	}
 	/* dir and bin have no quote (folders refuses one) */
-	char *cmd = sweep_text("'%s/elsa-report' --costs '%s/cache' --plot '%s/figure' -o '%s/report.md' '%s/runs' >&2", bin,
+	char *cmd = xprintf("'%s/elsa-report' --costs '%s/cache' --plot '%s/figure' -o '%s/report.md' '%s/runs' >&2", bin,
 			       dir, dir, dir, dir);
 	int failed = system(cmd) != 0;
 	free(cmd);
@@ -460,12 +432,10 @@ static void check_model(const struct experiment *e, const char *path)
 static char *own_folder(void)
 {
 	for (size_t cap = 256;; cap *= 2) {
-		char *buf = malloc(cap);
-		if (!buf)
-			die("out of memory");
+		char *buf = xmalloc(cap);
 		ssize_t n = readlink("/proc/self/exe", buf, cap);
 		if (n <= 0)
-			die("cannot find my own folder: %s", strerror(errno));
+			die("cannot find my own folder:");
 		if ((size_t)n < cap) {
 			buf[n] = 0;
 			*strrchr(buf, '/') = 0;
@@ -488,12 +458,12 @@ static void buildable(const char *path, const char *hint)
 /* The sweep folder (made, absolute) and the binaries' folder, malloc'd: paths make can build. */
 static void folders(const struct experiment *e, const char *path, const char *out_dir, char **dir, char **bin)
 {
-	char *made = out_dir ? sweep_text("%s", out_dir) :
-			       sweep_text("%.*s.sweep", (int)(strlen(path) - (strstr(path, ".yaml") ? 5 : 0)), path);
+	char *made = out_dir ? xprintf("%s", out_dir) :
+			       xprintf("%.*s.sweep", (int)(strlen(path) - (strstr(path, ".yaml") ? 5 : 0)), path);
 	if (mkdir(made, 0755) < 0 && errno != EEXIST)
-		die("%s: %s", made, strerror(errno));
+		die("%s:", made);
 	if (!(*dir = realpath(made, NULL)))
-		die("%s: %s", made, strerror(errno));
+		die("%s:", made);
 	free(made);
 	*bin = own_folder();
 	buildable(*dir, "choose another -o DIR");
@@ -506,15 +476,15 @@ static void folders(const struct experiment *e, const char *path, const char *ou
  * storage settings, runs on the training ones. */
 static void write_jobs(const struct experiment *e, const char *dir, const char *bin, int jobs)
 {
-	char *text = sweep_text("max_len %ld\ndtype %s\n", e->max_len, e->dtype);
+	char *text = xprintf("max_len %ld\ndtype %s\n", e->max_len, e->dtype);
 	stamp(dir, "settings.cache", text);
 	free(text);
-	text = sweep_text("epochs %ld\nbatch %ld\nwarmup %g\nweight_decay %g\ndropout %g\nmax_steps %ld\nkeep %s\n",
+	text = xprintf("epochs %ld\nbatch %ld\nwarmup %g\nweight_decay %g\ndropout %g\nmax_steps %ld\nkeep %s\n",
 			  e->epochs, e->batch, e->warmup, e->weight_decay, e->dropout, e->max_steps,
 			  e->keep_best ? "best" : "last");
 	stamp(dir, "settings.train", text);
 	free(text);
-	char *mkpath = sweep_text("%s/Makefile", dir), *listpath = sweep_text("%s/runs.list", dir);
+	char *mkpath = xprintf("%s/Makefile", dir), *listpath = xprintf("%s/runs.list", dir);
 	struct out *mk = out_open(mkpath, 0, 0), *list = out_open(listpath, 0, 0);
 	if (!mk || !list)
 		die_lib();
@@ -535,12 +505,12 @@ static struct options parse(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "output", 1, 0, 'o' },  { "jobs", 1, 0, 'j' },   { "dry-run", 0, 0, 'n' }, { "slurm", 0, 0, 'S' },
-		{ "sbatch-args", 1, 0, 'A' }, { "status", 1, 0, 's' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'v' },
+		{ "sbatch-args", 1, 0, 'A' }, { "status", 1, 0, 's' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' }, { "quiet", 0, 0, 'q' },
 		{ 0 },
 	};
 	struct options o = { 0 };
 	int c;
-	while ((c = getopt_long(argc, argv, "o:j:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:j:qhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': o.out_dir = optarg; break;
 		case 'j': o.jobs = (int)cli_long("-j", optarg, 1, 1024); break;
@@ -549,7 +519,8 @@ static struct options parse(int argc, char **argv)
 		case 'A': o.sbatch_args = optarg; break;
 		case 's': sweep_status(optarg); exit(cli_exit());
 		case 'h': cli_help(usage);
-		case 'v': cli_version();
+		case 'V': cli_version();
+		case 'q': quiet = 1; break;
 		default: cli_usage_error();
 		}
 	}
@@ -573,11 +544,11 @@ int main(int argc, char **argv)
 	check_model(&e, o.path);
 	folders(&e, o.path, o.out_dir, &dir, &bin);
 	write_jobs(&e, dir, bin, jobs);
-	char *mkpath = sweep_text("%s/Makefile", dir);
+	char *mkpath = xprintf("%s/Makefile", dir);
 	if (o.slurm) {
 		char *exp_abs = realpath(o.path, NULL);
 		if (!exp_abs)
-			die("%s: %s", o.path, strerror(errno));
+			die("%s:", o.path);
 		slurm_submit(&e, exp_abs, dir, bin, o.sbatch_args, o.dry);
 		free(exp_abs);
 	}
@@ -598,7 +569,8 @@ int main(int argc, char **argv)
 		    failed == 1 ? "" : "s", mkpath);
 	}
 	print_report(dir);
-	say_written(dir, now_seconds() - started);
+	if (!quiet)
+		say_written(dir, now_seconds() - started);
 	free(mkpath), free(dir), free(bin);
 	return cli_exit();
 }

@@ -11,10 +11,6 @@ struct experiment;
  * it does not fit in n bytes. */
 void run_name(char *buf, size_t n, int frozen, double lr, long seed, int emb);
 
-/* A malloc'd string as printf formats it (paths, commands: exactly their size). Dies when out of
- * memory. */
-char *sweep_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 /* Submits the study in DIR (its Makefile and runs.list written) as Slurm jobs: the caches, an
  * array of the runs that are not done (after the caches), and a job that runs elsa-sweep itself
  * to evaluate and report (after the runs, whether or not they all succeeded). sbatch_args: more

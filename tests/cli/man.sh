@@ -82,4 +82,11 @@ for bin in "$B"/elsa-*; do
 	check "$tool: the ranges $tool.1 gives are the tool's" "[ ! -s '$T/ranges' ]"
 	[ -s "$T/ranges" ] && sed 's/^/#   not in the page: /' "$T/ranges"
 done
+# Every tool takes -h and -V alike.
+version=$(elsa-view --version | cut -d" " -f2)
+for t in tokenize embed encode train evaluate report view sweep export; do
+	"elsa-$t" -h >"$T/h" 2>&1
+	check "elsa-$t -h prints its usage" "head -1 '$T/h' | grep -q '^usage: elsa-$t '"
+	check "elsa-$t -V prints its version" "[ \"\$(elsa-$t -V)\" = 'elsa-$t $version' ]"
+done
 done_testing
