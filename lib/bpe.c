@@ -78,7 +78,7 @@ static int read_vocab(struct bpe *b, const char *path)
 {
 	struct json *j = json_load(path);
 	if (!j)
-		return E_FORMAT;
+		return err_code();
 	int rc = vocab_read_json(b->vocab, j, json_root(j), path);
 	json_free(j);
 	return rc;

@@ -196,6 +196,8 @@ int cli_exit(void)
 	bad |= fclose(stdout) != 0;
 	if (bad)
 		die("stdout: %s", errno ? strerror(errno) : "write error");
+	if (ferror(stdin)) /* a read of stdin that failed and was taken for its end */
+		die("stdin: read error");
 	return 0;
 }
 

@@ -48,7 +48,8 @@ int cli_dtype(const char *arg);
 /* Sets the thread count from -j (arg, may be NULL), else ELSA_THREADS, else every core. */
 int cli_threads(const char *arg);
 
-/* Closes stdout and checks it (a full disk must not exit 0). Returns the exit status, 0. */
+/* Closes stdout and checks it (a full disk must not exit 0), and that no read of stdin failed.
+ * Returns the exit status, 0. */
 int cli_exit(void);
 
 /* Progress on stderr, only when stderr is a terminal. */

@@ -40,7 +40,7 @@ static int open_stream(const char *path, struct stream_reader **r)
 {
 	struct in *in = in_open(path);
 	if (!in)
-		return E_IO;
+		return err_code();
 	return (*r = stream_open_in(in)) ? 0 : E_FORMAT;
 }
 

@@ -5,10 +5,12 @@
 #include "err.h"
 
 static _Thread_local char message[1024];
+static _Thread_local int last_code;
 
 int err_set(int code, const char *fmt, ...)
 {
 	va_list ap;
+	last_code = code;
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof message, fmt, ap);
 	va_end(ap);
@@ -22,6 +24,7 @@ int err_prefix(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(prefix, sizeof prefix, fmt, ap);
 	va_end(ap);
+	last_code = code;
 	memcpy(old, message, sizeof old);
 	size_t n = strlen(prefix);
 	if (n > sizeof message - 3)
@@ -37,6 +40,11 @@ int err_prefix(int code, const char *fmt, ...)
 const char *err_msg(void)
 {
 	return message;
+}
+
+int err_code(void)
+{
+	return last_code < 0 ? last_code : E_IO;
 }
 
 const char *err_shown(const char *s, size_t len, char out[84])

@@ -23,8 +23,10 @@ int err_set(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3))
 /* Puts "fmt...: " before the last message (to add a file name or record number); returns code. */
 int err_prefix(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The last message recorded by this thread. */
+/* The last message recorded by this thread, and its code (E_IO when none was): what a caller
+ * returns after a constructor that returned NULL. */
 const char *err_msg(void);
+int err_code(void);
 
 /* Bytes of the input s[0..len) fit for a message: at most 80, those outside printable ASCII
  * as '?', "..." when cut; into out, which is returned. */

@@ -141,7 +141,7 @@ int config_parse(struct model_config *c, const char *text, size_t n, const char 
 	struct json *j = json_parse(text, n, name);
 	int rc = 0;
 	if (!j)
-		return E_FORMAT;
+		return err_code();
 	int root = json_root(j);
 	const char *type = json_str(j, json_get(j, root, "model_type"), NULL);
 	memset(c, 0, sizeof *c);

@@ -175,7 +175,7 @@ int predictions_read(const char *path, const struct task *task, struct scores *s
 {
 	struct in *in = in_open(path);
 	if (!in)
-		return E_IO;
+		return err_code();
 	int rc = set_name(s, in_name(in));
 	if (!rc)
 		rc = read_predictions(in, task, s);
@@ -292,10 +292,10 @@ int gold_read_tokens(const char *path, const struct task *task, struct scores *s
 {
 	struct in *in = in_open(path);
 	if (!in)
-		return E_IO; /* in_open names the file and says why */
+		return err_code();
 	struct tokens_reader *r = tokens_open_in(in);
 	if (!r)
-		return E_FORMAT;
+		return err_code();
 	int rc = set_name(s, tokens_name(r));
 	if (!rc)
 		rc = read_tokens(r, task, s);
@@ -307,7 +307,7 @@ int gold_read_tsv(const char *path, const struct task *task, struct scores *s)
 {
 	struct glue_reader *r = glue_open(path, task, NULL);
 	if (!r)
-		return E_FORMAT;
+		return err_code();
 	int rc = set_name(s, glue_name(r));
 	struct example ex;
 	while (!rc && (rc = glue_next(r, &ex)) > 0)

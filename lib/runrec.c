@@ -237,7 +237,7 @@ int run_read(const char *path, struct run_record *r)
 	struct json *j = json_load(path);
 	memset(r, 0, sizeof *r);
 	if (!j)
-		return E_FORMAT;
+		return err_code();
 	struct reader rd = { j, path, 0 };
 	int root = json_root(j), model = node(&rd, root, "model"), head = node(&rd, root, "head");
 	int data = node(&rd, root, "data"), hp = node(&rd, root, "hyperparameters"), cost = node(&rd, root, "cost");

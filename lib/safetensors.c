@@ -83,7 +83,7 @@ static int parse_header(struct safetensors *st, const char *text, size_t n)
 	struct json *j = json_parse(text, n, st->path);
 	int rc = 0;
 	if (!j)
-		return E_FORMAT;
+		return err_code();
 	int root = json_root(j);
 	if (json_type(j, root) != J_OBJECT) {
 		json_free(j);

@@ -360,6 +360,27 @@ TEST(mean_and_sample_sd)
 	CHECK(isnan(metric_mean(gap, 3)), "a NAN among the values leaves the mean undefined");
 }
 
+/* Readers keep their constructors' codes: a file that cannot be opened is an I/O error, a
+ * malformed one a format error. */
+TEST(readers_keep_their_codes)
+{
+	const struct task *rte = task_find("rte");
+	const char *bad = check_tmp("garbage.tsv");
+	struct scores s = { 0 };
+	CHECK(gold_read_tsv(check_tmp("absent.tsv"), rte, &s) == E_IO && strstr(err_msg(), "absent.tsv"), "%s", err_msg());
+	scores_free(&s);
+	CHECK(gold_read_tokens(check_tmp("absent.tok"), rte, &s) == E_IO, "%s", err_msg());
+	scores_free(&s);
+	CHECK(predictions_read(check_tmp("absent.pred"), rte, &s) == E_IO, "%s", err_msg());
+	scores_free(&s);
+	FILE *f = fopen(bad, "w");
+	CHECK(f && fputs("not a header\n", f) >= 0 && fclose(f) == 0, "write %s", bad);
+	CHECK(gold_read_tsv(bad, rte, &s) == E_FORMAT, "%s", err_msg());
+	scores_free(&s);
+	CHECK(gold_read_tokens(bad, rte, &s) == E_FORMAT, "%s", err_msg());
+	scores_free(&s);
+}
+
 TEST(predictions_round_trip)
 {
 	const struct task *stsb = task_find("stsb"), *mnli = task_find("mnli");
@@ -567,6 +588,7 @@ int main(void)
 	RUN(bootstrap_accuracy_matches_the_binomial);
 	RUN(bootstrap_of_degenerate_sets);
 	RUN(mean_and_sample_sd);
+	RUN(readers_keep_their_codes);
 	RUN(predictions_round_trip);
 	RUN(predictions_with_scores);
 	RUN(predictions_writer_refuses_bad_values);
