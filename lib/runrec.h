@@ -22,6 +22,8 @@ struct run_eval {
 	struct evaluation e; /* e.task is set on reading too */
 };
 
+/* A record owns its strings and arrays (run_read makes them, and a writer's record holds its
+ * own copies): run_free frees them all. */
 struct run_record {
 	char task[16];
 	char *model_dir;

@@ -197,8 +197,8 @@ static void setup(struct session *s, const struct options *o)
 		s->order[i] = (uint32_t)i;
 	s->rec = (struct run_record){ .layers = s->m.cfg.layers, .frozen = N, .train_embeddings = o->train_embeddings,
 				      .outputs = task_outputs(s->task), .new_head = new_head, .model = s->m.fingerprint,
-				      .model_dir = (char *)o->model_dir, .train = (char *)o->train,
-				      .dev = (char *)(o->dev ? o->dev : ""), .train_examples = s->tr.n,
+				      .model_dir = xstrdup(o->model_dir), .train = xstrdup(o->train),
+				      .dev = xstrdup(o->dev ? o->dev : ""), .train_examples = s->tr.n,
 				      .train_tokens = s->tr.ntokens, .dev_examples = s->dev.n, .lr = o->lr,
 				      .warmup = o->warmup, .weight_decay = o->weight_decay, .dropout = o->dropout,
 				      .max_grad_norm = 1.0, .epochs = o->epochs, .batch = o->batch, .shuffle = o->shuffle,
@@ -442,8 +442,7 @@ static void finish(struct session *s)
 
 static void session_free(struct session *s)
 {
-	free(s->rec.loss);
-	free(s->rec.evals);
+	run_free(&s->rec);
 	free(s->order);
 	free(s->labels);
 	free(s->pred);
