@@ -42,7 +42,6 @@ elsa-report --format yaml "$S/runs" >"$T/table.yaml"
 check "--format yaml names each task's fewest trained layers for 90%" "grep -q 'fewest_trained_for_90' '$T/table.yaml'"
 
 # Reruns: only the missing work.
-stamp() { for f in "$S"/runs/*/*/run.yaml; do echo "$f $(stat -c %Y.%N "$f" 2>/dev/null || stat -c %Y "$f")"; done; }
 ls -l --time-style=full-iso "$S"/runs/*/*/run.yaml | awk '{ print $7, $9 }' >"$T/before"
 rm -rf "$S/runs/stsb/N1-lr0.001-seed2"
 ok "a rerun after an interruption succeeds" elsa-sweep "$T/study.yaml"

@@ -2,6 +2,7 @@
  * the first step's loss and every gradient, then the loss of each of 20 steps of AdamW with
  * warmup, decay and clipping; BERT and RoBERTa, classification and regression, and a full
  * fine-tune that trains the embeddings too. */
+#include <errno.h>
 #include <math.h>
 
 #include "check.h"
@@ -93,6 +94,15 @@ static void run_case(const char *name)
 	CHECK(adamw_init(&opt, &f.ps, (float)s.lr, (float)s.weight_decay) == 0, "adamw");
 	CHECK(st_open(&ref, fixture(name, "grads.safetensors")) == 0, "%s", err_msg());
 	FILE *lf = fopen(fixture(name, "losses"), "r");
+	if (!lf) {
+		CHECK(0, "%s: %s: %s", name, fixture(name, "losses"), strerror(errno));
+		st_close(&ref);
+		adamw_free(&opt);
+		finetune_free(&f);
+		dataset_free(&d);
+		model_close(&m);
+		return;
+	}
 	long warmup = (long)ceil(s.warmup * s.steps), per_epoch = ((long)d.n + s.batch - 1) / s.batch;
 	double worst_loss = 0, worst_grad = 0;
 	const char *worst_name = "";
