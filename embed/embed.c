@@ -50,25 +50,30 @@ static struct stream_header output_header(const struct model *m, const char *mod
 	return h;
 }
 
-int main(int argc, char **argv)
+struct options {
+	const char *model_dir, *output, *threads, *input;
+	int dtype;
+	struct shard shard;
+};
+
+static struct options parse_options(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "model", 1, 0, 'm' }, { "output", 1, 0, 'o' }, { "dtype", 1, 0, 'd' }, { "threads", 1, 0, 'j' }, { "quiet", 0, 0, 'q' },
-		{ "help", 0, 0, 'h' },  { "version", 0, 0, 'V' }, { "shard", 1, 0, 'k' },   { 0 },
+		{ "model", 1, 0, 'm' }, { "output", 1, 0, 'o' }, { "dtype", 1, 0, 'd' },	 { "threads", 1, 0, 'j' },
+		{ "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' },	 { "version", 0, 0, 'V' }, { "shard", 1, 0, 'k' },
+		{ 0 },
 	};
-	const char *model_dir = NULL, *output = "-", *threads = NULL;
-	int dtype = DT_F32, o;
-	struct shard shard = { 0 };
-	cli_init("elsa-embed");
-	while ((o = getopt_long(argc, argv, "m:o:j:qhV", opts, NULL)) != -1) {
-		switch (o) {
-		case 'm': model_dir = optarg; break;
-		case 'o': output = optarg; break;
-		case 'd': dtype = cli_dtype(optarg); break;
-		case 'j': threads = optarg; break;
+	struct options o = { .output = "-", .dtype = DT_F32 };
+	int c;
+	while ((c = getopt_long(argc, argv, "m:o:j:qhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm': o.model_dir = optarg; break;
+		case 'o': o.output = optarg; break;
+		case 'd': o.dtype = cli_dtype(optarg); break;
+		case 'j': o.threads = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'k':
-			if (shard_parse(optarg, &shard) < 0)
+			if (shard_parse(optarg, &o.shard) < 0)
 				die_lib();
 			break;
 		case 'h': cli_help(usage);
@@ -76,58 +81,72 @@ int main(int argc, char **argv)
 		default: cli_usage_error();
 		}
 	}
-	if (!model_dir)
+	if (!o.model_dir)
 		die("no model folder (-m MODEL_DIR)");
 	if (argc - optind > 1)
 		die("one input at a time (concatenate token streams with cat)");
-	cli_threads(threads);
+	o.input = optind < argc ? argv[optind] : "-";
+	return o;
+}
 
-	struct model m;
-	struct params ps;
-	struct emb_weights w;
-	int missing;
-	if (model_open(&m, model_dir) < 0 || params_init(&ps, &m.cfg, 1, 0, 0, 0) < 0 || params_load(&ps, &m, &missing) < 0)
-		die_lib();
-	params_emb(&ps, ps.mem, &w);
-
-	const char *input = optind < argc ? argv[optind] : "-";
-	struct tokens_reader *in = tokens_open(input);
-	if (!in)
-		die_lib();
-	struct chunk ch = { 0 };
-	if (shard.n && chunk_shard_tokens(&ch, input, shard) < 0)
-		die_lib();
+/* The embeddings of every chunk of in into out, starting with the chunk already read (n records). */
+static void embed_chunks(struct tokens_reader *in, struct chunk *ch, int n, const struct model *m,
+			 const struct emb_weights *w, struct stream_writer *out)
+{
 	struct emb_acts acts = { 0 };
-	/* The header comes with the first line: read the first chunk before writing anything. */
-	int n = chunk_read_tokens(&ch, in, CHUNK_TOKENS, &m.cfg);
-	if (n < 0) { /* an id the model refuses: first, were the tokens made for another model? */
-		check_tokenizer(model_dir, in);
-		die_lib();
-	}
-	struct stream_header h = output_header(&m, model_dir, in, dtype);
-	struct stream_writer *out = stream_create(output, &h, STREAM_ZSTD_LEVEL);
-	if (!out)
-		die_lib();
 	struct progress pr;
 	size_t examples = 0, tokens = 0;
 	progress_start(&pr);
-	for (; n > 0; n = chunk_read_tokens(&ch, in, CHUNK_TOKENS, &m.cfg)) {
-		if (emb_acts_reserve(&acts, &m.cfg, ch.b.T) < 0)
+	for (; n > 0; n = chunk_read_tokens(ch, in, CHUNK_TOKENS, &m->cfg)) {
+		if (emb_acts_reserve(&acts, &m->cfg, ch->b.T) < 0)
 			die_lib();
-		embeddings_forward(ch.x, &acts, &w, &m.cfg, &ch.b, ch.tokens, ch.types, NULL, 0);
-		if (chunk_write(&ch, ch.x, m.cfg.hidden, out) < 0)
+		embeddings_forward(ch->x, &acts, w, &m->cfg, &ch->b, ch->tokens, ch->types, NULL, 0);
+		if (chunk_write(ch, ch->x, m->cfg.hidden, out) < 0)
 			die_lib();
-		examples += ch.n;
-		tokens += ch.b.T;
+		examples += ch->n;
+		tokens += ch->b.T;
 		progress_update(&pr, examples, tokens, tokens_fraction(in));
 	}
 	if (n < 0)
 		die_lib();
+	progress_end(&pr);
+	emb_acts_free(&acts);
+}
+
+int main(int argc, char **argv)
+{
+	cli_init("elsa-embed");
+	struct options o = parse_options(argc, argv);
+	cli_threads(o.threads);
+	struct model m;
+	struct params ps;
+	struct emb_weights w;
+	int missing;
+	if (model_open(&m, o.model_dir) < 0 || params_init(&ps, &m.cfg, 1, 0, 0, 0) < 0 ||
+	    params_load(&ps, &m, &missing) < 0)
+		die_lib();
+	params_emb(&ps, ps.mem, &w);
+
+	struct tokens_reader *in = tokens_open(o.input);
+	if (!in)
+		die_lib();
+	struct chunk ch = { 0 };
+	if (o.shard.n && chunk_shard_tokens(&ch, o.input, o.shard) < 0)
+		die_lib();
+	/* The header comes with the first line: read the first chunk before writing anything. */
+	int n = chunk_read_tokens(&ch, in, CHUNK_TOKENS, &m.cfg);
+	if (n < 0) { /* an id the model refuses: first, were the tokens made for another model? */
+		check_tokenizer(o.model_dir, in);
+		die_lib();
+	}
+	struct stream_header h = output_header(&m, o.model_dir, in, o.dtype);
+	struct stream_writer *out = stream_create(o.output, &h, STREAM_ZSTD_LEVEL);
+	if (!out)
+		die_lib();
+	embed_chunks(in, &ch, n, &m, &w, out);
 	if (stream_finish(out) < 0)
 		die_lib();
-	progress_end(&pr);
 	chunk_free(&ch);
-	emb_acts_free(&acts);
 	tokens_close(in);
 	params_free(&ps);
 	model_close(&m);

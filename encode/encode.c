@@ -98,29 +98,33 @@ static _Noreturn void fail(struct stream_writer *out)
 	die_lib();
 }
 
-int main(int argc, char **argv)
+struct options {
+	const char *model_dir, *output, *threads, *to_arg, *stats, *input;
+	int dtype;
+	struct shard shard;
+};
+
+static struct options parse_options(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "model", 1, 0, 'm' }, { "to", 1, 0, 't' },	  { "save", 1, 0, 's' },   { "output", 1, 0, 'o' },
-		{ "dtype", 1, 0, 'd' }, { "threads", 1, 0, 'j' }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' },
-		{ "stats", 1, 0, 'S' }, { "shard", 1, 0, 'k' },	  { 0 },
+		{ "dtype", 1, 0, 'd' }, { "threads", 1, 0, 'j' }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' },
+		{ "version", 0, 0, 'V' }, { "stats", 1, 0, 'S' }, { "shard", 1, 0, 'k' },	  { 0 },
 	};
-	const char *model_dir = NULL, *output = "-", *threads = NULL, *to_arg = NULL, *stats = NULL;
-	int dtype = DT_F32, o;
-	struct shard shard = { 0 };
-	cli_init("elsa-encode");
-	while ((o = getopt_long(argc, argv, "m:t:s:o:j:qhV", opts, NULL)) != -1) {
-		switch (o) {
-		case 'm': model_dir = optarg; break;
-		case 't': to_arg = optarg; break;
+	struct options o = { .output = "-", .dtype = DT_F32 };
+	int c;
+	while ((c = getopt_long(argc, argv, "m:t:s:o:j:qhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm': o.model_dir = optarg; break;
+		case 't': o.to_arg = optarg; break;
 		case 's': parse_save(optarg); break;
-		case 'o': output = optarg; break;
-		case 'd': dtype = cli_dtype(optarg); break;
-		case 'j': threads = optarg; break;
+		case 'o': o.output = optarg; break;
+		case 'd': o.dtype = cli_dtype(optarg); break;
+		case 'j': o.threads = optarg; break;
 		case 'q': quiet = 1; break;
-		case 'S': stats = optarg; break;
+		case 'S': o.stats = optarg; break;
 		case 'k':
-			if (shard_parse(optarg, &shard) < 0)
+			if (shard_parse(optarg, &o.shard) < 0)
 				die_lib();
 			break;
 		case 'h': cli_help(usage);
@@ -128,22 +132,91 @@ int main(int argc, char **argv)
 		default: cli_usage_error();
 		}
 	}
-	if (!model_dir || !to_arg)
+	if (!o.model_dir || !o.to_arg)
 		die("-m MODEL_DIR and --to J are required (see --help)");
 	if (argc - optind > 1)
 		die("one input at a time (concatenate streams with cat)");
-	cli_threads(threads);
+	o.input = optind < argc ? argv[optind] : "-";
+	return o;
+}
 
-	struct model m;
-	if (model_open(&m, model_dir) < 0)
+/* The output stream of layer `to`, and each --save stream, with the input's header otherwise. */
+static struct stream_writer *open_outputs(const struct options *o, const struct stream_header *hin, int to)
+{
+	struct stream_header h = *hin;
+	h.dtype = (uint32_t)o->dtype;
+	h.layer = (uint32_t)to;
+	struct stream_writer *out = stream_create(o->output, &h, STREAM_ZSTD_LEVEL);
+	if (!out)
 		die_lib();
-	int to = (int)cli_long("--to", to_arg, 1, m.cfg.layers);
-	const char *input = optind < argc ? argv[optind] : "-";
-	struct stream_reader *in = open_input(input, &m, to);
-	const struct stream_header *hin = stream_header(in);
-	int from = (int)hin->layer;
+	for (int i = 0; i < nsaves; i++) {
+		h.layer = (uint32_t)saves[i].layer;
+		if (!(saves[i].w = stream_create(saves[i].path, &h, STREAM_ZSTD_LEVEL)))
+			fail(out);
+	}
+	return out;
+}
+
+/* The frozen layers from..to-1 over every chunk of in, each layer of a --save written on the way;
+ * *examples and *tokens get the counts. */
+static void encode_chunks(struct stream_reader *in, struct chunk *ch, const struct model *m,
+			  const struct layer_weights *w, int from, int to, struct stream_writer *out, size_t *examples,
+			  size_t *tokens)
+{
+	struct layer_acts acts = { 0 };
+	struct progress pr;
+	size_t H = (size_t)m->cfg.hidden;
+	int n;
+	progress_start(&pr);
+	while ((n = chunk_read_stream(ch, in, CHUNK_TOKENS, &m->cfg)) > 0) {
+		if (layer_acts_reserve(&acts, &m->cfg, &ch->b, LAYER_INFERENCE) < 0)
+			fail(out);
+		for (int l = from; l < to; l++) {
+			acts.x = ch->x;
+			layer_forward(&acts, &w[l - from], &m->cfg, &ch->b, NULL, (uint64_t)l);
+			memcpy(ch->x, acts.y, ch->b.T * H * sizeof *ch->x);
+			for (int i = 0; i < nsaves; i++)
+				if (saves[i].layer == l + 1 && chunk_write(ch, ch->x, m->cfg.hidden, saves[i].w) < 0)
+					fail(out);
+		}
+		if (chunk_write(ch, ch->x, m->cfg.hidden, out) < 0)
+			fail(out);
+		*examples += ch->n;
+		*tokens += ch->b.T;
+		progress_update(&pr, *examples, *tokens, stream_fraction(in));
+	}
+	if (n < 0)
+		fail(out);
+	progress_end(&pr);
+	layer_acts_free(&acts);
+}
+
+/* Every output complete, or none. */
+static void finish_outputs(struct stream_writer *out)
+{
+	for (int i = 0; i < nsaves; i++) {
+		int rc = stream_finish(saves[i].w);
+		saves[i].w = NULL;
+		if (rc < 0)
+			fail(out);
+	}
+	if (stream_finish(out) < 0)
+		die_lib();
+}
+
+int main(int argc, char **argv)
+{
+	cli_init("elsa-encode");
+	struct options o = parse_options(argc, argv);
+	cli_threads(o.threads);
+	struct model m;
+	if (model_open(&m, o.model_dir) < 0)
+		die_lib();
+	int to = (int)cli_long("--to", o.to_arg, 1, m.cfg.layers);
+	struct stream_reader *in = open_input(o.input, &m, to);
+	int from = (int)stream_header(in)->layer;
 	struct chunk ch = { 0 };
-	if (shard.n && chunk_shard_stream(&ch, input, shard) < 0)
+	if (o.shard.n && chunk_shard_stream(&ch, o.input, o.shard) < 0)
 		die_lib();
 
 	struct params ps;
@@ -154,55 +227,13 @@ int main(int argc, char **argv)
 	for (int l = from; l < to; l++)
 		params_layer(&ps, ps.mem, l, &w[l - from]);
 
-	struct stream_header h = *hin;
-	h.dtype = (uint32_t)dtype;
-	h.layer = (uint32_t)to;
-	struct stream_writer *out = stream_create(output, &h, STREAM_ZSTD_LEVEL);
-	if (!out)
-		die_lib();
-	for (int i = 0; i < nsaves; i++) {
-		h.layer = (uint32_t)saves[i].layer;
-		if (!(saves[i].w = stream_create(saves[i].path, &h, STREAM_ZSTD_LEVEL)))
-			fail(out);
-	}
-
-	struct layer_acts acts = { 0 };
-	struct progress pr;
-	size_t examples = 0, tokens = 0, H = (size_t)m.cfg.hidden;
-	int n;
+	struct stream_writer *out = open_outputs(&o, stream_header(in), to);
+	size_t examples = 0, tokens = 0;
 	double t0 = now_seconds();
-	progress_start(&pr);
-	while ((n = chunk_read_stream(&ch, in, CHUNK_TOKENS, &m.cfg)) > 0) {
-		if (layer_acts_reserve(&acts, &m.cfg, &ch.b, LAYER_INFERENCE) < 0)
-			fail(out);
-		for (int l = from; l < to; l++) {
-			acts.x = ch.x;
-			layer_forward(&acts, &w[l - from], &m.cfg, &ch.b, NULL, (uint64_t)l);
-			memcpy(ch.x, acts.y, ch.b.T * H * sizeof *ch.x);
-			for (int i = 0; i < nsaves; i++)
-				if (saves[i].layer == l + 1 && chunk_write(&ch, ch.x, m.cfg.hidden, saves[i].w) < 0)
-					fail(out);
-		}
-		if (chunk_write(&ch, ch.x, m.cfg.hidden, out) < 0)
-			fail(out);
-		examples += ch.n;
-		tokens += ch.b.T;
-		progress_update(&pr, examples, tokens, stream_fraction(in));
-	}
-	if (n < 0)
-		fail(out);
-	for (int i = 0; i < nsaves; i++) {
-		int rc = stream_finish(saves[i].w);
-		saves[i].w = NULL;
-		if (rc < 0)
-			fail(out);
-	}
-	if (stream_finish(out) < 0)
-		die_lib();
-	progress_end(&pr);
-	if (stats)
-		write_stats(stats, examples, tokens, from, to, now_seconds() - t0);
-	layer_acts_free(&acts);
+	encode_chunks(in, &ch, &m, w, from, to, out, &examples, &tokens);
+	finish_outputs(out);
+	if (o.stats)
+		write_stats(o.stats, examples, tokens, from, to, now_seconds() - t0);
 	chunk_free(&ch);
 	stream_close(in);
 	free(w);
