@@ -48,14 +48,90 @@ static enum json_type scalar_type(const yaml_event_t *e)
 	return end != v && !*end ? J_NUMBER : J_STRING;
 }
 
-/* Builds the tree from libyaml's events with an explicit stack of open containers. */
+/* The tree being built from libyaml's events: an explicit stack of the open containers, and
+ * their children not yet placed, in order. */
+struct builder {
+	struct json *j;
+	const char *name;
+	int stack[256], depth;
+	int *pending;
+	size_t npending, pcap, mark[256];
+};
+
+/* A node for a scalar or a container's start into *id. 0 or a negative code. */
+static int open_node(struct builder *b, const yaml_event_t *e, int *id)
+{
+	const yaml_char_t *anchor = e->type == YAML_SCALAR_EVENT ? e->data.scalar.anchor :
+				    e->type == YAML_SEQUENCE_START_EVENT ? e->data.sequence_start.anchor :
+									   e->data.mapping_start.anchor;
+	size_t line = e->start_mark.line + 1;
+	if (anchor)
+		return err_set(E_FORMAT, "%s: line %zu: anchors are not JSON", b->name, line);
+	if (e->type != YAML_SCALAR_EVENT) {
+		if (b->depth == 256)
+			return err_set(E_FORMAT, "%s: line %zu: nested too deep", b->name, line);
+		*id = new_node(b->j, e->type == YAML_SEQUENCE_START_EVENT ? J_ARRAY : J_OBJECT, line);
+		return *id < 0 ? E_NOMEM : 0;
+	}
+	if ((*id = new_node(b->j, scalar_type(e), line)) < 0)
+		return E_NOMEM;
+	struct node *nd = &b->j->nodes[*id];
+	nd->len = e->data.scalar.length;
+	if (!(nd->text = malloc(nd->len + 1)))
+		return err_set(E_NOMEM, "out of memory");
+	memcpy(nd->text, e->data.scalar.value, nd->len);
+	nd->text[nd->len] = 0;
+	return 0;
+}
+
+/* Closes the container on top: moves its pending children into kids; *id gets its id negated
+ * (a finished container is now a child of its parent). 0 or a negative code. */
+static int close_container(struct builder *b, const yaml_event_t *e, int *id)
+{
+	struct json *j = b->j;
+	int c = b->stack[--b->depth];
+	size_t from = b->mark[b->depth], n = b->npending - from;
+	if (j->nodes[c].type == J_OBJECT) /* YAML allows any key; JSON, and callers, only scalars */
+		for (size_t k = 0; k < n; k += 2)
+			if (!j->nodes[b->pending[from + k]].text)
+				return err_set(E_FORMAT, "%s: line %zu: a key that is not a string", b->name,
+					       e->start_mark.line + 1);
+	if (grow((void **)&j->kids, &j->kcap, j->nkids + n, sizeof *j->kids) < 0)
+		return E_NOMEM;
+	if (n) /* an empty container: pending and kids may still be NULL */
+		memcpy(j->kids + j->nkids, b->pending + from, n * sizeof *b->pending);
+	j->nodes[c].first = j->nkids;
+	j->nodes[c].n = n;
+	j->nkids += n;
+	b->npending = from;
+	*id = -c;
+	return 0;
+}
+
+/* Places node id (as open_node or close_container gave it; 0: none) as a child of the open
+ * container, and opens it when it is a container's start. 0 or E_NOMEM. */
+static int place(struct builder *b, int id)
+{
+	int opened = id > 0 && (b->j->nodes[id].type == J_ARRAY || b->j->nodes[id].type == J_OBJECT);
+	int child = id < 0 ? -id : opened ? 0 : id;
+	if (child && b->depth > 0) {
+		if (grow((void **)&b->pending, &b->pcap, b->npending + 1, sizeof *b->pending) < 0)
+			return E_NOMEM;
+		b->pending[b->npending++] = child;
+	}
+	if (opened) {
+		b->mark[b->depth] = b->npending;
+		b->stack[b->depth++] = id;
+	}
+	return 0;
+}
+
+/* Builds the tree from libyaml's events. */
 static int build(struct json *j, yaml_parser_t *p, const char *name)
 {
-	int stack[256], depth = 0;
-	int *pending = NULL; /* children of the open containers, in order */
-	size_t npending = 0, pcap = 0, mark[256];
+	struct builder b = { .j = j, .name = name };
 	int rc = 0, done = 0;
-	while (!done) {
+	while (!done && rc == 0) {
 		yaml_event_t e;
 		if (!yaml_parser_parse(p, &e)) {
 			rc = err_set(E_FORMAT, "%s: line %zu: %s", name, p->problem_mark.line + 1,
@@ -69,91 +145,17 @@ static int build(struct json *j, yaml_parser_t *p, const char *name)
 			break;
 		case YAML_SCALAR_EVENT:
 		case YAML_SEQUENCE_START_EVENT:
-		case YAML_MAPPING_START_EVENT: {
-			const yaml_char_t *anchor = e.type == YAML_SCALAR_EVENT ? e.data.scalar.anchor :
-						    e.type == YAML_SEQUENCE_START_EVENT ? e.data.sequence_start.anchor :
-											   e.data.mapping_start.anchor;
-			if (anchor) {
-				rc = err_set(E_FORMAT, "%s: line %zu: anchors are not JSON", name, e.start_mark.line + 1);
-				break;
-			}
-			if (e.type == YAML_SCALAR_EVENT) {
-				if ((id = new_node(j, scalar_type(&e), e.start_mark.line + 1)) < 0) {
-					rc = E_NOMEM;
-					break;
-				}
-				struct node *nd = &j->nodes[id];
-				nd->len = e.data.scalar.length;
-				if (!(nd->text = malloc(nd->len + 1))) {
-					rc = err_set(E_NOMEM, "out of memory");
-					break;
-				}
-				memcpy(nd->text, e.data.scalar.value, nd->len);
-				nd->text[nd->len] = 0;
-			} else {
-				if (depth == 256) {
-					rc = err_set(E_FORMAT, "%s: line %zu: nested too deep", name, e.start_mark.line + 1);
-					break;
-				}
-				if ((id = new_node(j, e.type == YAML_SEQUENCE_START_EVENT ? J_ARRAY : J_OBJECT,
-						   e.start_mark.line + 1)) < 0) {
-					rc = E_NOMEM;
-					break;
-				}
-			}
-			break;
-		}
+		case YAML_MAPPING_START_EVENT: rc = open_node(&b, &e, &id); break;
 		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT: {
-			/* Close the container on top: move its pending children into kids. */
-			int c = stack[--depth];
-			size_t n = npending - mark[depth];
-			if (j->nodes[c].type == J_OBJECT) /* YAML allows any key; JSON, and callers, only scalars */
-				for (size_t k = 0; k < n && rc == 0; k += 2)
-					if (!j->nodes[pending[mark[depth] + k]].text)
-						rc = err_set(E_FORMAT, "%s: line %zu: a key that is not a string", name,
-							     e.start_mark.line + 1);
-			if (rc < 0)
-				break;
-			if (grow((void **)&j->kids, &j->kcap, j->nkids + n, sizeof *j->kids) < 0) {
-				rc = E_NOMEM;
-				break;
-			}
-			if (n) /* an empty container: pending and kids may still be NULL */
-				memcpy(j->kids + j->nkids, pending + mark[depth], n * sizeof *pending);
-			j->nodes[c].first = j->nkids;
-			j->nodes[c].n = n;
-			j->nkids += n;
-			npending = mark[depth];
-			id = -c; /* a finished container is now a child of its parent */
-			break;
-		}
+		case YAML_MAPPING_END_EVENT: rc = close_container(&b, &e, &id); break;
 		case YAML_DOCUMENT_END_EVENT:
-			done = 1;
-			break;
-		case YAML_STREAM_END_EVENT:
-			done = 1;
-			break;
-		default:
-			break;
+		case YAML_STREAM_END_EVENT: done = 1; break;
+		default: break;
 		}
-		int opened = id > 0 && (j->nodes[id].type == J_ARRAY || j->nodes[id].type == J_OBJECT);
-		int child = id < 0 ? -id : opened ? 0 : id;
-		if (rc == 0 && child && depth > 0) {
-			if (grow((void **)&pending, &pcap, npending + 1, sizeof *pending) < 0)
-				rc = E_NOMEM;
-			else
-				pending[npending++] = child;
-		}
-		if (rc == 0 && opened) {
-			mark[depth] = npending;
-			stack[depth++] = id;
-		}
+		rc = rc ? rc : place(&b, id);
 		yaml_event_delete(&e);
-		if (rc < 0)
-			break;
 	}
-	free(pending);
+	free(b.pending);
 	if (rc == 0 && j->nnodes < 2)
 		rc = err_set(E_FORMAT, "%s: empty document", name);
 	return rc;
