@@ -140,11 +140,14 @@ TEST(config_errors_name_the_field)
 
 /* Every transpose combination and leading dimensions wider than the matrices, with alpha and
  * beta, against double-precision loops. */
-TEST(gemm_matches_naive_for_every_stride_combination)
+/* Every transpose and accumulate combination with padded strides against a double loop, at
+ * three shapes: under gemm's threading threshold (2 MFLOP: one thread), and above it split by
+ * rows (taller than wide) and by columns (wider than tall), on 2 threads. */
+static void gemm_strides_at(size_t m, size_t n, size_t k)
 {
 	struct rng r;
 	rng_seed(&r, 7);
-	size_t m = 37, n = 29, k = 53, pad = 5;
+	size_t pad = 5;
 	float *A = malloc((m + pad) * (k + pad) * sizeof *A), *B = malloc((k + pad) * (n + pad) * sizeof *B);
 	float *C = malloc(m * (n + pad) * sizeof *C), *D = malloc(m * (n + pad) * sizeof *D);
 	for (size_t i = 0; i < (m + pad) * (k + pad); i++)
@@ -165,14 +168,21 @@ TEST(gemm_matches_naive_for_every_stride_combination)
 				for (size_t i = 0; i < m; i++)
 					for (size_t j = 0; j < n; j++)
 						worst = fmax(worst, fabs(C[i * ldc + j] - D[i * ldc + j]));
-				CHECK(worst < 1e-4, "ta %d tb %d beta %g: max error %g", ta, tb, beta, worst);
+				CHECK(worst < 1e-4, "%zux%zux%zu ta %d tb %d beta %g: max error %g", m, n, k, ta, tb, beta, worst);
 				int pad_kept = 1;
 				for (size_t i = 0; i < m; i++)
 					for (size_t j = n; j < ldc; j++)
 						pad_kept &= C[i * ldc + j] == (float)((i * ldc + j) % 7) - 3;
-				CHECK(pad_kept, "ta %d tb %d: wrote outside the matrix", ta, tb);
+				CHECK(pad_kept, "%zux%zux%zu ta %d tb %d: wrote outside the matrix", m, n, k, ta, tb);
 			}
 	free(A), free(B), free(C), free(D);
+}
+
+TEST(gemm_matches_naive_for_every_stride_combination)
+{
+	gemm_strides_at(37, 29, 53);   /* 57k multiply-adds: one thread */
+	gemm_strides_at(131, 97, 101); /* 1.28M, taller than wide: split by rows */
+	gemm_strides_at(61, 211, 103); /* 1.33M, wider than tall: split by columns */
 }
 
 TEST(gemm_rows_do_not_depend_on_the_batch)
