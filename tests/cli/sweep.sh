@@ -47,6 +47,9 @@ if command -v script >/dev/null 2>&1; then
 	script -qec "elsa-sweep '$T/tty.yaml' >/dev/null" /dev/null | tr '\r' '\n' >"$T/tty.err"
 	check "a study that finishes says where its report and figure are" \
 		"grep -q '^elsa-sweep: the study took [0-9]*s: report $T/tty.sweep/report.md, figure $T/tty.sweep/figure.svg and .png' '$T/tty.err'"
+	rm -rf "$T/tty.sweep"
+	script -qec "elsa-sweep -q '$T/tty.yaml' >/dev/null" /dev/null | tr '\r' '\n' >"$T/quiet.err"
+	check "-q: on a terminal, no progress and no closing line" "! grep -q 'caches [0-9]\\|the study took' '$T/quiet.err' && [ -s '$T/tty.sweep/report.md' ]"
 else
 	skip "sweep progress on a terminal" "script(1) is not installed"
 fi
