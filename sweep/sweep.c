@@ -308,6 +308,9 @@ static int run_make(const char *dir, const struct experiment *e, int jobs)
 	pid_t pid = fork();
 	if (pid == 0) {
 		setpgid(0, 0);
+		/* the study's make is a make of its own, not a sub-make of one elsa-sweep runs under
+		 * (make demo): no jobserver or flags of that one, and its messages say "make:" */
+		unsetenv("MAKEFLAGS"), unsetenv("MFLAGS"), unsetenv("MAKELEVEL");
 		if (watched) {
 			dup2(pipe_fd[1], 2);
 			close(pipe_fd[0]);

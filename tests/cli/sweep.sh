@@ -38,18 +38,18 @@ check "a study whose every run fails says there is no report, and exits 1" \
 # figure are. Not on a pipe.
 if command -v script >/dev/null 2>&1; then
 	rm -rf "$T/div.sweep"
-	script -qec "elsa-sweep '$T/div.yaml' >/dev/null; sleep 1" /dev/null | tr '\r' '\n' | sed 's/\x1b\[K//g' >"$T/tty.err"
+	script -qec "elsa-sweep '$T/div.yaml' >/dev/null" /dev/null | tr '\r' '\n' | sed 's/\x1b\[K//g' >"$T/tty.err"
 	check "on a terminal: a progress line of caches and runs done, failures and time" \
 		"grep -Eq '^elsa-sweep: caches [0-4]/4, runs [0-4]/4 done(, [0-9]+m[0-9]{2}s elapsed| \\(1 failed\\))' '$T/tty.err' && grep -Eq '^elsa-sweep: caches 4/4, runs 3/4 done \\(1 failed\\), [0-9]+m[0-9]{2}s elapsed\$' '$T/tty.err'"
-	check "... the jobs' messages on lines of their own" "grep -q '^make: \\*\\*\\* .*N0-lr10-seed1/run.yaml. Error 1' '$T/tty.err'"
+	check "... the jobs' messages on lines of their own (make's own, even under make check)" "grep -q '^make: \\*\\*\\* .*N0-lr10-seed1/run.yaml. Error 1' '$T/tty.err'"
 	grep -q '^make: ' "$T/tty.err" || sed 's/^/#   /' "$T/tty.err" | grep -v '^#   $' | tail -20
 	check "... and no progress line on a pipe" "! grep -q 'caches [0-9]' '$T/div.err'"
 	study tty.yaml '[1e-3]'
-	script -qec "elsa-sweep '$T/tty.yaml' >/dev/null; sleep 1" /dev/null | tr '\r' '\n' >"$T/tty.err"
+	script -qec "elsa-sweep '$T/tty.yaml' >/dev/null" /dev/null | tr '\r' '\n' >"$T/tty.err"
 	check "a study that finishes says where its report and figure are" \
 		"grep -q '^elsa-sweep: the study took [0-9]*s: report $T/tty.sweep/report.md, figure $T/tty.sweep/figure.svg and .png' '$T/tty.err'"
 	rm -rf "$T/tty.sweep"
-	script -qec "elsa-sweep -q '$T/tty.yaml' >/dev/null; sleep 1" /dev/null | tr '\r' '\n' >"$T/quiet.err"
+	script -qec "elsa-sweep -q '$T/tty.yaml' >/dev/null" /dev/null | tr '\r' '\n' >"$T/quiet.err"
 	check "-q: on a terminal, no progress and no closing line" "! grep -q 'caches [0-9]\\|the study took' '$T/quiet.err' && [ -s '$T/tty.sweep/report.md' ]"
 else
 	skip "sweep progress on a terminal" "script(1) is not installed"
