@@ -11,6 +11,7 @@
 #include "encoder.h"
 #include "err.h"
 #include "gemm.h"
+#include "infer.h"
 #include "io.h"
 #include "model.h"
 #include "stream.h"
@@ -157,18 +158,18 @@ static struct stream_writer *open_outputs(const struct options *o, const struct 
 	return out;
 }
 
-/* The frozen layers from..to-1 over every chunk of in, each layer of a --save written on the way;
- * *examples and *tokens get the counts. */
-static void encode_chunks(struct stream_reader *in, struct chunk *ch, const struct model *m,
-			  const struct layer_weights *w, int from, int to, struct stream_writer *out, size_t *examples,
-			  size_t *tokens)
+/* The frozen layers from..to-1 over every chunk of the source (lib/infer's, as predictions
+ * read theirs), each layer of a --save written on the way; *examples and *tokens get the counts. */
+static void encode_chunks(struct infer_source *src, const struct model *m, const struct layer_weights *w, int from,
+			  int to, struct stream_writer *out, size_t *examples, size_t *tokens)
 {
+	struct chunk *ch = &src->ch;
 	struct layer_acts acts = { 0 };
 	struct progress pr;
 	size_t H = (size_t)m->cfg.hidden;
 	int n;
 	progress_start(&pr);
-	while ((n = chunk_read_stream(ch, in, CHUNK_TOKENS, &m->cfg)) > 0) {
+	while ((n = infer_next_chunk(src, &m->cfg)) > 0) {
 		if (layer_acts_reserve(&acts, &m->cfg, &ch->b, LAYER_INFERENCE) < 0)
 			fail(out);
 		for (int l = from; l < to; l++) {
@@ -183,7 +184,7 @@ static void encode_chunks(struct stream_reader *in, struct chunk *ch, const stru
 			fail(out);
 		*examples += ch->n;
 		*tokens += ch->b.T;
-		progress_update(&pr, *examples, *tokens, stream_fraction(in));
+		progress_update(&pr, *examples, *tokens, stream_fraction(src->r));
 	}
 	if (n < 0)
 		fail(out);
@@ -215,8 +216,9 @@ int main(int argc, char **argv)
 	int to = (int)cli_long("--to", o.to_arg, 1, m.cfg.layers);
 	struct stream_reader *in = open_input(o.input, &m, to);
 	int from = (int)stream_header(in)->layer;
-	struct chunk ch = { 0 };
-	if (o.shard.n && chunk_shard_stream(&ch, o.input, o.shard) < 0)
+	struct infer_source src;
+	infer_from_stream(&src, in);
+	if (o.shard.n && infer_shard(&src, o.input, o.shard) < 0)
 		die_lib();
 
 	struct params ps;
@@ -230,11 +232,11 @@ int main(int argc, char **argv)
 	struct stream_writer *out = open_outputs(&o, stream_header(in), to);
 	size_t examples = 0, tokens = 0;
 	double t0 = now_seconds();
-	encode_chunks(in, &ch, &m, w, from, to, out, &examples, &tokens);
+	encode_chunks(&src, &m, w, from, to, out, &examples, &tokens);
 	finish_outputs(out);
 	if (o.stats)
 		write_stats(o.stats, examples, tokens, from, to, now_seconds() - t0);
-	chunk_free(&ch);
+	infer_source_free(&src);
 	stream_close(in);
 	free(w);
 	params_free(&ps);

@@ -61,16 +61,27 @@ static int next_from_dataset(struct infer_source *s, struct finetune *f, struct 
 	return n ? infer_load_dataset(f, d, s->idx, n, s->labels) : 0;
 }
 
+int infer_shard(struct infer_source *s, const char *path, struct shard shard)
+{
+	return chunk_shard_stream(&s->ch, path, shard);
+}
+
+int infer_next_chunk(struct infer_source *s, const struct model_config *c)
+{
+	int rc = chunk_read_stream(&s->ch, s->r, CHUNK_TOKENS, c);
+	if (rc > 0 && s->ch.n > CHUNK_TOKENS) /* a chunk of CHUNK_TOKENS tokens, each record one at least */
+		return err_set(E_FORMAT, "%s: records of no tokens", stream_name(s->r));
+	return rc;
+}
+
 /* The stream's next chunk, copied into f's batch. */
 static int next_from_stream(struct infer_source *s, struct finetune *f, struct infer_batch *b)
 {
 	struct chunk *ch = &s->ch;
 	b->n = 0;
-	int rc = chunk_read_stream(ch, s->r, CHUNK_TOKENS, &f->c);
+	int rc = infer_next_chunk(s, &f->c);
 	if (rc <= 0)
 		return rc;
-	if (ch->n > CHUNK_TOKENS) /* a chunk of CHUNK_TOKENS tokens, each record one at least */
-		return err_set(E_FORMAT, "%s: records of no tokens", stream_name(s->r));
 	if ((rc = finetune_batch(f, ch->n, ch->lens)) < 0)
 		return rc;
 	if (f->emb) {

@@ -1,7 +1,9 @@
-/* infer.h: the one inference path: a trained model (struct finetune, dropout off) run over a set
- * of examples batch by batch, each batch's predictions handed to the caller. The examples come
- * from a source: a stream read in chunks of CHUNK_TOKENS tokens (elsa-train --predict: a set of
- * any size in bounded memory) or a dataset in memory (elsa-train's dev set after each epoch).
+/* infer.h: the one inference path: a model run over a set of examples batch by batch. The
+ * examples come from a source: a stream read in chunks of CHUNK_TOKENS tokens (a set of any size
+ * in bounded memory: elsa-train --predict, and elsa-encode's frozen layers, which take the
+ * chunks themselves) or a dataset in memory (elsa-train's dev set after each epoch). A trained
+ * model (struct finetune, dropout off) runs through finetune_infer, each batch's predictions
+ * handed to the caller.
  * A model's predictions do not depend on how its examples are batched. Also how a dataset's
  * examples are laid into the model's batch, which training shares. */
 #ifndef ELSA_INFER_H
@@ -37,6 +39,11 @@ struct infer_source {
 void infer_from_dataset(struct infer_source *s, const struct dataset *d);
 void infer_from_stream(struct infer_source *s, struct stream_reader *r);
 void infer_source_free(struct infer_source *s);
+/* A stream source reads only shard `shard` of the stream at path (chunk_shard_stream). */
+int infer_shard(struct infer_source *s, const char *path, struct shard shard);
+/* A stream source's next chunk, in s->ch, its records checked against c: the count of records,
+ * 0 at the end, or a negative code. */
+int infer_next_chunk(struct infer_source *s, const struct model_config *c);
 
 /* Called once per batch with its predictions (class index or score) in pred; the logits are in
  * f->head.logits [n, C]. A negative return stops the run and is returned. */
