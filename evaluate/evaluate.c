@@ -94,8 +94,7 @@ static struct options parse_options(int argc, char **argv)
 		case SUBMISSION: o.submission = 1; break;
 		case 'o': o.output = optarg; break;
 		case LABEL_ORDER:
-			if (label_order_parse(optarg, &o.order) < 0)
-				die("--label-order: %s", err_msg());
+			o.order = cli_label_order(optarg);
 			break;
 		case 'h': cli_help(usage);
 		case 'V': cli_version();

@@ -167,6 +167,14 @@ const struct task *cli_task(const char *name)
 	die("unknown task '%s' (tasks: %s)", name, list);
 }
 
+int cli_label_order(const char *arg)
+{
+	enum label_order o;
+	if (label_order_parse(arg, &o) < 0)
+		die("--label-order: %s", err_msg());
+	return o;
+}
+
 int cli_dtype(const char *arg)
 {
 	int d = dtype_parse(arg);

@@ -43,6 +43,8 @@ double cli_double(const char *opt, const char *arg, double lo, double hi);
 /* The task named name, or dies naming the tasks there are. */
 struct task;
 const struct task *cli_task(const char *name);
+/* The class numbering named by --label-order's argument (glue or datasets), or dies. */
+int cli_label_order(const char *arg);
 /* The storage dtype named by --dtype's argument, or dies. */
 int cli_dtype(const char *arg);
 /* Sets the thread count from -j (arg, may be NULL), else ELSA_THREADS, else every core. */

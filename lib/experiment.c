@@ -12,6 +12,7 @@
 #include "glue.h"
 #include "half.h"
 #include "json.h"
+#include "runrec.h"
 #include "stream.h"
 
 /* The first error wins; later lookups are no-ops. */
@@ -322,10 +323,10 @@ int experiment_read(const char *path, struct experiment *e)
 		fail(&r, "train_embeddings: true or false");
 	e->train_embeddings = te && json_bool(r.j, te) == 1;
 	int kp = key(&r, "keep", 0);
-	const char *keep = kp ? json_str(r.j, kp, NULL) : "last";
-	if (!keep || (strcmp(keep, "best") && strcmp(keep, "last")))
+	int keep = run_keep_parse(kp ? json_str(r.j, kp, NULL) : "last");
+	if (keep < 0)
 		fail(&r, "keep: best or last");
-	e->keep_best = keep && !strcmp(keep, "best");
+	e->keep_best = keep == 1;
 	read_slurm(&r, e);
 	read_shards(&r, e);
 	json_free(r.j);

@@ -51,7 +51,7 @@ static int next_from_dataset(struct infer_source *s, struct finetune *f, struct 
 	const struct dataset *d = s->d;
 	size_t n = 0, T = 0;
 	b->n = 0;
-	while (s->at + n < d->n && (n == 0 || T + d->len[s->at + n] <= CHUNK_TOKENS)) {
+	while (s->at + n < d->n && n < CHUNK_TOKENS && (n == 0 || T + d->len[s->at + n] <= CHUNK_TOKENS)) {
 		s->idx[n] = (uint32_t)(s->at + n);
 		s->ids[n] = dataset_id(d, s->at + n);
 		T += d->len[s->at + n++];

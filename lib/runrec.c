@@ -47,6 +47,16 @@ static int put_eval(struct out *o, const struct run_eval *ev)
 	return rc ? rc : out_printf(o, "    primary: %s\n    score: %s\n", ev->e.m[ev->e.primary].name, b);
 }
 
+int run_keep_parse(const char *name)
+{
+	return !name ? -1 : !strcmp(name, "best") ? 1 : !strcmp(name, "last") ? 0 : -1;
+}
+
+const char *run_keep_name(int keep_best)
+{
+	return keep_best ? "best" : "last";
+}
+
 int run_write(const char *path, const struct run_record *r)
 {
 	struct out *o = out_open(path, 0, 0);
@@ -80,7 +90,7 @@ int run_write(const char *path, const struct run_record *r)
 	rc = rc ? rc : out_printf(o, "  optimizer: adamw\n  betas: [0.9, 0.999]\n  eps: 1.0e-08\n");
 	rc = rc ? rc : out_printf(o, "  seed: %" PRIu64 "\n  max_steps: %ld\n  shuffle: %s\n  threads: %d\n", r->seed,
 				  r->max_steps, r->shuffle ? "true" : "false", r->threads);
-	rc = rc ? rc : out_printf(o, "  keep: %s\n", r->keep_best ? "best" : "last");
+	rc = rc ? rc : out_printf(o, "  keep: %s\n", run_keep_name(r->keep_best));
 	rc = rc ? rc : out_printf(o, "steps: %ld\ntrain_loss:\n", r->steps);
 	for (size_t i = 0; i < r->nloss && rc == 0; i++) {
 		char l[32], lr[32];
@@ -212,10 +222,10 @@ static void read_evals(struct reader *rd, struct run_record *r, int list, const 
 static void read_keep(struct reader *rd, struct run_record *r, int hp)
 {
 	int n = json_get(rd->j, hp, "keep");
-	const char *s = n ? json_str(rd->j, n, NULL) : "last";
-	if ((!s || (strcmp(s, "best") && strcmp(s, "last"))) && rd->rc == 0)
+	int keep = run_keep_parse(n ? json_str(rd->j, n, NULL) : "last");
+	if (keep < 0 && rd->rc == 0)
 		rd->rc = err_set(E_FORMAT, "%s: keep is not best or last", rd->path);
-	r->keep_best = s && !strcmp(s, "best");
+	r->keep_best = keep == 1;
 }
 
 /* kept_epoch: one of the dev entries' epochs (absent: the last one's). */

@@ -48,6 +48,11 @@ struct run_record {
 	double gemm_seconds, gemm_gflop; /* the GEMM share of the training (gemm_totals) */
 };
 
+/* --keep's two values: run_keep_parse gives 1 for "best", 0 for "last", -1 for anything else
+ * (NULL too); run_keep_name the name back. */
+int run_keep_parse(const char *name);
+const char *run_keep_name(int keep_best);
+
 /* Writes r as YAML to path (atomically). */
 int run_write(const char *path, const struct run_record *r);
 /* Reads a run record written by run_write. 0, or E_FORMAT naming the file and the field. */

@@ -22,6 +22,7 @@
 #include "io.h"
 #include "json.h"
 #include "model.h"
+#include "runrec.h"
 #include "stream.h"
 #include "sweep.h"
 
@@ -107,7 +108,7 @@ static char *train_command(const struct experiment *e, const char *T, int N, dou
 			  "-o %s/runs/%s/%s%s --lr %g --seed %ld --epochs %ld --batch %ld --warmup %g --weight-decay %g "
 			  "--dropout %g --max-steps %ld --keep %s%s",
 			  BIN, MODEL, T, S, T, N, S, T, N, S, T, name, force ? " --force" : "", lr, seed, e->epochs, e->batch,
-			  e->warmup, e->weight_decay, e->dropout, e->max_steps, e->keep_best ? "best" : "last",
+			  e->warmup, e->weight_decay, e->dropout, e->max_steps, run_keep_name(e->keep_best),
 			  emb ? " --train-embeddings" : "");
 }
 
@@ -484,7 +485,7 @@ static void write_jobs(const struct experiment *e, const char *dir, const char *
 	free(text);
 	text = xprintf("epochs %ld\nbatch %ld\nwarmup %g\nweight_decay %g\ndropout %g\nmax_steps %ld\nkeep %s\n",
 			  e->epochs, e->batch, e->warmup, e->weight_decay, e->dropout, e->max_steps,
-			  e->keep_best ? "best" : "last");
+			  run_keep_name(e->keep_best));
 	stamp(dir, "settings.train", text);
 	free(text);
 	char *mkpath = xprintf("%s/Makefile", dir), *listpath = xprintf("%s/runs.list", dir);

@@ -4,6 +4,7 @@
 #   same "what" FILE1 FILE2           the two files are byte-identical
 #   check "what" SHELL-CONDITION      the condition (a string for eval) holds
 #   skip "what" "why"
+#   skip_all "what" "why"             the whole script cannot run here: one skip, the plan, exit
 #   done_testing                      prints the plan; the script's exit status tells failure
 # Each call is one TAP line. $T is a fresh scratch folder, $B the build folder, $S ../shared.
 set -u
@@ -69,6 +70,11 @@ skip() {
 done_testing() {
 	echo "1..$_n"
 	[ $_failed = 0 ]
+}
+skip_all() {
+	skip "$1" "$2"
+	done_testing
+	exit
 }
 
 # close "what" A B TOL: two tensor streams hold the same records (ids, positions) and their

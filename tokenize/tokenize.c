@@ -87,8 +87,7 @@ static struct options parse_options(int argc, char **argv)
 		case ID: o.cols.id = (int)cli_long("--id", optarg, 1, 64); break;
 		case NO_HEADER: o.no_header = 1; break;
 		case LABEL_ORDER:
-			if (label_order_parse(optarg, &o.order) < 0)
-				die("--label-order: %s", err_msg());
+			o.order = cli_label_order(optarg);
 			break;
 		case 'o': o.output = optarg; break;
 		case 'q': quiet = 1; break;

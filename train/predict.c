@@ -4,9 +4,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "infer.h"
 #include "cli.h"
 #include "err.h"
+#include "infer.h"
 #include "io.h"
 #include "predictions.h"
 #include "runrec.h"
@@ -136,8 +136,7 @@ int main_predict(int argc, char **argv)
 		case 't': task = optarg; break;
 		case 's': scores = 1; break;
 		case 'L':
-			if (label_order_parse(optarg, &order) < 0)
-				die("--label-order: %s", err_msg());
+			order = cli_label_order(optarg);
 			break;
 		case 'h': cli_help(usage);
 		case 'V': cli_version();

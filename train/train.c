@@ -259,7 +259,7 @@ static size_t run_settings(const struct session *s, struct ckpt_setting *set)
 	setting(set, &n, "--seed", "%" PRIu64, o->seed);
 	setting(set, &n, "--no-shuffle", "%s", o->shuffle ? "no" : "yes");
 	setting(set, &n, "--log-every", "%d", o->log_every);
-	setting(set, &n, "--keep", "%s", o->keep_best ? "best" : "last");
+	setting(set, &n, "--keep", "%s", run_keep_name(o->keep_best));
 	return n;
 }
 
@@ -287,8 +287,8 @@ static void resume(struct session *s)
 		for (int i = 0; i < 4; i++)
 			s->before[i] = *cost[i];
 		if (!quiet)
-			warn("resuming %s from step %ld of %ld (checkpoint of %s)", o->run_dir, s->progress.step, s->total,
-		     s->ck.written);
+			warn("resuming %s from step %ld of %ld (checkpoint of %s)", o->run_dir, s->progress.step,
+			     s->total, s->ck.written);
 	}
 	rng_seed(&s->shuffle, o->seed);
 	for (long begun = 0; o->shuffle && begun < s->progress.step; begun += s->per_epoch)
@@ -512,9 +512,8 @@ int main(int argc, char **argv)
 		case CHECKPOINT_EVERY: o.checkpoint_every = cli_long("--checkpoint-every", optarg, 0, (long)1 << 40); break;
 		case NO_RESUME: o.resume = 0; break;
 		case KEEP:
-			if (strcmp(optarg, "best") && strcmp(optarg, "last"))
+			if ((o.keep_best = run_keep_parse(optarg)) < 0)
 				die("--keep '%s': best or last", optarg);
-			o.keep_best = !strcmp(optarg, "best");
 			break;
 		case 'h': cli_help(usage);
 		case 'V': cli_version();

@@ -12,14 +12,10 @@
 # Under SAN=1, a smaller training set and SAN_SKIPPED too. Skipped without ../shared.
 . "${ELSA_TOP:-.}/tests/lib.sh"
 if [ ! -f "$S/glue/RTE/dev.tsv" ] || [ ! -f "$S/models/bert-base-uncased/vocab.txt" ]; then
-	skip "the man pages' examples" "no ../shared/glue and ../shared/models/bert-base-uncased (ELSA_SHARED)"
-	done_testing
-	exit
+	skip_all "the man pages' examples" "no ../shared/glue and ../shared/models/bert-base-uncased (ELSA_SHARED)"
 fi
 if [ ! -x "$B/mkmodel" ]; then
-	skip "the man pages' examples" "no $B/mkmodel (make tests)"
-	done_testing
-	exit
+	skip_all "the man pages' examples" "no $B/mkmodel (make tests)"
 fi
 san=0
 case $B in *build-san) san=1 ;; esac

@@ -5,11 +5,7 @@
 # AdamW trajectory of each family are unit/finetune's, on small shapes.)
 . "${ELSA_TOP:-.}/tests/lib.sh"
 PY=${PYTHON:-/usr/bin/python3}
-if ! "$PY" -c 'import torch' 2>/dev/null; then
-	skip "real-shaped DistilBERT and ELECTRA against the PyTorch reference" "no PyTorch for $PY"
-	done_testing
-	exit
-fi
+"$PY" -c 'import torch' 2>/dev/null || skip_all "real-shaped DistilBERT and ELECTRA against the PyTorch reference" "no PyTorch for $PY"
 head -n 9 "$TOP/tests/fixtures/evaluate/rte.gold.tsv" >"$T/rte.tsv"
 for shape in "distilbert --layers 6 --hidden 768 --heads 12 --intermediate 3072" \
 	"electra --layers 12 --hidden 256 --heads 4 --intermediate 1024 --embedding-size 128"; do

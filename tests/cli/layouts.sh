@@ -7,11 +7,7 @@
 . "${ELSA_TOP:-.}/tests/lib.sh"
 PY=${PYTHON:-/usr/bin/python3}
 F=$TOP/tests/fixtures/encoder
-if ! "$PY" -c 'import torch' 2>/dev/null; then
-	skip "model folders written by torch.save" "no PyTorch for $PY (scripts/deps installs python3-torch)"
-	done_testing
-	exit
-fi
+"$PY" -c 'import torch' 2>/dev/null || skip_all "model folders written by torch.save" "no PyTorch for $PY (scripts/deps installs python3-torch)"
 
 # states MODEL NAME: layer 0 and layer L of the fixture's tokens, as text (exact values).
 states() {

@@ -9,11 +9,7 @@ if [ -z "$M" ]; then
 	done_testing
 	exit
 fi
-if ! "$PY" -c 'import torch' 2>/dev/null; then
-	skip "a real model against the PyTorch reference" "no PyTorch for $PY (scripts/deps --ref)"
-	done_testing
-	exit
-fi
+"$PY" -c 'import torch' 2>/dev/null || skip_all "a real model against the PyTorch reference" "no PyTorch for $PY (scripts/deps --ref)"
 if [ -f "$S/glue/RTE/dev.tsv" ]; then
 	head -n 17 "$S/glue/RTE/dev.tsv" >"$T/dev.tsv"
 	ok "tokenize 16 RTE pairs" elsa-tokenize -m "$M" -t rte "$T/dev.tsv" -o "$T/tokens"

@@ -6,11 +6,7 @@
 # test could not fail). Skipped without PyTorch.
 . "${ELSA_TOP:-.}/tests/lib.sh"
 PY=${PYTHON:-/usr/bin/python3}
-if ! "$PY" -c 'import torch' 2>/dev/null; then
-	skip "torch.save archives against PyTorch" "no PyTorch for $PY (scripts/deps --ref)"
-	done_testing
-	exit
-fi
+"$PY" -c 'import torch' 2>/dev/null || skip_all "torch.save archives against PyTorch" "no PyTorch for $PY (scripts/deps --ref)"
 marker=elsa-pickled-marker
 ok "make_torchbin.py writes the archives" "$PY" "$TOP/tests/ref/make_torchbin.py" "$T/fx"
 mkdir "$T/run"
