@@ -61,6 +61,8 @@ check "elsa-report scores the epoch a run kept (epoch 1: $first_acc)" \
 sed 's/^kept_epoch: .*/kept_epoch: 11/' "$T/best/run.yaml" >"$T/kept1/run.yaml"
 fails "a run.yaml whose kept_epoch is no dev entry's is refused" "run.yaml: kept_epoch 11 is none of the dev entries' epochs" \
 	elsa-report "$T/kept1"
+sed 's/^  keep: best$/  keep: maybe/' "$T/best/run.yaml" >"$T/kept1/run.yaml"
+fails "a run.yaml whose keep is neither best nor last is refused" "run.yaml: keep is not best or last" elsa-report "$T/kept1"
 fails "a cell of runs that kept best and last epochs is refused" "whose keep \\(best or last epoch\\) differ" \
 	elsa-report "$T/best" "$T/last"
 
