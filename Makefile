@@ -40,10 +40,8 @@ $(O)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(XCFLAGS) $(CFLAGS) -c -o $@ $<
 
-# The AVX2 build of the hot kernels (lib/simd.h); the rest stays baseline x86-64.
-ifeq ($(shell uname -m),x86_64)
-$(O)/lib/simd_avx2.o: XCFLAGS += -mavx2 -mfma -ffp-contract=fast
-endif
+include lib/flags.mk
+$(eval $(call isa_flags,$(O),XCFLAGS))
 $(O)/lib/simd_base.o: XCFLAGS += -Wno-psabi
 
 $(O)/libelsa.a: $(LIB_OBJ)

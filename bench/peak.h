@@ -1,5 +1,5 @@
 /* peak.h: the command line of the peak measurements (gemmpeak, fmapeak): [-j THREADS] [ROUNDS].
- * Sets *rounds (default 5) and the thread count (cli_threads: -j, else ELSA_THREADS, else every
+ * Sets *rounds (default 5) and the thread count (cli_compute: -j, else ELSA_THREADS, else every
  * core), which it returns. */
 #ifndef ELSA_BENCH_PEAK_H
 #define ELSA_BENCH_PEAK_H
@@ -17,7 +17,7 @@ static int peak_args(int argc, char **argv, int *rounds)
 			threads = argv[++i];
 		else
 			*rounds = (int)cli_long("ROUNDS", argv[i], 1, 1000);
-	return cli_threads(threads);
+	return cli_compute(threads);
 }
 
 #endif

@@ -13,6 +13,7 @@
 #include "gemm.h"
 #include "infer.h"
 #include "io.h"
+#include "machine.h"
 #include "model.h"
 #include "stream.h"
 
@@ -61,13 +62,17 @@ static void parse_save(const char *arg)
 static void write_stats(const char *path, size_t examples, size_t tokens, int from, int to, double seconds)
 {
 	struct out *o = out_open(path, 0, 0);
+	struct machine m;
 	double gs, gf;
 	gemm_totals(&gs, &gf);
+	machine_get(&m);
 	if (!o || out_printf(o, "examples: %zu\ntokens: %zu\nfrom_layer: %d\nto_layer: %d\nseconds: %.6f\n"
 				"tokens_per_second: %.1f\nthreads: %d\ngemm_seconds: %.6f\ngemm_gflop: %.3f\n"
-				"peak_memory_mb: %.1f\n",
+				"peak_memory_mb: %.1f\ncpu: ",
 				examples, tokens, from, to, seconds, (double)tokens / (seconds > 0 ? seconds : 1e-9),
 				threads_get(), gs, gf / 1e9, peak_memory_mb()) < 0 ||
+	    out_yaml_string(o, m.cpu) < 0 ||
+	    out_printf(o, "\ncpu_family: %s\nblis: %s\ngemm: %s\nsimd: %s\n", m.cpu_family, m.blis, m.gemm, m.simd) < 0 ||
 	    out_commit(o) < 0)
 		die_lib();
 }
@@ -209,7 +214,7 @@ int main(int argc, char **argv)
 {
 	cli_init("elsa-encode");
 	struct options o = parse_options(argc, argv);
-	cli_threads(o.threads);
+	cli_compute(o.threads);
 	struct model m;
 	if (model_open(&m, o.model_dir) < 0)
 		die_lib();

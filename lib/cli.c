@@ -7,11 +7,13 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cpu.h"
 #include "err.h"
 #include "gemm.h"
 #include "glue.h"
 #include "half.h"
 #include "io.h"
+#include "simd.h"
 
 const char *prog = "elsa";
 
@@ -183,7 +185,7 @@ int cli_dtype(const char *arg)
 	return d;
 }
 
-int cli_threads(const char *arg)
+int cli_compute(const char *arg)
 {
 	const char *env = getenv("ELSA_THREADS");
 	long n;
@@ -192,8 +194,10 @@ int cli_threads(const char *arg)
 	else if (env && *env)
 		n = cli_long("ELSA_THREADS", env, 1, 1024);
 	else
-		n = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
+		n = cpu_usable();
 	threads_set((int)n);
+	if (gemm_init() < 0 || simd_init() < 0)
+		die_lib();
 	return (int)n;
 }
 

@@ -1,8 +1,14 @@
 #include <blis.h>
 #include <omp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "clock.h"
+#include "cpu.h"
+#include "err.h"
 #include "gemm.h"
+#include "gemm_ukr.h"
 
 static int nthreads = 1;
 static double total_seconds, total_flops; /* gemm() is called from one thread only */
@@ -24,6 +30,146 @@ int threads_get(void)
 	return nthreads;
 }
 
+/* The products' kernel: BLIS's context, with one of elsa's micro-kernels registered in it (ukr)
+ * or BLIS's own (ukr NULL), and the micro-tile as C's rows and columns, the steps in which the
+ * threads split C. */
+static struct {
+	const struct gemm_ukr *ukr;
+	cntx_t cntx;
+	const char *blis_config;
+	size_t row_step, col_step;
+	int ready;
+} K;
+
+/* The BLIS configuration elsa asks for, before BLIS starts, when the user has not chosen one
+ * (BLIS_ARCH_TYPE): BLIS 0.9 takes Intel's AVX-512 servers it does not know by model number
+ * for AVX2 ones (haswell), and AMD's Zen 5 (family 26) for nothing it knows (generic, its
+ * reference C kernel). skx (BLIS's AVX-512 configuration, 0) where the processor has
+ * full-width AVX-512 FMAs; haswell (3) on an AVX2 processor other than Intel's and AMD's Zen
+ * 1-4 (families 23 and 25), which BLIS knows; else BLIS's own choice. The variable is set only
+ * while BLIS starts, so that the tools this one runs choose for themselves. */
+static void blis_start(void)
+{
+	const struct cpu_info *c = cpu_info();
+	const char *want = NULL, *user = getenv("BLIS_ARCH_TYPE");
+	int amd_known = !strcmp(c->vendor, "AuthenticAMD") && (c->family == 23 || c->family == 25);
+	if (!(user && *user)) {
+		if (c->avx512 && !c->split512)
+			want = "0";
+		else if (c->avx2 && strcmp(c->vendor, "GenuineIntel") && !amd_known)
+			want = "3";
+	}
+	if (want)
+		setenv("BLIS_ARCH_TYPE", want, 1);
+	bli_init();
+	if (want)
+		unsetenv("BLIS_ARCH_TYPE");
+	K.blis_config = bli_arch_string(bli_arch_query_id());
+}
+
+/* Which kernel runs the products when ELSA_GEMM does not choose (measured: README, elsa(7)
+ * SPEED): elsa's avx512 on processors with full-width AVX-512 FMAs, where it runs BERT's shapes
+ * faster than BLIS's skx kernel; elsa's avx2 on AVX2 processors where BLIS's configuration has
+ * no AVX2 kernel (generic); BLIS's own everywhere else (its zen3 assembly on AMD Zen 3 and 4,
+ * haswell on Intel's AVX2 parts), and always when the user chose BLIS's configuration. */
+static const char *default_kernel(void)
+{
+	const struct cpu_info *c = cpu_info();
+	const char *user = getenv("BLIS_ARCH_TYPE");
+	if (user && *user)
+		return "blis";
+	if (c->avx512 && !c->split512)
+		return "avx512";
+	if (c->avx2 && !strcmp(K.blis_config, "generic"))
+		return "avx2";
+	return "blis";
+}
+
+/* A float block size of ctx set to def (max: the largest it may stretch to), the other types'
+ * kept. */
+static blksz_t block(bszid_t id, dim_t def, dim_t max, cntx_t *ctx)
+{
+	blksz_t b = *bli_cntx_get_blksz(id, ctx);
+	bli_blksz_set_def(def, BLIS_FLOAT, &b);
+	bli_blksz_set_max(max, BLIS_FLOAT, &b);
+	return b;
+}
+
+/* BLIS's context with elsa's kernel u in it: the micro-kernel (column-preferring), its block
+ * sizes and its packing kernels (BLIS looks them up by panel size). */
+static void register_ukr(const struct gemm_ukr *u, cntx_t *ctx)
+{
+	blksz_t mr = block(BLIS_MR, u->mr, u->mr, ctx), nr = block(BLIS_NR, u->nr, u->nr, ctx);
+	blksz_t mc = block(BLIS_MC, u->mc, u->mc, ctx), nc = block(BLIS_NC, u->nc, u->nc, ctx);
+	blksz_t kc = block(BLIS_KC, u->kc, u->kc * 5 / 4, ctx); /* a short last block joins the one before */
+	bli_cntx_set_l3_nat_ukrs(1, BLIS_GEMM_UKR, BLIS_FLOAT, (void_fp)u->kernel, FALSE, ctx);
+	bli_cntx_set_blkszs(BLIS_NAT, 5, BLIS_NC, &nc, BLIS_NR, BLIS_KC, &kc, BLIS_KR, BLIS_MC, &mc, BLIS_MR,
+			    BLIS_NR, &nr, BLIS_NR, BLIS_MR, &mr, BLIS_MR, ctx);
+	bli_cntx_set_packm_kers(2, (l1mkr_t)u->mr, BLIS_FLOAT, (void_fp)u->pack_a, (l1mkr_t)u->nr, BLIS_FLOAT,
+				(void_fp)u->pack_b, ctx);
+}
+
+/* Whether this processor can run kernel `name`; 0, or E_ARG saying what it lacks. */
+static int runnable(const char *name, const char *source)
+{
+	const struct cpu_info *c = cpu_info();
+	int ok = !strcmp(name, "blis") || (!strcmp(name, "avx2") && c->avx2) || (!strcmp(name, "avx512") && c->avx512);
+	if (strcmp(name, "blis") && strcmp(name, "avx2") && strcmp(name, "avx512"))
+		return err_set(E_ARG, "%s: '%s' is not blis, avx2 or avx512", source, name);
+	if (!ok)
+		return err_set(E_ARG, "%s: %s: this processor (%s, %s) cannot run it", source, name, c->name,
+			       c->family_model);
+	return 0;
+}
+
+static pthread_once_t started = PTHREAD_ONCE_INIT;
+
+int gemm_use(const char *name)
+{
+	pthread_once(&started, blis_start);
+	const char *source = name ? "gemm kernel" : "ELSA_GEMM";
+	if (!name) {
+		const char *env = getenv("ELSA_GEMM");
+		name = env && *env ? env : default_kernel();
+	}
+	int rc = runnable(name, source);
+	if (rc < 0)
+		return rc;
+	K.cntx = *bli_gks_query_cntx();
+#if defined(__x86_64__)
+	K.ukr = !strcmp(name, "avx512") ? &gemm_ukr_avx512 : !strcmp(name, "avx2") ? &gemm_ukr_avx2 : NULL;
+#endif
+	if (K.ukr) {
+		register_ukr(K.ukr, &K.cntx);
+		K.row_step = (size_t)K.ukr->nr, K.col_step = (size_t)K.ukr->mr;
+	} else { /* BLIS's own: its tile, as C's rows and columns by the storage it prefers */
+		size_t mr = (size_t)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_MR, &K.cntx);
+		size_t nr = (size_t)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_NR, &K.cntx);
+		int rows = bli_cntx_l3_vir_ukr_prefers_rows_dt(BLIS_FLOAT, BLIS_GEMM_UKR, &K.cntx);
+		K.row_step = rows ? mr : nr, K.col_step = rows ? nr : mr;
+	}
+	K.ready = 1;
+	return 0;
+}
+
+int gemm_init(void)
+{
+	return gemm_use(NULL);
+}
+
+const char *gemm_kernel(void)
+{
+	if (!K.ready)
+		gemm_init();
+	return K.ukr ? K.ukr->name : "blis";
+}
+
+const char *gemm_blis_config(void)
+{
+	pthread_once(&started, blis_start);
+	return K.blis_config;
+}
+
 /* One product through BLIS on the calling thread. */
 static void blis(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
 		 const float *B, size_t ldb, float beta, float *C, size_t ldc)
@@ -38,13 +184,8 @@ static void blis(int ta, int tb, size_t m, size_t n, size_t k, float alpha, cons
 		return;
 	bli_sgemm_ex(ta ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, tb ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
 		     (dim_t)m, (dim_t)n, (dim_t)k, &alpha, (float *)A, (inc_t)lda, 1, (float *)B, (inc_t)ldb, 1,
-		     &beta, C, (inc_t)ldc, 1, NULL, &rntm);
+		     &beta, C, (inc_t)ldc, 1, &K.cntx, &rntm);
 }
-
-/* Rows of C per part are a multiple of BLIS's micro-tile height (6 for AVX2), columns of its
- * width (16), so no part ends in a partial tile that a whole product would not have. */
-#define ROW_STEP 6
-#define COL_STEP 16
 
 /* [lo, hi) of part t of `parts` over n, in steps of `step`. */
 static void part(size_t n, int parts, int t, size_t step, size_t *lo, size_t *hi)
@@ -59,20 +200,23 @@ static void part(size_t n, int parts, int t, size_t step, size_t *lo, size_t *hi
 void gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
 	  const float *B, size_t ldb, float beta, float *C, size_t ldc)
 {
+	if (!K.ready && gemm_init() < 0)
+		gemm_use("blis"); /* a tool checks ELSA_GEMM first (cli_compute); a test may not */
 	double t0 = now_seconds(), work = (double)m * (double)n * (double)k;
 	/* The threads split C into blocks of rows (when it is taller than wide) or of columns,
 	 * each a product of its own on one thread: no thread waits for another inside BLIS (its
-	 * barriers spin, which collapses when another job holds a core), and each element's sum
-	 * runs in the same order whatever the thread count. Under 2 MFLOP, one thread. */
+	 * barriers spin, which collapses when another job holds a core). The blocks are whole
+	 * micro-tiles of the kernel, so that each element's sum runs in the same order whatever the
+	 * thread count. Under 2 MFLOP, one thread. */
 	int parts = work < (1 << 20) ? 1 : nthreads, by_rows = m >= n;
 	#pragma omp parallel for schedule(static) num_threads(parts) if (parts > 1)
 	for (int t = 0; t < parts; t++) {
 		size_t lo, hi;
 		if (by_rows) {
-			part(m, parts, t, ROW_STEP, &lo, &hi);
+			part(m, parts, t, K.row_step, &lo, &hi);
 			blis(ta, tb, hi - lo, n, k, alpha, ta ? A + lo : A + lo * lda, lda, B, ldb, beta, C + lo * ldc, ldc);
 		} else {
-			part(n, parts, t, COL_STEP, &lo, &hi);
+			part(n, parts, t, K.col_step, &lo, &hi);
 			blis(ta, tb, m, hi - lo, k, alpha, A, lda, tb ? B + lo * ldb : B + lo, ldb, beta, C + lo, ldc);
 		}
 	}

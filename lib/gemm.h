@@ -10,8 +10,8 @@
 #include <stddef.h>
 
 /* Through BLIS, on every thread set by threads_set() (on one for a product under 2 MFLOP): C is
- * split into one block of rows or columns per thread, each product on its own thread, so the
- * results do not depend on the thread count. */
+ * split into one block of rows or columns per thread, each product on its own thread, in whole
+ * micro-tiles of the kernel in use, so the results do not depend on the thread count. */
 void gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
 	  const float *B, size_t ldb, float beta, float *C, size_t ldc);
 /* Plain loops in double precision: the oracle for tests. */
@@ -22,6 +22,19 @@ void gemm_naive(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const
  * the program started: the "GEMM share" of the work, for the benchmarks' rate against the
  * machine's peak. */
 void gemm_totals(double *seconds, double *flops);
+
+/* The kernel that computes the products: BLIS's own ("blis"), or one of elsa's micro-kernels
+ * inside BLIS ("avx512", "avx2": lib/gemm_ukr.h), chosen once for this processor (the rule is in
+ * gemm.c) unless ELSA_GEMM names one. gemm_init reads ELSA_GEMM: 0, or E_ARG when it names no
+ * kernel or one this processor cannot run (gemm() then runs BLIS's own). gemm_use switches to the
+ * kernel named (NULL: as gemm_init), for tests that run each kernel in turn; 0 or E_ARG. Before
+ * BLIS starts, elsa asks it for its best configuration for the processor where BLIS 0.9 would
+ * choose a weaker one, unless BLIS_ARCH_TYPE is set. */
+int gemm_init(void);
+int gemm_use(const char *name);
+/* "avx512", "avx2" or "blis"; and BLIS's configuration ("skx", "haswell", "zen3", "generic"). */
+const char *gemm_kernel(void);
+const char *gemm_blis_config(void);
 
 /* The thread count of gemm and of elsa's own parallel loops (OpenMP). */
 void threads_set(int n);

@@ -152,7 +152,7 @@ void dropout(float *out, const float *inp, size_t n, float p, uint64_t seed, uin
 
 size_t attention_scratch(size_t L, size_t D)
 {
-	return 4 * L * L + D * (L + 8);
+	return 4 * L * L + D * (L + 16);
 }
 
 void attention_head_forward(float *ctx, size_t ldc, float *probs, float *qkv, size_t ld, size_t H, const float *bias,

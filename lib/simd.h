@@ -1,7 +1,9 @@
-/* simd.h: the hot loops of the encoder and the optimizer, written once over 8-lane float
- * vectors (lib/simd_kernels.h) and compiled twice: for baseline x86-64 (simd_base.c, SSE2; on
- * other processors the same code lane by lane) and for AVX2 + FMA (simd_avx2.c). simd() gives the build for this processor, chosen once; erf and
- * exp come from SLEEF's vector functions (1-ulp accuracy), never libm's scalar ones.
+/* simd.h: the hot loops of the encoder and the optimizer, written once over float vectors
+ * (lib/simd_kernels.h) and compiled three times: for baseline x86-64 (simd_base.c, SSE2, 8
+ * lanes; on other processors the same code lane by lane), for AVX2 + FMA (simd_avx2.c, 8 lanes)
+ * and for AVX-512 (simd_avx512.c, 16 lanes). simd() gives the best build this processor runs,
+ * chosen once; erf and exp come from SLEEF's vector functions (1-ulp accuracy), never libm's
+ * scalar ones.
  *
  * Only kernels.c and optim.c call these; everything else uses kernels.h. Each function runs on
  * the calling thread (the callers own the OpenMP loops) except where it says otherwise, and
@@ -25,7 +27,7 @@ struct adamw_coef {
 };
 
 struct simd_ops {
-	const char *name; /* "avx2" or "sse2" */
+	const char *name; /* "avx512", "avx2", or the baseline's: "sse2" ("scalar" off x86-64) */
 	/* One row of C: f += bias; g = GELU(f) = 0.5 f (1 + erf(f / sqrt 2)). g may be f. */
 	void (*bias_gelu)(float *g, float *f, const float *bias, size_t C);
 	/* dinp = dout * GELU'(inp); dinp may equal dout. */
@@ -41,7 +43,7 @@ struct simd_ops {
 	/* Softmax of each of N rows of C, in place. */
 	void (*softmax_rows)(float *x, size_t N, size_t C);
 	/* S [L1 x L2] (row stride L2) = alpha * A B^T: A is L1 rows of D (stride lda), B L2 rows of
-	 * D (stride ldb). scratch holds D * (L2 + 7) floats. */
+	 * D (stride ldb). scratch holds D * (L2 + 15) floats. */
 	void (*scores)(float *S, const float *A, size_t lda, const float *B, size_t ldb, size_t L1, size_t L2, size_t D,
 		       float alpha, float *scratch);
 	/* out [L1 x D] (stride ldo) = alpha * P R: P is L1 x L2 (row stride L2), R is L2 rows of D
@@ -56,11 +58,14 @@ struct simd_ops {
 	double (*sum_squares)(const float *x, size_t n);
 };
 
-extern const struct simd_ops simd_base, simd_avx2; /* simd_avx2 on x86-64 only */
+extern const struct simd_ops simd_base, simd_avx2, simd_avx512; /* the last two on x86-64 only */
 
-/* The build for this processor: AVX2 + FMA where the processor has both, else the baseline
- * (SSE2 on x86-64, SLEEF's scalar functions lane by lane elsewhere). ELSA_SIMD=sse2 in the
- * environment forces the baseline (tests run both). */
+/* The build for this processor: AVX-512 where it has it (cpu.h), else AVX2 + FMA where it has
+ * both, else the baseline (SSE2 on x86-64, SLEEF's scalar functions lane by lane elsewhere).
+ * ELSA_SIMD=avx512, avx2 or sse2 in the environment forces one (tests run each); one this
+ * processor cannot run gives the best it can. simd_init checks ELSA_SIMD: 0, or E_ARG when it
+ * names no build or one this processor cannot run. */
 const struct simd_ops *simd(void);
+int simd_init(void);
 
 #endif

@@ -6,6 +6,7 @@
 
 #define SIMD_OPS simd_avx2
 #define SIMD_NAME "avx2"
+#define W 8
 #define SIMD_ERF(v) ((vf)Sleef_erff8_u10avx2((__m256)(v)))
 #define SIMD_EXP(v) ((vf)Sleef_expf8_u10avx2((__m256)(v)))
 #define SIMD_SQRT(v) ((vf)_mm256_sqrt_ps((__m256)(v)))

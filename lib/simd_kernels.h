@@ -1,23 +1,23 @@
 /* simd_kernels.h: the bodies of simd.h's kernels, included once by each build (simd_base.c,
- * simd_avx2.c) after it defines SIMD_OPS (the table's name), SIMD_NAME, and SIMD_ERF(v),
- * SIMD_EXP(v), SIMD_SQRT(v) over the 8-lane vector vf. Not a public header.
+ * simd_avx2.c, simd_avx512.c) after it defines SIMD_OPS (the table's name), SIMD_NAME, W (the
+ * lanes of the vector vf: 8, or 16 for AVX-512), and SIMD_ERF(v), SIMD_EXP(v), SIMD_SQRT(v) over
+ * vf. Not a public header.
  *
- * Every loop walks 8 floats at a time; a row's last partial vector is loaded zero-padded (or
+ * Every loop walks W floats at a time; a row's last partial vector is loaded zero-padded (or
  * -inf-padded for a maximum) and stored in part, so each element goes through the same
- * arithmetic wherever it lies. */
+ * arithmetic wherever it lies. Horizontal sums add neighbouring lanes pairwise, so the 8-lane
+ * builds sum in the same order. */
 #include <math.h>
 #include <string.h>
 
 #include "simd.h"
 
-typedef float vf __attribute__((vector_size(32)));
-typedef float vf4 __attribute__((vector_size(16)));
-typedef double vd __attribute__((vector_size(32)));
-typedef int vi __attribute__((vector_size(32)));
+typedef float vf __attribute__((vector_size(4 * W)));
+typedef float vfh __attribute__((vector_size(2 * W))); /* half of vf */
+typedef double vd __attribute__((vector_size(4 * W))); /* W / 2 doubles */
+typedef int vi __attribute__((vector_size(4 * W)));
 
-#define W 8 /* lanes */
-
-/* k (1..8) floats from p into a vector whose other lanes are pad; and back. */
+/* k (1..W) floats from p into a vector whose other lanes are pad; and back. */
 static inline vf vload(const float *p)
 {
 	vf v;
@@ -25,11 +25,19 @@ static inline vf vload(const float *p)
 	return v;
 }
 
+static inline vf vsplat(float x)
+{
+	vf v;
+	for (int l = 0; l < W; l++)
+		v[l] = x;
+	return v;
+}
+
 static inline vf vget(const float *p, size_t k, float pad)
 {
 	if (k >= W)
 		return vload(p);
-	vf v = { pad, pad, pad, pad, pad, pad, pad, pad };
+	vf v = vsplat(pad);
 	for (size_t l = 0; l < k; l++)
 		v[l] = p[l];
 	return v;
@@ -45,24 +53,26 @@ static inline void vput(float *p, vf v, size_t k)
 		p[l] = v[l];
 }
 
-static inline vf vsplat(float x)
+static inline vfh vlo(vf v)
 {
-	return (vf){ x, x, x, x, x, x, x, x };
+	vfh h;
+	memcpy(&h, &v, sizeof h);
+	return h;
 }
 
-static inline vf4 vlo(vf v)
+static inline vfh vhi(vf v)
 {
-	return __builtin_shufflevector(v, v, 0, 1, 2, 3);
+	vfh h;
+	memcpy(&h, (const char *)&v + sizeof h, sizeof h);
+	return h;
 }
 
-static inline vf4 vhi(vf v)
+static inline vf vjoin(vfh lo, vfh hi)
 {
-	return __builtin_shufflevector(v, v, 4, 5, 6, 7);
-}
-
-static inline vf vjoin(vf4 lo, vf4 hi)
-{
-	return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7);
+	vf v;
+	memcpy(&v, &lo, sizeof lo);
+	memcpy((char *)&v + sizeof lo, &hi, sizeof hi);
+	return v;
 }
 
 static inline vf vmax(vf a, vf b)
@@ -79,15 +89,25 @@ static inline vf vmap(float (*f)(float), vf v)
 	return v;
 }
 
-/* Horizontal sums in a fixed order. */
+/* Horizontal sums in a fixed order: neighbouring lanes pairwise, ((v0 + v1) + (v2 + v3)) + ... */
 static inline float vsum(vf v)
 {
-	return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+	float x[W];
+	memcpy(x, &v, sizeof x);
+	for (int n = W / 2; n > 0; n /= 2)
+		for (int l = 0; l < n; l++)
+			x[l] = x[2 * l] + x[2 * l + 1];
+	return x[0];
 }
 
 static inline double vdsum(vd v)
 {
-	return (v[0] + v[1]) + (v[2] + v[3]);
+	double x[W / 2];
+	memcpy(x, &v, sizeof x);
+	for (int n = W / 4; n > 0; n /= 2)
+		for (int l = 0; l < n; l++)
+			x[l] = x[2 * l] + x[2 * l + 1];
+	return x[0];
 }
 
 /* Adds the lanes of v (as doubles) into acc[0..1]; and the squares, into sq. */
@@ -227,6 +247,8 @@ static void op_scores(float *S, const float *A, size_t lda, const float *B, size
 	}
 }
 
+#define HEAD 64
+
 static void op_combine(float *out, size_t ldo, const float *P, const float *R, size_t ldr, size_t L1, size_t L2,
 		    size_t D, float alpha)
 {
@@ -234,17 +256,19 @@ static void op_combine(float *out, size_t ldo, const float *P, const float *R, s
 		const float *p = P + i * L2;
 		float *o = out + i * ldo;
 		size_t d = 0;
-		for (; d + 8 * W <= D; d += 8 * W) { /* a head of 64 in eight accumulators */
-			vf c[8] = { 0 };
+		for (; d + HEAD <= D; d += HEAD) { /* a head of 64 in 64 / W accumulators */
+			vf c[HEAD / W];
+			for (int v = 0; v < HEAD / W; v++)
+				c[v] = vsplat(0);
 			for (size_t j = 0; j < L2; j++) {
 				vf pj = vsplat(p[j]);
 				const float *r = R + j * ldr + d;
 #pragma GCC unroll 8
-				for (int v = 0; v < 8; v++)
+				for (int v = 0; v < HEAD / W; v++)
 					c[v] += pj * vload(r + v * W);
 			}
 #pragma GCC unroll 8
-			for (int v = 0; v < 8; v++)
+			for (int v = 0; v < HEAD / W; v++)
 				vput(o + d + v * W, c[v] * alpha, W);
 		}
 		for (; d < D; d += W) {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cpu.h"
 #include "err.h"
 #include "experiment.h"
 #include "glue.h"
@@ -241,9 +242,10 @@ static void run_rules(const struct experiment *e, const struct task *tk, const c
 static void write_makefile(const struct experiment *e, const char *dir, const char *bin, int jobs, struct out *mk,
 			   struct out *list)
 {
-	long cores = sysconf(_SC_NPROCESSORS_ONLN), threads = cores / jobs > 0 ? cores / jobs : 1;
+	long cores = cpu_usable(), threads = cores / jobs > 0 ? cores / jobs : 1;
 	emit(mk, "# The jobs of an elsa study, written by elsa-sweep: make -f %s/Makefile -j N\n", dir);
-	/* Threads: cores / jobs, whatever the environment says, so that jobs never share a core. */
+	/* Threads: the CPUs elsa-sweep may use / jobs, whatever the environment says, so that jobs
+	 * never share a core. */
 	emit(mk, "BIN = %s\nMODEL = %s\nS = %s\nexport ELSA_THREADS = %ld\n", bin, e->model, dir, threads);
 	emit(mk, "MODEL_FILES = $(wildcard $(MODEL)/config.json $(MODEL)/model.safetensors $(MODEL)/vocab.* "
 		 "$(MODEL)/merges.txt $(MODEL)/tokenizer*.json)\n");

@@ -147,7 +147,7 @@ int main_predict(int argc, char **argv)
 		die("--predict DIR is required (see --help)");
 	if (argc - optind > 1)
 		die("one stream at a time");
-	cli_threads(threads);
+	cli_compute(threads);
 
 	char path[4096];
 	struct predictor p;

@@ -17,6 +17,7 @@
 #include "gemm.h"
 #include "infer.h"
 #include "io.h"
+#include "machine.h"
 #include "mem.h"
 #include "metrics.h"
 #include "optim.h"
@@ -289,6 +290,10 @@ static void resume(struct session *s)
 		if (!quiet)
 			warn("resuming %s from step %ld of %ld (checkpoint of %s)", o->run_dir, s->progress.step,
 			     s->total, s->ck.written);
+		char now[96];
+		if (*s->ck.kernels && strcmp(s->ck.kernels, machine_kernels(now, sizeof now)))
+			warn("%s: the checkpoint was computed with %s, this process computes with %s: the run will "
+			     "not be bit-identical to one never interrupted", o->run_dir, s->ck.kernels, now);
 	}
 	rng_seed(&s->shuffle, o->seed);
 	for (long begun = 0; o->shuffle && begun < s->progress.step; begun += s->per_epoch)
@@ -379,6 +384,14 @@ static void count_costs(struct session *s)
 	s->rec.tokens_per_second = (double)s->progress.trained_tokens / (train > 0 ? train : 1e-9);
 	s->rec.gemm_seconds = s->before[2] + gs;
 	s->rec.gemm_gflop = s->before[3] + gf / 1e9;
+	struct machine m;
+	struct run_machine *rm = &s->rec.machine;
+	machine_get(&m);
+	snprintf(rm->cpu, sizeof rm->cpu, "%s", m.cpu);
+	snprintf(rm->cpu_family, sizeof rm->cpu_family, "%s", m.cpu_family);
+	snprintf(rm->blis, sizeof rm->blis, "%s", m.blis);
+	snprintf(rm->gemm, sizeof rm->gemm, "%s", m.gemm);
+	snprintf(rm->simd, sizeof rm->simd, "%s", m.simd);
 }
 
 static void train_loop(struct session *s)
@@ -524,6 +537,6 @@ int main(int argc, char **argv)
 		die("-m MODEL_DIR, -t TASK, --train FILE and -o RUN_DIR are required (see --help)");
 	if (optind < argc)
 		die("unexpected argument '%s' (streams go with --train and --dev)", argv[optind]);
-	cli_threads(o.threads);
+	cli_compute(o.threads);
 	return train(&o);
 }

@@ -138,76 +138,6 @@ TEST(config_errors_name_the_field)
 	CHECK(config_parse(&c, t4, strlen(t4), "c.json") < 0 && strstr(err_msg(), "gelu_new"), "%s", err_msg());
 }
 
-/* Every transpose combination and leading dimensions wider than the matrices, with alpha and
- * beta, against double-precision loops. */
-/* Every transpose and accumulate combination with padded strides against a double loop, at
- * three shapes: under gemm's threading threshold (2 MFLOP: one thread), and above it split by
- * rows (taller than wide) and by columns (wider than tall), on 2 threads. */
-static void gemm_strides_at(size_t m, size_t n, size_t k)
-{
-	struct rng r;
-	rng_seed(&r, 7);
-	size_t pad = 5;
-	float *A = malloc((m + pad) * (k + pad) * sizeof *A), *B = malloc((k + pad) * (n + pad) * sizeof *B);
-	float *C = malloc(m * (n + pad) * sizeof *C), *D = malloc(m * (n + pad) * sizeof *D);
-	for (size_t i = 0; i < (m + pad) * (k + pad); i++)
-		A[i] = (float)rng_normal(&r);
-	for (size_t i = 0; i < (k + pad) * (n + pad); i++)
-		B[i] = (float)rng_normal(&r);
-	threads_set(2);
-	for (int ta = 0; ta < 2; ta++)
-		for (int tb = 0; tb < 2; tb++)
-			for (int acc = 0; acc < 2; acc++) {
-				size_t lda = (ta ? m : k) + pad, ldb = (tb ? k : n) + pad, ldc = n + pad;
-				for (size_t i = 0; i < m * ldc; i++)
-					C[i] = D[i] = (float)(i % 7) - 3;
-				float beta = acc ? 1.0f : 0.0f;
-				gemm(ta, tb, m, n, k, 0.5f, A, lda, B, ldb, beta, C, ldc);
-				gemm_naive(ta, tb, m, n, k, 0.5f, A, lda, B, ldb, beta, D, ldc);
-				double worst = 0;
-				for (size_t i = 0; i < m; i++)
-					for (size_t j = 0; j < n; j++)
-						worst = fmax(worst, fabs(C[i * ldc + j] - D[i * ldc + j]));
-				CHECK(worst < 1e-4, "%zux%zux%zu ta %d tb %d beta %g: max error %g", m, n, k, ta, tb, beta, worst);
-				int pad_kept = 1;
-				for (size_t i = 0; i < m; i++)
-					for (size_t j = n; j < ldc; j++)
-						pad_kept &= C[i * ldc + j] == (float)((i * ldc + j) % 7) - 3;
-				CHECK(pad_kept, "%zux%zux%zu ta %d tb %d: wrote outside the matrix", m, n, k, ta, tb);
-			}
-	free(A), free(B), free(C), free(D);
-}
-
-TEST(gemm_matches_naive_for_every_stride_combination)
-{
-	gemm_strides_at(37, 29, 53);   /* 57k multiply-adds: one thread */
-	gemm_strides_at(131, 97, 101); /* 1.28M, taller than wide: split by rows */
-	gemm_strides_at(61, 211, 103); /* 1.33M, wider than tall: split by columns */
-}
-
-TEST(gemm_rows_do_not_depend_on_the_batch)
-{
-	/* A row's result is the same whether it is multiplied alone or among many rows: the
-	 * property that makes batching (and elsa-encode's composition) exact. */
-	struct rng r;
-	rng_seed(&r, 3);
-	size_t m = 300, n = 96, k = 64;
-	float *A = malloc(m * k * sizeof *A), *B = malloc(n * k * sizeof *B);
-	float *C = malloc(m * n * sizeof *C), *c1 = malloc(n * sizeof *c1);
-	for (size_t i = 0; i < m * k; i++)
-		A[i] = (float)rng_normal(&r);
-	for (size_t i = 0; i < n * k; i++)
-		B[i] = (float)rng_normal(&r);
-	gemm(0, 1, m, n, k, 1, A, k, B, k, 0, C, n);
-	int same = 1;
-	for (size_t i = 0; i < m; i += 37) {
-		gemm(0, 1, 1, n, k, 1, A + i * k, k, B, k, 0, c1, n);
-		same &= !memcmp(c1, C + i * n, n * sizeof *c1);
-	}
-	CHECK(same, "a row multiplied alone differs from the same row in a batch");
-	free(A), free(B), free(C), free(c1);
-}
-
 TEST(glue_tasks_and_labels)
 {
 	const struct task *t = task_find("mnli");
@@ -257,8 +187,6 @@ int main(void)
 	RUN(json_through_libyaml);
 	RUN(config_of_both_model_types);
 	RUN(config_errors_name_the_field);
-	RUN(gemm_matches_naive_for_every_stride_combination);
-	RUN(gemm_rows_do_not_depend_on_the_batch);
 	RUN(glue_tasks_and_labels);
 	return check_done();
 }

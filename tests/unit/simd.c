@@ -1,10 +1,11 @@
-/* The vector kernels of lib/simd.h, both builds (baseline SSE2 and AVX2 + FMA where the
- * processor has it), against double-precision loops written here: every length from 1 to past
- * two vectors (the zero-padded tails), and the same row at different places in memory giving the
- * same bits. */
+/* The vector kernels of lib/simd.h, every build the processor runs (baseline SSE2, AVX2 + FMA,
+ * AVX-512; a build it cannot run is a skipped test), against double-precision loops written
+ * here: every length from 1 to past two vectors of the widest build (the zero-padded tails), and
+ * the same row at different places in memory giving the same bits. */
 #include <stdint.h>
 
 #include "check.h"
+#include "cpu.h"
 #include "gemm.h"
 #include "rng.h"
 #include "simd.h"
@@ -19,7 +20,7 @@ static float *randn(size_t n, double scale)
 	return x;
 }
 
-static const struct simd_ops *builds[2];
+static const struct simd_ops *builds[3];
 static int nbuilds;
 
 static double gelu_ref(double x)
@@ -38,7 +39,7 @@ TEST(gelu_forward_and_backward_match_double_precision)
 	for (int k = 0; k < nbuilds; k++) {
 		const struct simd_ops *o = builds[k];
 		double worst = 0, worst_b = 0;
-		for (size_t C = 1; C <= 19; C++) {
+		for (size_t C = 1; C <= 35; C++) {
 			float *f = randn(C, 3), *bias = randn(C, 1), *g = malloc(C * 4), *keep = malloc(C * 4);
 			float *dy = randn(C, 1), *dx = malloc(C * 4);
 			memcpy(keep, f, C * 4);
@@ -67,7 +68,7 @@ TEST(softmax_rows_match_double_precision)
 	for (int k = 0; k < nbuilds; k++) {
 		const struct simd_ops *o = builds[k];
 		double worst = 0;
-		for (size_t C = 1; C <= 19; C++) {
+		for (size_t C = 1; C <= 35; C++) {
 			size_t N = 3;
 			float *x = randn(N * C, 4), *y = malloc(N * C * 4);
 			memcpy(y, x, N * C * 4);
@@ -124,13 +125,13 @@ TEST(scores_and_combine_match_double_precision)
 {
 	for (int k = 0; k < nbuilds; k++) {
 		const struct simd_ops *o = builds[k];
-		static const size_t Ds[] = { 5, 8, 13, 64, 72 }, Ls[] = { 1, 7, 8, 9, 33, 40 };
+		static const size_t Ds[] = { 5, 8, 13, 17, 64, 72, 136 }, Ls[] = { 1, 7, 8, 9, 16, 17, 33, 40 };
 		double worst_s = 0, worst_c = 0;
 		for (size_t di = 0; di < sizeof Ds / sizeof *Ds; di++)
 			for (size_t li = 0; li < sizeof Ls / sizeof *Ls; li++) {
-				size_t D = Ds[di], L1 = Ls[li], L2 = Ls[(li + 2) % 6], lda = D + 3, ldb = D + 5;
+				size_t D = Ds[di], L1 = Ls[li], L2 = Ls[(li + 3) % 8], lda = D + 3, ldb = D + 5;
 				float *A = randn(L1 * lda, 1), *B = randn(L2 * ldb, 1), *S = malloc(L1 * L2 * 4);
-				float *scratch = malloc(D * (L2 + 7) * 4), *out = malloc(L1 * lda * 4);
+				float *scratch = malloc(D * (L2 + 15) * 4), *out = malloc(L1 * lda * 4);
 				float *ref = malloc(L1 * (L2 > lda ? L2 : lda) * 4);
 				/* against gemm_naive, double-precision loops: S = 0.5 A B^T, out = 2 S B */
 				o->scores(S, A, lda, B, ldb, L1, L2, D, 0.5f, scratch);
@@ -154,7 +155,7 @@ TEST(adamw_and_sum_squares_match_the_formula)
 	for (int k = 0; k < nbuilds; k++) {
 		const struct simd_ops *o = builds[k];
 		struct adamw_coef c = { 0.999f, 0.9f, 0.999f, 1e-3f, 0.05f, 1e-8f, 0.5f };
-		for (size_t n = 1; n <= 19; n++) {
+		for (size_t n = 1; n <= 35; n++) {
 			float *w = randn(n, 1), *m = randn(n, 0.1), *v = randn(n, 0.1), *g = randn(n, 1);
 			for (size_t i = 0; i < n; i++)
 				v[i] = fabsf(v[i]);
@@ -183,7 +184,7 @@ TEST(a_row_gives_the_same_bits_wherever_it_lies)
 	 * is computed like the body, so a token's result does not depend on its batch. */
 	for (int k = 0; k < nbuilds; k++) {
 		const struct simd_ops *o = builds[k];
-		size_t C = 21;
+		size_t C = 37;
 		float *x = randn(C, 2), *w = randn(C, 1), *b = randn(C, 1), *zero = calloc(C, 4);
 		float *buf = calloc(3 * C + 3, 4), *g1 = malloc(C * 4), *f1 = malloc(C * 4);
 		memcpy(f1, x, C * 4);
@@ -194,7 +195,7 @@ TEST(a_row_gives_the_same_bits_wherever_it_lies)
 		memcpy(shifted, x, C * 4);
 		o->bias_gelu(shifted, shifted, zero, C);
 		CHECK(!memcmp(shifted, g1, C * 4), "%s: GELU depends on where the row lies", o->name);
-		float y1[21], y2[21], m1, r1, m2, r2;
+		float y1[37], y2[37], m1, r1, m2, r2;
 		o->residual_layernorm(y1, NULL, &m1, &r1, x, NULL, NULL, 0, NULL, w, b, C, 1e-12f);
 		memcpy(buf + 1, x, C * 4);
 		o->residual_layernorm(y2, NULL, &m2, &r2, buf + 1, NULL, NULL, 0, NULL, w, b, C, 1e-12f);
@@ -209,11 +210,15 @@ int main(void)
 	rng_seed(&rng, 42);
 	builds[nbuilds++] = &simd_base;
 #if defined(__x86_64__)
-	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+	if (cpu_info()->avx2)
 		builds[nbuilds++] = &simd_avx2;
 	else
+		check_skip("the avx2 build", "this processor has no AVX2 and FMA");
+	if (cpu_info()->avx512)
+		builds[nbuilds++] = &simd_avx512;
+	else
+		check_skip("the avx512 build", "this processor has no AVX-512");
 #endif
-		printf("# no AVX2 + FMA build for this processor: only the baseline build is tested\n");
 	RUN(gelu_forward_and_backward_match_double_precision);
 	RUN(softmax_rows_match_double_precision);
 	RUN(residual_layernorm_matches_double_precision);
