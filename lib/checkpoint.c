@@ -16,6 +16,7 @@
 #include "half.h"
 #include "hash.h"
 #include "io.h"
+#include "machine.h"
 #include "mem.h"
 #include "metrics.h"
 #include "safetensors.h"
@@ -151,7 +152,8 @@ static int format_state(const struct checkpoint *c, const char *tensors, char **
 	FILE *f = open_memstream(text, len);
 	if (!f)
 		return err_set(E_NOMEM, "out of memory");
-	fprintf(f, FORMAT_LINE "\nwritten %s\n", date);
+	char kernels[96];
+	fprintf(f, FORMAT_LINE "\nwritten %s\nkernels %s\n", date, machine_kernels(kernels, sizeof kernels));
 	for (size_t i = 0; i < c->nsettings; i++)
 		fprintf(f, "setting %s %s\n", c->settings[i].name, c->settings[i].value);
 	fprintf(f, "step %ld\nadamw_step %ld\ntensors %s %016" PRIx64 "\n", r->progress->step, r->opt->step, tensors,
@@ -261,6 +263,7 @@ struct loaded {
 	const char *path;
 	int line;                   /* the line being read, for messages */
 	char *written, *tensors;
+	char *kernels;              /* what computed it (machine_kernels), NULL in older checkpoints */
 	uint64_t hash;              /* the tensors' */
 	char *setting[64], *value[64];
 	int nsettings;
@@ -352,6 +355,8 @@ static int parse_line(struct loaded *l, char *line)
 	}
 	if (!strcmp(line, "written"))
 		l->written = rest;
+	else if (!strcmp(line, "kernels"))
+		l->kernels = rest;
 	else if (!strcmp(line, "step"))
 		sscanf(rest, "%ld %n", &l->progress.step, &end);
 	else if (!strcmp(line, "adamw_step"))
@@ -370,7 +375,7 @@ static int parse_line(struct loaded *l, char *line)
 		return parse_eval(l, rest);
 	else
 		return bad_line(l, "an unknown key");
-	if (!strcmp(line, "written") || (end >= 0 && !rest[end]))
+	if (!strcmp(line, "written") || !strcmp(line, "kernels") || (end >= 0 && !rest[end]))
 		return 0;
 	return bad_line(l, "a malformed value");
 }
@@ -441,6 +446,7 @@ static void restore(struct checkpoint *c, struct loaded *l)
 	*c->run.progress = l->progress;
 	c->run.opt->step = l->adamw_step;
 	snprintf(c->written, sizeof c->written, "%s", l->written);
+	snprintf(c->kernels, sizeof c->kernels, "%s", l->kernels ? l->kernels : "");
 }
 
 int ckpt_load(struct checkpoint *c)

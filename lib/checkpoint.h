@@ -4,7 +4,9 @@
  * which an interrupted run removes) and its two files: step-S.safetensors, the trained
  * parameters and AdamW's two moments after S steps, f32 under the parameters' names (moments as
  * adamw.m.NAME, adamw.v.NAME; with --keep best, the best epoch's parameters as best.NAME); and state, a text file that names that file and holds the rest:
- * the settings the run must share to resume (compared one by one, the first difference named),
+ * the kernels that computed it (machine.h: a run resumed under others goes on, but its last digits
+ * are not those of a run never interrupted), the settings the run must share to resume (compared
+ * one by one, the first difference named),
  * the step, AdamW's step count, the loss summed since the last log line, the run record's
  * loss log, dev evaluations and costs so far, an XXH64 of the tensor sets, and as its last
  * line an XXH64 of everything before it. Both are written beside their place and renamed into
@@ -64,6 +66,7 @@ struct checkpoint {
 	long every;              /* CKPT_BY_TIME, 0 (never) or every that many steps */
 	double last, cost;       /* when the last checkpoint was written (or the run began), and its seconds */
 	char written[40];        /* when the restored checkpoint was written, local time */
+	char kernels[96];        /* and the kernels that computed it (machine_kernels; "" before they were recorded) */
 };
 
 /* Sets c up for the run at run_dir (nothing is read or written yet); settings and run are

@@ -477,6 +477,15 @@ static void out_free(struct out *out)
 	free(out);
 }
 
+int out_yaml_string(struct out *o, const char *s)
+{
+	int rc = out_write(o, "\"", 1);
+	for (; *s && rc == 0; s++)
+		rc = *s == '"' || *s == '\\' ? out_printf(o, "\\%c", *s) :
+		     (unsigned char)*s < 0x20 ? out_printf(o, "\\x%02x", (unsigned char)*s) : out_write(o, s, 1);
+	return rc ? rc : out_write(o, "\"", 1);
+}
+
 int out_commit(struct out *out)
 {
 	int rc = out->failed ? E_IO : drain(out, 1);

@@ -39,6 +39,8 @@ struct out *out_open(const char *path, int zstd_level, int flags);
 const char *out_name(const struct out *out);
 int out_write(struct out *out, const void *buf, size_t n);
 int out_printf(struct out *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Writes s as a double-quoted YAML scalar. */
+int out_yaml_string(struct out *out, const char *s);
 /* Finishes: ends the zstd frame, flushes, and for a path syncs and renames it into place.
  * Frees out in every case; 0 or a negative code. */
 int out_commit(struct out *out);

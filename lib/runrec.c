@@ -12,20 +12,11 @@
 #include "runrec.h"
 
 
-/* A string as a double-quoted YAML scalar. */
-static int put_str(struct out *o, const char *s)
-{
-	int rc = out_write(o, "\"", 1);
-	for (; *s && rc == 0; s++)
-		rc = *s == '"' || *s == '\\' ? out_printf(o, "\\%c", *s) :
-		     (unsigned char)*s < 0x20 ? out_printf(o, "\\x%02x", (unsigned char)*s) : out_write(o, s, 1);
-	return rc ? rc : out_write(o, "\"", 1);
-}
 
 static int put_key_str(struct out *o, const char *indent, const char *key, const char *v)
 {
 	int rc = out_printf(o, "%s%s: ", indent, key);
-	rc = rc ? rc : put_str(o, v);
+	rc = rc ? rc : out_yaml_string(o, v);
 	return rc ? rc : out_write(o, "\n", 1);
 }
 
@@ -109,6 +100,11 @@ int run_write(const char *path, const struct run_record *r)
 	rc = rc ? rc : put_key_num(o, "  ", "peak_memory_mb", r->peak_mb);
 	rc = rc ? rc : put_key_num(o, "  ", "gemm_seconds", r->gemm_seconds);
 	rc = rc ? rc : put_key_num(o, "  ", "gemm_gflop", r->gemm_gflop);
+	rc = rc ? rc : put_key_str(o, "  ", "cpu", r->machine.cpu);
+	rc = rc ? rc : put_key_str(o, "  ", "cpu_family", r->machine.cpu_family);
+	rc = rc ? rc : put_key_str(o, "  ", "blis", r->machine.blis);
+	rc = rc ? rc : put_key_str(o, "  ", "gemm", r->machine.gemm);
+	rc = rc ? rc : put_key_str(o, "  ", "simd", r->machine.simd);
 	if (rc < 0) {
 		out_abort(o);
 		return rc;
@@ -176,6 +172,13 @@ static void get_fixed(struct reader *rd, int parent, const char *key, char *dst,
 		strcpy(dst, s);
 	else if (rd->rc == 0)
 		rd->rc = err_set(E_FORMAT, "%s: %s is missing or too long", rd->path, key);
+}
+
+/* An optional string of a record: left "" when absent (records written before it). */
+static void get_optional(struct reader *rd, int parent, const char *key, char *dst, size_t n)
+{
+	if (json_get(rd->j, parent, key))
+		get_fixed(rd, parent, key, dst, n);
 }
 
 static void read_evals(struct reader *rd, struct run_record *r, int list, const struct task *task)
@@ -302,6 +305,12 @@ int run_read(const char *path, struct run_record *r)
 	r->peak_mb = get_num(&rd, cost, "peak_memory_mb");
 	r->gemm_seconds = get_num(&rd, cost, "gemm_seconds");
 	r->gemm_gflop = get_num(&rd, cost, "gemm_gflop");
+	struct run_machine *m = &r->machine;
+	get_optional(&rd, cost, "cpu", m->cpu, sizeof m->cpu);
+	get_optional(&rd, cost, "cpu_family", m->cpu_family, sizeof m->cpu_family);
+	get_optional(&rd, cost, "blis", m->blis, sizeof m->blis);
+	get_optional(&rd, cost, "gemm", m->gemm, sizeof m->gemm);
+	get_optional(&rd, cost, "simd", m->simd, sizeof m->simd);
 	json_free(j);
 	if (rd.rc < 0)
 		run_free(r);

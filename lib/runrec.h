@@ -46,6 +46,9 @@ struct run_record {
 	int kept_epoch;          /* the epoch whose weights and predictions the run kept (0: no dev) */
 	double seconds, train_seconds, tokens_per_second, peak_mb;
 	double gemm_seconds, gemm_gflop; /* the GEMM share of the training (gemm_totals) */
+	struct run_machine {             /* what computed it (machine.h); "" in records before them */
+		char cpu[49], cpu_family[32], blis[16], gemm[16], simd[16];
+	} machine;
 };
 
 /* --keep's two values: run_keep_parse gives 1 for "best", 0 for "last", -1 for anything else

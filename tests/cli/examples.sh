@@ -28,7 +28,7 @@ case $B in *build-san) san=1 ;; esac
 COMPARED='elsa-embed.1	elsa-view -H dev.l0.zst
 elsa-encode.1	elsa-view -H dev.l12.f16.zst | grep -E '\''layer|dtype'\''
 elsa-encode.1	elsa-encode -m model --to 12 --stats enc.yaml dev.l9.zst | elsa-view -c
-elsa-encode.1	cat enc.yaml	/^(seconds|tokens_per_second|threads|gemm_seconds|peak_memory_mb):/d
+elsa-encode.1	cat enc.yaml	/^(seconds|tokens_per_second|threads|gemm_seconds|peak_memory_mb|cpu|cpu_family|blis|gemm|simd):/d
 elsa-sweep.1	cat study.yaml
 elsa-tokenize.1	elsa-tokenize -m bert-base-uncased -t sst2 glue/SST-2/dev.tsv | head -3
 elsa-train.1	ls rte.n9

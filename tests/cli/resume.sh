@@ -99,6 +99,24 @@ same "... its dev predictions" "$T/ref/predictions.tsv" "$T/run/predictions.tsv"
 same_record "... and its run.yaml, losses and dev evaluations (costs and threads aside)" "$T/ref/run.yaml" "$T/run/run.yaml"
 check "... and it removed the checkpoint" "[ ! -e '$T/run.checkpoint' ]"
 
+# A checkpoint made under other kernels (a preempted job restarted on another node type): the
+# run resumes, saying that it will not be bit-identical; the resumes above, under the same
+# kernels, said nothing of the kind.
+check "the resumes under the same kernels said nothing of bit-identity" "! grep -q 'bit-identical' '$T/err'"
+if [ "$(ELSA_SIMD=sse2 elsa-encode -m "$T/m" --to 4 --stats "$T/k1" "$T/dev" >/dev/null && sed -n 's/^simd: //p' "$T/k1")" = sse2 ] &&
+	elsa-encode -m "$T/m" --to 4 --stats "$T/k2" "$T/dev" >/dev/null && [ "$(sed -n 's/^simd: //p' "$T/k2")" != sse2 ]; then
+	ELSA_SIMD=sse2 kill_at KILL 30 $MAIN -o "$T/moved" --checkpoint-every 7 -j 1
+	check "a checkpoint written under the baseline SIMD build names its kernels" \
+		"grep -q '^kernels gemm [a-z0-9]*, blis [a-z0-9]*, simd sse2$' '$T/moved.checkpoint/state'"
+	run -o "$T/moved" --checkpoint-every 7 2>"$T/err"
+	now=$(sed -n 's/^simd: //p' "$T/k2")
+	check "... resumed under the $now build, the run says it will not be bit-identical" \
+		"grep -q '^elsa-train: $T/moved: the checkpoint was computed with gemm .*, simd sse2, this process computes with gemm .*, simd $now: the run will not be bit-identical to one never interrupted$' '$T/err'"
+	check "... and completes" "[ -s '$T/moved/model.safetensors' ]"
+else
+	skip "a resume under other kernels" "this processor runs only the baseline SIMD build"
+fi
+
 # --keep best: the best epoch's weights so far live in the checkpoint; a run killed after that
 # epoch resumes to the run never interrupted, and keeps the same epoch.
 ok "an uninterrupted --keep best run" run -o "$T/bref" --checkpoint-every 0 --keep best
