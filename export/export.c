@@ -137,7 +137,8 @@ static void put_value(struct out *o, const struct json *j, int node, int depth)
 
 /* The keys elsa writes itself; the base config's values for them are replaced. */
 static const char *const own_keys[] = {
-	"architectures", "num_labels", "id2label", "label2id", "problem_type", "finetuning_task", "torch_dtype",
+	"architectures", "num_labels",	   "id2label",		    "label2id",	       "problem_type",
+	"finetuning_task", "torch_dtype", "elsa_base_fingerprint", "elsa_base_layers",
 };
 
 static int own_key(const char *key)
@@ -181,6 +182,10 @@ static void write_config(struct export *x)
 		put_value(o, j, v, 1);
 	}
 	out_printf(o, ",\n  \"finetuning_task\": \"%s\"", x->task->name);
+	/* The base model's streams of the layers the run left as they were serve this model too. */
+	if (!x->rec.train_embeddings)
+		out_printf(o, ",\n  \"elsa_base_fingerprint\": \"%016llx\",\n  \"elsa_base_layers\": %d",
+			   (unsigned long long)x->rec.model, x->rec.frozen);
 	put_labels(o, x->task, x->rec.outputs);
 	out_printf(o, ",\n  \"num_labels\": %d,\n  \"problem_type\": \"%s\",\n  \"torch_dtype\": \"%s\"\n}\n",
 		   x->rec.outputs, x->task->nlabels ? "single_label_classification" : "regression", torch_dtype(x->dtype));

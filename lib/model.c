@@ -1,3 +1,4 @@
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,26 @@ static int unsupported(const struct model_config *c, const struct json *j, const
 	return 0;
 }
 
+/* id2label's names ({"0": "contradiction", ...}) into c->labels, by output; the rest stay "".
+ * Without id2label, transformers' names for num_labels outputs: LABEL_0, LABEL_1, ... */
+static void label_names(struct model_config *c, const struct json *j, int id2label)
+{
+	for (int k = 0; !id2label && k < c->num_labels && k < MODEL_LABELS_MAX; k++)
+		snprintf(c->labels[k], sizeof c->labels[k], "LABEL_%d", k);
+	for (size_t i = 0; id2label && i < json_len(j, id2label); i++) {
+		const char *key, *name;
+		int v = json_at(j, id2label, i, &key);
+		char *end;
+		long k = strtol(key, &end, 10);
+		size_t n;
+		if (end == key || *end || k < 0 || k >= c->num_labels || k >= MODEL_LABELS_MAX || json_type(j, v) != J_STRING)
+			continue;
+		name = json_str(j, v, &n);
+		if (n < MODEL_LABEL_LEN && strlen(name) == n)
+			memcpy(c->labels[k], name, n + 1);
+	}
+}
+
 /* The rest: LayerNorm's epsilon, the head's dropout, the task and labels of a fine-tuned model. */
 static int settings(struct model_config *c, const struct json *j, const char *name)
 {
@@ -133,7 +154,23 @@ static int settings(struct model_config *c, const struct json *j, const char *na
 		c->num_labels = (int)json_len(j, id2label);
 	else if (json_get(j, root, "num_labels") && (rc = get_int(j, "num_labels", 1, 1 << 16, &c->num_labels, name)))
 		return rc;
+	label_names(c, j, id2label);
 	return 0;
+}
+
+/* An elsa-export folder's record of its base model: elsa_base_fingerprint (16 hex digits) and
+ * elsa_base_layers (0 to the layers). */
+static int base_model(struct model_config *c, const struct json *j, const char *name)
+{
+	int fp = json_get(j, json_root(j), "elsa_base_fingerprint");
+	if (!fp)
+		return 0;
+	const char *hex = json_type(j, fp) == J_STRING ? json_str(j, fp, NULL) : "";
+	char *end;
+	c->base_model = strtoull(hex, &end, 16);
+	if (strlen(hex) != 16 || *end)
+		return err_set(E_FORMAT, "%s: elsa_base_fingerprint is not 16 hex digits", name);
+	return get_int(j, "elsa_base_layers", 0, c->layers, &c->base_layers, name);
 }
 
 int config_parse(struct model_config *c, const char *text, size_t n, const char *name)
@@ -155,8 +192,8 @@ int config_parse(struct model_config *c, const char *text, size_t n, const char 
 			     type ? type : "is missing");
 	if (rc == 0) {
 		c->type = (enum model_type)f;
-		if ((rc = unsupported(c, j, name)) == 0 && (rc = sizes(c, j, name)) == 0)
-			rc = settings(c, j, name);
+		if ((rc = unsupported(c, j, name)) == 0 && (rc = sizes(c, j, name)) == 0 && (rc = settings(c, j, name)) == 0)
+			rc = base_model(c, j, name);
 	}
 	json_free(j);
 	return rc;
@@ -217,6 +254,26 @@ void model_close(struct model *m)
 	weights_close(&m->w);
 	free(m->dir);
 	memset(m, 0, sizeof *m);
+}
+
+int model_check_stream(const struct model *m, const struct stream_header *h, const char *name)
+{
+	const struct model_config *c = &m->cfg;
+	if (h->hidden != (uint32_t)c->hidden)
+		return err_set(E_MISMATCH, "%s: hidden size %u, model has %d", name, h->hidden, c->hidden);
+	int base = c->base_model && h->model == c->base_model;
+	if (h->model == m->fingerprint || (base && h->layer <= (uint32_t)c->base_layers))
+		return 0;
+	if (base)
+		return err_set(E_MISMATCH, "%s: layer %u of the base model of %s (fingerprint %016" PRIx64 "), which shares "
+					   "only its layers up to %d with it (those above were trained): give a stream of "
+					   "layer %d or below, or make this one with %s (elsa-embed -m %s)",
+			       name, h->layer, m->dir, h->model, c->base_layers, c->base_layers, m->dir, m->dir);
+	return err_set(E_MISMATCH, "%s: made by another model (fingerprint %016" PRIx64 ", %s's is %016" PRIx64 "; the "
+				   "fingerprint covers config.json and the weight files as stored, so the same weights in "
+				   "another layout or dtype are another model): make the stream with %s (elsa-embed -m %s), "
+				   "or give the model folder that made it",
+		       name, h->model, m->dir, m->fingerprint, m->dir, m->dir);
 }
 
 /* Parameter sets */
@@ -411,6 +468,23 @@ int params_load_file(struct params *ps, const struct weights *w, enum model_type
 		p->loaded = 1;
 		(*loaded)++;
 	}
+	return 0;
+}
+
+int params_move_outputs(struct params *ps, const int *to)
+{
+	const struct param *w = &ps->p[ps->n - 2], *b = &ps->p[ps->n - 1];
+	size_t rows = (size_t)w->rows, cols = (size_t)w->cols;
+	float *old = malloc(rows * (cols + 1) * sizeof *old);
+	if (!old)
+		return err_set(E_NOMEM, "out of memory");
+	memcpy(old, ps->mem + w->offset, rows * cols * sizeof *old);
+	memcpy(old + rows * cols, ps->mem + b->offset, rows * sizeof *old);
+	for (size_t i = 0; i < rows; i++) {
+		memcpy(ps->mem + w->offset + (size_t)to[i] * cols, old + i * cols, cols * sizeof *old);
+		ps->mem[b->offset + (size_t)to[i]] = old[rows * cols + i];
+	}
+	free(old);
 	return 0;
 }
 

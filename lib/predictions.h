@@ -44,10 +44,12 @@ void scores_free(struct scores *s);
  * the task's classes (elsa's index, written as order numbers it) or a finite score (written so
  * it reads back exactly): else E_ARG, with nothing written. With scores (a classification task;
  * logits not NULL) each line also carries the class's name, the head's logits and their softmax,
- * named in the header, the classes in order's numbering. */
-int predictions_write_header(struct out *out, const struct task *task, enum label_order order, int scores);
+ * named in the header, the classes in order's numbering; names gives the classes' names by
+ * elsa's index (a model's own id2label names), NULL the task's (task->names). */
+int predictions_write_header(struct out *out, const struct task *task, enum label_order order, int scores,
+			     const char *const *names);
 int predictions_write(struct out *out, const struct task *task, enum label_order order, const char *id, double value,
-		      const float *logits);
+		      const float *logits, const char *const *names);
 
 /* A GLUE leaderboard submission: "index<TAB>prediction", then each example of pred in order,
  * its id and its class's name (its score for regression). */

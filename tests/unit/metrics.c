@@ -331,11 +331,11 @@ TEST(bootstrap_of_degenerate_sets)
 static int write_predictions(const char *path, const struct task *t, const double *v, size_t n)
 {
 	struct out *out = out_open(path, 0, 0);
-	int rc = out ? predictions_write_header(out, t, ORDER_GLUE, 0) : E_IO;
+	int rc = out ? predictions_write_header(out, t, ORDER_GLUE, 0, NULL) : E_IO;
 	for (size_t i = 0; i < n && !rc; i++) {
 		char id[32];
 		snprintf(id, sizeof id, "ex%zu", i);
-		rc = predictions_write(out, t, ORDER_GLUE, id, v[i], NULL);
+		rc = predictions_write(out, t, ORDER_GLUE, id, v[i], NULL, NULL);
 	}
 	if (rc) {
 		out_abort(out);
@@ -442,7 +442,7 @@ TEST(predictions_with_scores)
 	const char *path = check_tmp("scores.tsv");
 	float logits[3] = { 0.25f, -1.5f, 2.0f };
 	struct out *out = out_open(path, 0, 0);
-	CHECK(out && predictions_write_header(out, mnli, ORDER_GLUE, 1) == 0 && predictions_write(out, mnli, ORDER_GLUE, "a", 2, logits) == 0 &&
+	CHECK(out && predictions_write_header(out, mnli, ORDER_GLUE, 1, NULL) == 0 && predictions_write(out, mnli, ORDER_GLUE, "a", 2, logits, NULL) == 0 &&
 		      out_commit(out) == 0, "%s", err_msg());
 	size_t len;
 	char *text = read_file(path, &len);
@@ -461,7 +461,7 @@ TEST(predictions_with_scores)
 	CHECK(read_text("mnli", "id\tprediction\tlabel\n0\t1\n") == E_FORMAT &&
 		      message_has("line 2: 2 fields, the header has 3"), "%s", err_msg());
 	out = out_open(path, 0, 0);
-	CHECK(out && predictions_write_header(out, stsb, ORDER_GLUE, 1) == 0 && predictions_write(out, stsb, ORDER_GLUE, "a", 1.5, logits) == 0 &&
+	CHECK(out && predictions_write_header(out, stsb, ORDER_GLUE, 1, NULL) == 0 && predictions_write(out, stsb, ORDER_GLUE, "a", 1.5, logits, NULL) == 0 &&
 		      out_commit(out) == 0, "%s", err_msg());
 	text = read_file(path, &len);
 	CHECK(text && !strcmp(text, "id\tprediction\na\t1.5\n"), "regression: the score is the output: %s", text);
