@@ -305,11 +305,12 @@ int gold_read_tokens(const char *path, const struct task *task, struct scores *s
 	return rc;
 }
 
-int gold_read_tsv(const char *path, const struct task *task, struct scores *s)
+int gold_read_tsv(const char *path, const struct task *task, enum label_order order, struct scores *s)
 {
 	struct glue_reader *r = glue_open(path, task, NULL);
 	if (!r)
 		return err_code();
+	glue_label_order(r, order);
 	int rc = set_name(s, glue_name(r));
 	struct example ex;
 	while (!rc && (rc = glue_next(r, &ex)) > 0)

@@ -30,9 +30,10 @@ struct scores {
  * naming the file and line (E_FORMAT), as are failures to read (E_IO, E_TRUNC). */
 int predictions_read(const char *path, const struct task *task, struct scores *s);
 /* Gold labels from a token stream (elsa-tokens(5)) or a GLUE TSV file of the task (a test file
- * gives NAN values). A token stream tokenized for another task is an error (E_MISMATCH). */
+ * gives NAN values; class numbers in its label column are read in order's numbering, see
+ * task_label). A token stream tokenized for another task is an error (E_MISMATCH). */
 int gold_read_tokens(const char *path, const struct task *task, struct scores *s);
-int gold_read_tsv(const char *path, const struct task *task, struct scores *s);
+int gold_read_tsv(const char *path, const struct task *task, enum label_order order, struct scores *s);
 /* 0 when every example of s has a value; else E_FORMAT naming the first without. */
 int scores_check_labelled(const struct scores *s);
 /* out[i] gets pred's value for gold->v[i].id. An id of gold missing from pred, or of pred

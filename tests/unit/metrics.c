@@ -50,7 +50,7 @@ static int evaluate_files(const struct task *t, const char *gold_path, const cha
 {
 	struct scores gold = { 0 }, pred = { 0 };
 	int tokens = strstr(gold_path, ".tok") != NULL;
-	int rc = tokens ? gold_read_tokens(gold_path, t, &gold) : gold_read_tsv(gold_path, t, &gold);
+	int rc = tokens ? gold_read_tokens(gold_path, t, &gold) : gold_read_tsv(gold_path, t, ORDER_UNSAID, &gold);
 	if (!rc)
 		rc = predictions_read(pred_path, t, &pred);
 	double *g = calloc(2 * gold.n + 1, sizeof *g), *p = g + gold.n;
@@ -367,7 +367,7 @@ TEST(readers_keep_their_codes)
 	const struct task *rte = task_find("rte");
 	const char *bad = check_tmp("garbage.tsv");
 	struct scores s = { 0 };
-	CHECK(gold_read_tsv(check_tmp("absent.tsv"), rte, &s) == E_IO && strstr(err_msg(), "absent.tsv"), "%s", err_msg());
+	CHECK(gold_read_tsv(check_tmp("absent.tsv"), rte, ORDER_UNSAID, &s) == E_IO && strstr(err_msg(), "absent.tsv"), "%s", err_msg());
 	scores_free(&s);
 	CHECK(gold_read_tokens(check_tmp("absent.tok"), rte, &s) == E_IO, "%s", err_msg());
 	scores_free(&s);
@@ -375,7 +375,7 @@ TEST(readers_keep_their_codes)
 	scores_free(&s);
 	FILE *f = fopen(bad, "w");
 	CHECK(f && fputs("not a header\n", f) >= 0 && fclose(f) == 0, "write %s", bad);
-	CHECK(gold_read_tsv(bad, rte, &s) == E_FORMAT, "%s", err_msg());
+	CHECK(gold_read_tsv(bad, rte, ORDER_UNSAID, &s) == E_FORMAT, "%s", err_msg());
 	scores_free(&s);
 	CHECK(gold_read_tokens(bad, rte, &s) == E_FORMAT, "%s", err_msg());
 	scores_free(&s);
@@ -504,7 +504,7 @@ TEST(match_names_missing_and_extra_ids)
 		       "7\ta\tb\tentailment\n8\ta\tb\tnot_entailment\n9\ta\tb\tentailment\n10\ta\tb\tentailment\n");
 	struct scores g = { 0 }, p = { 0 };
 	double out[4];
-	CHECK(gold_read_tsv(gp, rte, &g) == 0 && g.n == 4, "%s", err_msg());
+	CHECK(gold_read_tsv(gp, rte, ORDER_UNSAID, &g) == 0 && g.n == 4, "%s", err_msg());
 	write_text(pp, "id\tprediction\n7\t0\n10\t1\n");
 	CHECK(predictions_read(pp, rte, &p) == 0, "%s", err_msg());
 	CHECK(scores_match(&g, &p, out) == E_MISMATCH && message_has("p.tsv: no prediction for id '8' (")
