@@ -155,11 +155,25 @@ for sig in INT KILL; do
 	check "elsa-train, SIG$sig: died of it (status $rc), and left no run folder" "[ '$(kill -l $rc 2>/dev/null)' = $sig ] && [ ! -e '$T/k/run' ]"
 	if [ $sig = INT ]; then
 		check "elsa-train, SIG$sig: no temporary run folder" "[ -z \"\$(ls '$T/k' | grep run.tmp)\" ]"
+	else
+		check "elsa-train, SIG$sig: a temporary run folder is left (nothing can remove it)" "ls -d '$T/k/run'.tmp.?????? >/dev/null"
 	fi
 done
-rm -rf "$T/k/run".tmp.*
 ok "elsa-train reruns after a kill" elsa-train -m "$T/m" -t rte --train "$T/l3small" -o "$T/k/run" --max-steps 2 --batch 8
 same "elsa-train: the rerun's weights are identical to an uninterrupted run" "$T/run/model.safetensors" "$T/k/run/model.safetensors"
+check "... and it removed the killed run's temporary folder, whose writer is gone" "[ -z \"\$(ls '$T/k' | grep run.tmp)\" ]"
+# A temporary folder whose writer lives is not touched: a run still training (run2), and another
+# run of the same folder that completes beside it.
+elsa-train -m "$T/m" -t rte --train "$T/l3small" -o "$T/k/run2" --epochs 100000 --batch 8 2>/dev/null &
+_pid=$!
+for _i in 1 2 3 4 5 6 7 8 9 10; do ls -d "$T/k/run2".tmp.?????? >/dev/null 2>&1 && break; sleep 0.3; done
+live=$(ls -d "$T/k/run2".tmp.?????? 2>/dev/null)
+ok "a second run of run2 while the first trains" elsa-train -m "$T/m" -t rte --train "$T/l3small" -o "$T/k/run2" --max-steps 2 --batch 8
+check "... leaves the first's temporary folder (${live##*/}), whose writer lives" "[ -n '$live' ] && [ -d '$live' ] && kill -0 $_pid"
+kill -s KILL $_pid
+wait $_pid 2>/dev/null
+elsa-train -m "$T/m" -t rte --train "$T/l3small" -o "$T/k/run2" --max-steps 2 --batch 8 --force
+check "the next run of run2 removes it once its writer is gone (killed)" "[ -s '$T/k/run2/run.yaml' ] && [ ! -e '$live' ]"
 
 # 3. A pipe closed early: a clean exit (SIGPIPE's 141, or 0), nothing said, nothing left.
 pipe_run() { # pipe_run TOOL HEAD-ARGS: $rc and $T/pipe.err from cmd_TOOL | head HEAD-ARGS
