@@ -213,6 +213,98 @@ uint32_t config_max_tokens(const struct model_config *c)
 	return (uint32_t)(family_of(c->type)->roberta_positions ? c->max_pos - c->pad_id - 1 : c->max_pos);
 }
 
+/* Tensor name in m's weights, under the family's prefix or bare (BertModel's); its name in full. */
+static const struct wt_tensor *find_either(const struct model *m, const char *name, char *full, size_t n)
+{
+	snprintf(full, n, "%s%s", family_of(m->cfg.type)->prefix, name);
+	const struct wt_tensor *t = weights_find(&m->w, full);
+	if (!t) {
+		snprintf(full, n, "%s", name);
+		t = weights_find(&m->w, full);
+	}
+	return t;
+}
+
+/* Why a config claims more parameters than its weights hold: the first size key whose tensor the
+ * weights hold in another shape, or the first layer they lack, into buf. 0 when none is found. */
+static int config_misfit(const struct model *m, char *buf, size_t n)
+{
+	const struct model_config *c = &m->cfg;
+	const struct family *f = family_of(c->type);
+	int distil = c->type == MODEL_DISTILBERT;
+	const char *hidden = distil ? "dim" : "hidden_size", *emb = c->type == MODEL_ELECTRA ? "embedding_size" : hidden;
+	char query[96], inter[96], layer[96], full[160];
+	snprintf(query, sizeof query, "%s.0.%s", f->layers, f->layer_names[0]);
+	snprintf(inter, sizeof inter, "%s.0.%s", f->layers, f->layer_names[10]);
+	const struct { const char *tensor, *key; int dim, want; } sizes[] = {
+		{ "embeddings.word_embeddings.weight", "vocab_size", 0, c->vocab },
+		{ "embeddings.word_embeddings.weight", emb, 1, c->embedding },
+		{ "embeddings.position_embeddings.weight", "max_position_embeddings", 0, c->max_pos },
+		{ f->token_types ? "embeddings.token_type_embeddings.weight" : "", "type_vocab_size", 0, c->type_vocab },
+		{ query, hidden, 0, c->hidden },
+		{ inter, distil ? "hidden_dim" : "intermediate_size", 0, c->intermediate },
+	};
+	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+		const struct wt_tensor *t = find_either(m, sizes[i].tensor, full, sizeof full);
+		if (!t || t->ndim != 2 || t->shape[sizes[i].dim] == sizes[i].want)
+			continue;
+		long long want[2] = { t->shape[0], t->shape[1] };
+		want[sizes[i].dim] = sizes[i].want;
+		snprintf(buf, n, "%s %d does not fit the weights: %s holds %s as %lld x %lld, not %lld x %lld", sizes[i].key,
+			 sizes[i].want, m->w.files[t->file].path, full, (long long)t->shape[0], (long long)t->shape[1], want[0],
+			 want[1]);
+		return 1;
+	}
+	for (int l = 0; l < c->layers; l++) {
+		snprintf(layer, sizeof layer, "%s.%d.%s", f->layers, l, f->layer_names[0]);
+		if (!find_either(m, layer, full, sizeof full)) {
+			snprintf(full, sizeof full, "%s%s", f->prefix, layer);
+			snprintf(buf, n, "%s %d does not fit the weights: %s/%s has no %s", distil ? "n_layers" : "num_hidden_layers",
+				 c->layers, m->dir, m->w.layout, full);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* A config claiming more than the weights can hold (2 bytes a parameter at the least) would have
+ * elsa allocate for it before any tensor is missed: refused, naming the key that does not fit. */
+static int check_fits(const struct model *m, const char *config)
+{
+	double claimed = config_parameters(&m->cfg);
+	size_t bytes = weights_bytes(&m->w);
+	char why[640];
+	if (2 * claimed <= (double)bytes)
+		return 0;
+	if (config_misfit(m, why, sizeof why))
+		return err_set(E_FORMAT, "%s: %s (the config claims %.0f parameters, more than the weights' %zu bytes can hold)",
+			       config, why, claimed, bytes);
+	return err_set(E_FORMAT, "%s: claims %.0f parameters, more than %s/%s can hold (%zu bytes)", config, claimed, m->dir,
+		       m->w.layout, bytes);
+}
+
+/* The prefix of the encoder's tensors: the family's ("bert."), or none (BertModel's). Tensors
+ * under another family's prefix mean that model_type is not the checkpoint's: refused, saying so. */
+static int find_prefix(struct model *m, const char *config)
+{
+	const char *prefix = family_of(m->cfg.type)->prefix, *word = "embeddings.word_embeddings.weight";
+	char probe[96];
+	snprintf(probe, sizeof probe, "%s%s", prefix, word);
+	m->prefix = weights_find(&m->w, probe) ? prefix : "";
+	if (*m->prefix || weights_find(&m->w, word))
+		return 0;
+	for (size_t f = 0; f < FAMILIES; f++) {
+		snprintf(probe, sizeof probe, "%s%s", families[f].prefix, word);
+		if (weights_find(&m->w, probe))
+			return err_set(E_FORMAT, "%s: model_type %s, but %s/%s holds %s-prefixed tensors (%s), not %s: a %s "
+						 "checkpoint's config says \"model_type\": \"%s\"",
+				       config, model_type_name(m->cfg.type), m->dir,
+				       m->w.layout, families[f].prefix, probe, prefix, families[f].model_type,
+				       families[f].model_type);
+	}
+	return 0;
+}
+
 int model_open(struct model *m, const char *dir)
 {
 	size_t n;
@@ -229,18 +321,9 @@ int model_open(struct model *m, const char *dir)
 	}
 	if ((rc = config_parse(&m->cfg, text, n, config)) < 0 || (rc = weights_open(&m->w, dir)) < 0)
 		goto done;
-	/* A config claiming more than the weights can hold (2 bytes a parameter at the least) would
-	 * have elsa allocate for it before any tensor is missed. */
-	if (2 * config_parameters(&m->cfg) > (double)weights_bytes(&m->w)) {
-		rc = err_set(E_FORMAT, "%s: claims %.0f parameters, more than %s/%s can hold (%zu bytes)", config,
-			     config_parameters(&m->cfg), dir, m->w.layout, weights_bytes(&m->w));
+	if ((rc = check_fits(m, config)) < 0 || (rc = find_prefix(m, config)) < 0)
 		goto done;
-	}
 	m->fingerprint = weights_hash(&m->w, xxh64(text, n, 0));
-	const char *prefix = family_of(m->cfg.type)->prefix;
-	char probe[64];
-	snprintf(probe, sizeof probe, "%sembeddings.word_embeddings.weight", prefix);
-	m->prefix = weights_find(&m->w, probe) ? prefix : "";
 done:
 	free(text);
 	free(config);

@@ -287,8 +287,21 @@ fails "a safetensors header claiming 100 GB" "header length 100000000000 exceeds
 fails "a safetensors tensor claiming 100 GB" "tensor x: bytes 0..100000000000 lie past the end of the data" \
 	small_mem elsa-encode -m "$T/st-tensor100g.d" --to 1 "$T/l0small"
 rm -rf "$T/huge" && cp -r "$T/m" "$T/huge" && sed -i 's/"hidden_size": 64/"hidden_size": 65536/' "$T/huge/config.json"
-fails "a config.json claiming more parameters than its weights file holds" "config.json: claims [0-9]+ parameters, more than" \
+fails "a config.json claiming more parameters than its weights file holds: the key and the shape found" \
+	"huge/config.json: hidden_size 65536 does not fit the weights: .*huge/model.safetensors holds bert.embeddings.word_embeddings.weight as [0-9]+ x 64, not [0-9]+ x 65536 \\(the config claims [0-9]+ parameters, more than the weights' [0-9]+ bytes can hold\\)" \
 	small_mem elsa-embed -m "$T/huge" "$T/tok100"
+rm -rf "$T/deep" && cp -r "$T/m" "$T/deep" && sed -i 's/"num_hidden_layers": 4/"num_hidden_layers": 400/' "$T/deep/config.json"
+fails "... too many layers: the key and the first layer missing" \
+	"deep/config.json: num_hidden_layers 400 does not fit the weights: .*deep/model.safetensors has no bert.encoder.layer.4.attention.self.query.weight" \
+	small_mem elsa-embed -m "$T/deep" "$T/tok100"
+rm -rf "$T/wide" && cp -r "$T/m" "$T/wide" && sed -i 's/"intermediate_size": 256/"intermediate_size": 256000/' "$T/wide/config.json"
+fails "... a larger intermediate_size" \
+	"wide/config.json: intermediate_size 256000 does not fit the weights: .*holds bert.encoder.layer.0.intermediate.dense.weight as 256 x 64, not 256000 x 64" \
+	small_mem elsa-embed -m "$T/wide" "$T/tok100"
+rm -rf "$T/rob" && cp -r "$T/m" "$T/rob" && sed -i 's/"model_type": "bert"/"model_type": "roberta"/' "$T/rob/config.json"
+fails "model_type roberta on BERT's weights: says that bert. tensors are there and what the config should say" \
+	"rob/config.json: model_type roberta, but .*rob/model.safetensors holds bert.-prefixed tensors \\(bert.embeddings.word_embeddings.weight\\), not roberta.: a bert checkpoint's config says \"model_type\": \"bert\"" \
+	elsa-embed -m "$T/rob" "$T/tok100"
 fails "a record longer than the model's position table" "len200: record 1 \\(example x\\): 200 tokens, the model has 128 positions" \
 	small_mem elsa-encode -m "$T/m" --to 1 "$T/len200"
 done_testing
