@@ -120,12 +120,12 @@ static void label_names(struct model_config *c, const struct json *j, int id2lab
 	for (int k = 0; !id2label && k < c->num_labels && k < MODEL_LABELS_MAX; k++)
 		snprintf(c->labels[k], sizeof c->labels[k], "LABEL_%d", k);
 	for (size_t i = 0; id2label && i < json_len(j, id2label); i++) {
-		const char *key, *name;
-		int v = json_at(j, id2label, i, &key);
-		char *end;
-		long k = strtol(key, &end, 10);
+		const char *key = NULL, *name;
+		int v = json_at(j, id2label, i, &key); /* an array sets no key */
+		char *end = NULL;
+		long k = key ? strtol(key, &end, 10) : -1;
 		size_t n;
-		if (end == key || *end || k < 0 || k >= c->num_labels || k >= MODEL_LABELS_MAX || json_type(j, v) != J_STRING)
+		if (!key || end == key || *end || k < 0 || k >= c->num_labels || k >= MODEL_LABELS_MAX || json_type(j, v) != J_STRING)
 			continue;
 		name = json_str(j, v, &n);
 		if (n < MODEL_LABEL_LEN && strlen(name) == n)

@@ -147,6 +147,21 @@ static int named_generic(const struct model_config *c, int n)
 	return 1;
 }
 
+/* Dies: the names got (of dir's outputs) do not say which of the task's classes each output is;
+ * says how --label-order states it. */
+static _Noreturn void refuse_names(const char *dir, const char *got, const struct task *t)
+{
+	char glue[64], other[64];
+	class_names(t, ORDER_GLUE, 0, glue, sizeof glue);
+	if (task_orders_differ(t))
+		die("%s/config.json: id2label names the outputs %s, not %s's classes (%s, in any order and case): say how the "
+		    "model numbers them with --label-order glue (%s) or datasets (%s)", dir, got, t->name, glue, glue,
+		    class_names(t, ORDER_DATASETS, 0, other, sizeof other));
+	die("%s/config.json: id2label names the outputs %s, not %s's classes (%s, in any order and case): if the model "
+	    "numbers them as GLUE and datasets do (%s), say so with --label-order glue", dir, got, t->name, glue,
+	    class_names(t, ORDER_GLUE, 1, other, sizeof other));
+}
+
 /* Puts each output of a model folder's head at its class of the task, and names the classes:
  * by the names its id2label gives the outputs when they are the task's classes (the names then
  * the model's own); else in the numbering --label-order states (order); else, when the names
@@ -157,23 +172,14 @@ static void map_outputs(struct predictor *p, const char *dir, enum label_order o
 	const struct task *t = p->task;
 	const struct model_config *c = &p->m.cfg;
 	int class_of[GLUE_MAX_LABELS], named = named_by_class(c, t, class_of);
-	char got[4 * MODEL_LABEL_LEN], glue[64], datasets[64];
+	char got[4 * MODEL_LABEL_LEN], numbered[64];
 	output_names(c, t->nlabels, got, sizeof got);
-	class_names(t, ORDER_GLUE, 0, glue, sizeof glue);
-	class_names(t, ORDER_DATASETS, 0, datasets, sizeof datasets);
-	int agreed = !task_orders_differ(t) && named_generic(c, t->nlabels);
-	if (!named && order == ORDER_UNSAID && !agreed) {
-		if (task_orders_differ(t))
-			die("%s/config.json: id2label names the outputs %s, not %s's classes (%s, in any order and case): say how "
-			    "the model numbers them with --label-order glue (%s) or datasets (%s)", dir, got, t->name, glue, glue,
-			    datasets);
-		die("%s/config.json: id2label names the outputs %s, not %s's classes (%s, in any order and case): if the model "
-		    "numbers them as GLUE and datasets do (%s), say so with --label-order glue", dir, got, t->name, glue,
-		    class_names(t, ORDER_GLUE, 1, datasets, sizeof datasets));
-	}
-	if (!named && order == ORDER_UNSAID)
+	if (!named && order == ORDER_UNSAID) {
+		if (task_orders_differ(t) || !named_generic(c, t->nlabels))
+			refuse_names(dir, got, t);
 		warn("note: %s/config.json: id2label names the outputs %s: read as %s's classes %s (GLUE's and datasets' "
-		     "numbering)", dir, got, t->name, class_names(t, ORDER_GLUE, 1, glue, sizeof glue));
+		     "numbering)", dir, got, t->name, class_names(t, ORDER_GLUE, 1, numbered, sizeof numbered));
+	}
 	for (int i = 0; i < t->nlabels; i++) {
 		if (!named)
 			class_of[i] = class_from_order(t, order, i);

@@ -162,6 +162,8 @@ TEST(label_names_and_base_model)
 	      "labels %s, %s, %s", c.labels[0], c.labels[1], c.labels[2]);
 	snprintf(text, sizeof text, "%s, \"id2label\": {\"x\": \"a\", \"5\": \"b\"}}", head);
 	CHECK(parse(text, &c) == 0 && c.num_labels == 2 && !c.labels[0][0] && !c.labels[1][0], "keys that are no output's");
+	snprintf(text, sizeof text, "%s, \"id2label\": [\"a\", \"b\"]}", head);
+	CHECK(parse(text, &c) == 0 && c.num_labels == 2 && !c.labels[0][0] && !c.labels[1][0], "an array, not an object");
 	snprintf(text, sizeof text, "%s, \"num_labels\": 2}", head);
 	CHECK(parse(text, &c) == 0 && !strcmp(c.labels[0], "LABEL_0") && !strcmp(c.labels[1], "LABEL_1") && !c.labels[2][0],
 	      "num_labels alone: %s, %s", c.labels[0], c.labels[1]);
