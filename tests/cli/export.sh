@@ -97,6 +97,8 @@ R=$T/bert.rte.run
 ok "--dtype f16" elsa-export -m "$T/bert" -o "$T/f16" --dtype f16 "$R"
 check "... stores F16 and says so in config.json" \
 	"head -c 400 '$T/f16/model.safetensors' | grep -q '\"F16\"' && grep -q '\"torch_dtype\": \"float16\"' '$T/f16/config.json'"
+check "... and records no base model: its frozen layers are the f32 base's rounded, not the base's" \
+	"grep -q '\"elsa_base_layers\": 2' '$T/bert.rte.hf/config.json' && ! grep -q elsa_base '$T/f16/config.json'"
 mkmodel $(cat "$F/bert/mkmodel.args") --dtype bf16 "$T/bf16base" >/dev/null
 elsa-embed -m "$T/bf16base" "$F/bert/tokens.tsv" | elsa-encode -m "$T/bf16base" --to 2 >"$T/bf16.l2"
 elsa-train -m "$T/bf16base" -t rte --train "$T/bf16.l2" --max-steps 2 -o "$T/bf16run" 2>/dev/null
