@@ -84,7 +84,7 @@ static struct stream_reader *open_input(const char *path, const struct model *m,
 	if (!in)
 		die_lib();
 	int from = (int)stream_header(in)->layer;
-	if (stream_check(stream_header(in), stream_name(in), m->fingerprint, (uint32_t)m->cfg.hidden) < 0)
+	if (model_check_stream(m, stream_header(in), stream_name(in)) < 0)
 		die_lib();
 	if (to <= from)
 		die("--to %d: %s already holds layer %d", to, stream_name(in), from);
@@ -146,10 +146,13 @@ static struct options parse_options(int argc, char **argv)
 	return o;
 }
 
-/* The output stream of layer `to`, and each --save stream, with the input's header otherwise. */
-static struct stream_writer *open_outputs(const struct options *o, const struct stream_header *hin, int to)
+/* The output stream of layer `to`, and each --save stream: the model's, with the input's header
+ * otherwise (whose states may be those of the model's base, see model_check_stream). */
+static struct stream_writer *open_outputs(const struct options *o, const struct model *m, const struct stream_header *hin,
+					  int to)
 {
 	struct stream_header h = *hin;
+	h.model = m->fingerprint;
 	h.dtype = (uint32_t)o->dtype;
 	h.layer = (uint32_t)to;
 	struct stream_writer *out = stream_create(o->output, &h, STREAM_ZSTD_LEVEL);
@@ -234,7 +237,7 @@ int main(int argc, char **argv)
 	for (int l = from; l < to; l++)
 		params_layer(&ps, ps.mem, l, &w[l - from]);
 
-	struct stream_writer *out = open_outputs(&o, stream_header(in), to);
+	struct stream_writer *out = open_outputs(&o, &m, stream_header(in), to);
 	size_t examples = 0, tokens = 0;
 	double t0 = now_seconds();
 	encode_chunks(&src, &m, w, from, to, out, &examples, &tokens);

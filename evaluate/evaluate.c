@@ -29,8 +29,9 @@ static const char usage[] =
 	"  -p, --pred FILE      the predictions (elsa-predictions(5)); - is stdin\n"
 	"  -b, --bootstrap N    add a 95% percentile bootstrap interval to each metric, from N samples\n"
 	"  -s, --seed S         the bootstrap's random seed (default 42)\n"
-	"      --label-order O  the --pred file's class numbers: glue (elsa's, the default) or datasets\n"
-	"                       (Hugging Face datasets' numbering; MNLI and AX differ)\n"
+	"      --label-order O  the class numbers of the --pred file and of a --gold-tsv file: glue\n"
+	"                       (elsa's, the default) or datasets (Hugging Face datasets' numbering;\n"
+	"                       MNLI and AX differ)\n"
 	"      --submission     write the predictions as the GLUE leaderboard's test-set file instead\n"
 	"                       (rows in the gold file's order when one is given)\n"
 	"  -o, --output FILE    write to FILE (atomically) instead of stdout\n"
@@ -42,7 +43,7 @@ struct options {
 	long bootstrap; /* samples; 0: none */
 	uint64_t seed;
 	int seed_given, submission;
-	enum label_order order; /* of the --pred file's class numbers */
+	enum label_order order; /* of the class numbers of --pred and --gold-tsv; ORDER_UNSAID: elsa's */
 };
 
 static void check_options(const struct options *o)
@@ -76,7 +77,7 @@ static struct options parse_options(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },           { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct options o = { .seed = 42, .order = ORDER_GLUE };
+	struct options o = { .seed = 42, .order = ORDER_UNSAID };
 	int c;
 	while ((c = getopt_long(argc, argv, "t:g:p:b:s:o:hV", longs, NULL)) != -1) {
 		switch (c) {
@@ -194,7 +195,7 @@ int main(int argc, char **argv)
 	struct options o = parse_options(argc, argv);
 	struct scores gold = { 0 }, pred = { 0 };
 	if ((o.gold && gold_read_tokens(o.gold, o.task, &gold) < 0) ||
-	    (o.gold_tsv && gold_read_tsv(o.gold_tsv, o.task, &gold) < 0))
+	    (o.gold_tsv && gold_read_tsv(o.gold_tsv, o.task, o.order, &gold) < 0))
 		die_lib();
 	if (predictions_read(o.pred, o.task, &pred) < 0)
 		die_pred(o.pred);

@@ -57,7 +57,19 @@ static enum dtype base_dtype(const struct model *m)
 	char name[96];
 	snprintf(name, sizeof name, "%sembeddings.word_embeddings.weight", m->prefix);
 	const struct wt_tensor *t = weights_find(&m->w, name);
-	return !t ? DT_F32 : !strcmp(t->dtype, "F16") ? DT_F16 : !strcmp(t->dtype, "BF16") ? DT_BF16 : DT_F32;
+	return t && wt_float_dtype(t) >= 0 ? (enum dtype)wt_float_dtype(t) : DT_F32;
+}
+
+/* Does the export store every tensor as the base does (the same dtype, for each of the base's
+ * floating-point tensors)? Then the tensors the run left as they were are the base's, bit for bit. */
+static int stored_alike(const struct export *x)
+{
+	for (size_t i = 0; i < x->m.w.n; i++) {
+		int d = wt_float_dtype(&x->m.w.t[i]);
+		if (d >= 0 && d != (int)x->dtype)
+			return 0;
+	}
+	return 1;
 }
 
 /* The base model's tensors, then the run's over them; every tensor must come from one of them. */
@@ -137,7 +149,8 @@ static void put_value(struct out *o, const struct json *j, int node, int depth)
 
 /* The keys elsa writes itself; the base config's values for them are replaced. */
 static const char *const own_keys[] = {
-	"architectures", "num_labels", "id2label", "label2id", "problem_type", "finetuning_task", "torch_dtype",
+	"architectures", "num_labels",	   "id2label",		    "label2id",	       "problem_type",
+	"finetuning_task", "torch_dtype", "elsa_base_fingerprint", "elsa_base_layers",
 };
 
 static int own_key(const char *key)
@@ -181,6 +194,10 @@ static void write_config(struct export *x)
 		put_value(o, j, v, 1);
 	}
 	out_printf(o, ",\n  \"finetuning_task\": \"%s\"", x->task->name);
+	/* The base model's streams of the layers the run left as they were serve this model too. */
+	if (!x->rec.train_embeddings && stored_alike(x))
+		out_printf(o, ",\n  \"elsa_base_fingerprint\": \"%016llx\",\n  \"elsa_base_layers\": %d",
+			   (unsigned long long)x->rec.model, x->rec.frozen);
 	put_labels(o, x->task, x->rec.outputs);
 	out_printf(o, ",\n  \"num_labels\": %d,\n  \"problem_type\": \"%s\",\n  \"torch_dtype\": \"%s\"\n}\n",
 		   x->rec.outputs, x->task->nlabels ? "single_label_classification" : "regression", torch_dtype(x->dtype));

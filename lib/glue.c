@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "err.h"
 #include "glue.h"
@@ -121,10 +122,23 @@ int label_order_parse(const char *name, enum label_order *o)
 			      "datasets library)", name);
 }
 
+int task_orders_differ(const struct task *t)
+{
+	return t->nlabels == 3;
+}
+
 /* The orders differ for the three NLI classes only: datasets' k is elsa's (k + 1) % 3. */
 static int orders_differ(const struct task *t, enum label_order o)
 {
-	return o == ORDER_DATASETS && t->nlabels == 3;
+	return o == ORDER_DATASETS && task_orders_differ(t);
+}
+
+int task_class_named(const struct task *t, const char *name)
+{
+	for (int c = 0; c < t->nlabels; c++)
+		if (!strcasecmp(name, t->names[c]))
+			return c;
+	return -1;
 }
 
 int class_from_order(const struct task *t, enum label_order o, int k)

@@ -44,6 +44,11 @@ int label_order_parse(const char *name, enum label_order *o);
 /* Class k as order o numbers it, as elsa's index; and elsa's index k as order o numbers it. */
 int class_from_order(const struct task *t, enum label_order o, int k);
 int class_to_order(const struct task *t, enum label_order o, int k);
+/* The class of task t that a fine-tuned model's id2label calls name: one of t->names, in any
+ * case ("CONTRADICTION"); -1 for none. */
+int task_class_named(const struct task *t, const char *name);
+/* Do the two numberings of task t's classes differ (MNLI's and AX's)? */
+int task_orders_differ(const struct task *t);
 /* Turns a label as written in a file into elsa's class index (or a score for regression): one
  * of the task's labels, or a class number in order o. A class number of a task whose orders
  * differ (MNLI, AX) needs o said. 0, or E_FORMAT (the message names the allowed labels). */

@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -608,12 +610,79 @@ void unmap_file(struct mapped *m)
 
 /* Folders written whole */
 
+#define FOLDER_LOCK ".writer"
+
+static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb, (void)ftw;
+	return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* Was the temporary folder tmp left by a writer that is gone? Its writer holds the lock of the
+ * lock file while it lives (the kernel lets go of it when the process dies, however it dies) and
+ * writes its pid there once it holds it: a lock file that holds a pid and that no one holds is a
+ * dead writer's. A folder without one, or with an empty one, may be a writer's that is starting. */
+static int writer_gone(const char *tmp)
+{
+	char *lock = path_join(tmp, FOLDER_LOCK);
+	int fd = lock ? open(lock, O_RDWR | O_NOFOLLOW | O_CLOEXEC) : -1, gone = 0;
+	struct stat sb;
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &sb) == 0)
+		gone = sb.st_size > 0;
+	if (fd >= 0)
+		close(fd);
+	free(lock);
+	return gone;
+}
+
+/* Removes path's temporary folders (path.tmp.XXXXXX) whose writers are gone. */
+static void remove_stale(const char *path)
+{
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	char *dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+	DIR *d = dir && *base ? opendir(dir) : NULL;
+	size_t n = strlen(base);
+	for (struct dirent *e; d && (e = readdir(d));) {
+		if (strncmp(e->d_name, base, n) || strncmp(e->d_name + n, ".tmp.", 5) || strlen(e->d_name + n + 5) != 6)
+			continue;
+		char *tmp = path_join(dir, e->d_name);
+		struct stat sb;
+		if (tmp && lstat(tmp, &sb) == 0 && S_ISDIR(sb.st_mode) && writer_gone(tmp))
+			nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		free(tmp);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+}
+
+/* The lock file of f's temporary folder, locked for as long as this process lives, then its pid
+ * and host written in it (see writer_gone). */
+static int take_lock(struct folder_out *f)
+{
+	char *path = folder_file(f, FOLDER_LOCK), host[256] = "";
+	if (!path)
+		return err_code();
+	gethostname(host, sizeof host - 1);
+	char *text = NULL;
+	int n = asprintf(&text, "%ld %s\n", (long)getpid(), host), rc = 0;
+	f->lock = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	while (f->lock >= 0 && (rc = flock(f->lock, LOCK_EX)) < 0 && errno == EINTR)
+		;
+	if (n < 0 || f->lock < 0 || rc < 0 || write(f->lock, text, (size_t)n) != n)
+		rc = err_set(E_IO, "%s: %s", path, n < 0 ? "out of memory" : strerror(errno));
+	free(text);
+	return rc;
+}
+
 int folder_begin(struct folder_out *f, const char *path, int replace)
 {
 	struct stat sb;
 	memset(f, 0, sizeof *f);
+	f->lock = -1;
 	if (!replace && stat(path, &sb) == 0)
 		return err_set(E_ARG, "%s: exists (use --force to replace it)", path);
+	remove_stale(path);
 	size_t n = strlen(path) + 16;
 	if (!(f->path = strdup(path)) || !(f->tmp = malloc(n))) {
 		free(f->path);
@@ -629,7 +698,10 @@ int folder_begin(struct folder_out *f, const char *path, int replace)
 	mode_t mask = umask(0); /* mkdtemp makes 0700; the folder is an ordinary one */
 	umask(mask);
 	chmod(f->tmp, 0777 & ~mask);
-	return temp_track(f->tmp);
+	int rc = temp_track(f->tmp);
+	if (rc == 0 && (rc = take_lock(f)) < 0)
+		folder_abort(f);
+	return rc;
 }
 
 char *path_join(const char *dir, const char *file)
@@ -658,14 +730,10 @@ char *folder_file(struct folder_out *f, const char *name)
 	return p;
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb, (void)ftw;
-	return type == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 static void folder_free(struct folder_out *f)
 {
+	if (f->lock >= 0)
+		close(f->lock);
 	for (int i = 0; i < f->nfiles; i++) {
 		temp_forget(f->files[i]);
 		free(f->files[i]);
@@ -681,7 +749,11 @@ int folder_commit(struct folder_out *f)
 	struct stat sb;
 	char old[4096] = "";
 	int rc = 0;
-	if (stat(f->path, &sb) == 0) { /* replacing: the old folder is moved aside, then removed */
+	char *lock = path_join(f->tmp, FOLDER_LOCK); /* the folder is complete: no lock file in it */
+	if (!lock || unlink(lock) < 0)
+		rc = err_set(E_IO, "%s: %s", lock ? lock : f->tmp, lock ? strerror(errno) : "out of memory");
+	free(lock);
+	if (rc == 0 && stat(f->path, &sb) == 0) { /* replacing: the old folder is moved aside, then removed */
 		snprintf(old, sizeof old, "%s.old", f->tmp);
 		if (rename(f->path, old) < 0)
 			rc = err_set(E_IO, "%s: cannot replace it: %s", f->path, strerror(errno));

@@ -64,14 +64,18 @@ char *path_join(const char *dir, const char *file);
 
 /* A folder written whole or not at all: built as PATH.tmp.XXXXXX beside PATH, its files removed
  * with it if the program is interrupted (out_remove_temps), renamed into place by folder_commit,
- * which moves an older PATH aside and removes it when replace was asked. */
+ * which moves an older PATH aside and removes it when replace was asked. While it writes, the
+ * writer holds a lock on the folder's lock file (.writer, holding its pid and host once locked),
+ * so that a folder a killed writer left (SIGKILL, a crash) is told from one being written. */
 #define FOLDER_FILES_MAX 16
 struct folder_out {
 	char *path, *tmp;
 	char *files[FOLDER_FILES_MAX];
 	int nfiles;
+	int lock; /* the lock file's descriptor, -1 when none */
 };
-/* Creates the temporary folder. E_ARG when PATH exists and replace is 0. */
+/* Removes the temporary folders of PATH whose writers are gone (their lock file holds a pid and
+ * is locked by no one), then creates its own. E_ARG when PATH exists and replace is 0. */
 int folder_begin(struct folder_out *f, const char *path, int replace);
 /* The path of file name within it (owned by f), tracked for removal. NULL on failure. */
 char *folder_file(struct folder_out *f, const char *name);

@@ -1,3 +1,4 @@
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,26 @@ static int unsupported(const struct model_config *c, const struct json *j, const
 	return 0;
 }
 
+/* id2label's names ({"0": "contradiction", ...}) into c->labels, by output; the rest stay "".
+ * Without id2label, transformers' names for num_labels outputs: LABEL_0, LABEL_1, ... */
+static void label_names(struct model_config *c, const struct json *j, int id2label)
+{
+	for (int k = 0; !id2label && k < c->num_labels && k < MODEL_LABELS_MAX; k++)
+		snprintf(c->labels[k], sizeof c->labels[k], "LABEL_%d", k);
+	for (size_t i = 0; id2label && i < json_len(j, id2label); i++) {
+		const char *key = NULL, *name;
+		int v = json_at(j, id2label, i, &key); /* an array sets no key */
+		char *end = NULL;
+		long k = key ? strtol(key, &end, 10) : -1;
+		size_t n;
+		if (!key || end == key || *end || k < 0 || k >= c->num_labels || k >= MODEL_LABELS_MAX || json_type(j, v) != J_STRING)
+			continue;
+		name = json_str(j, v, &n);
+		if (n < MODEL_LABEL_LEN && strlen(name) == n)
+			memcpy(c->labels[k], name, n + 1);
+	}
+}
+
 /* The rest: LayerNorm's epsilon, the head's dropout, the task and labels of a fine-tuned model. */
 static int settings(struct model_config *c, const struct json *j, const char *name)
 {
@@ -133,7 +154,23 @@ static int settings(struct model_config *c, const struct json *j, const char *na
 		c->num_labels = (int)json_len(j, id2label);
 	else if (json_get(j, root, "num_labels") && (rc = get_int(j, "num_labels", 1, 1 << 16, &c->num_labels, name)))
 		return rc;
+	label_names(c, j, id2label);
 	return 0;
+}
+
+/* An elsa-export folder's record of its base model: elsa_base_fingerprint (16 hex digits) and
+ * elsa_base_layers (0 to the layers). */
+static int base_model(struct model_config *c, const struct json *j, const char *name)
+{
+	int fp = json_get(j, json_root(j), "elsa_base_fingerprint");
+	if (!fp)
+		return 0;
+	const char *hex = json_type(j, fp) == J_STRING ? json_str(j, fp, NULL) : "";
+	char *end;
+	c->base_model = strtoull(hex, &end, 16);
+	if (strlen(hex) != 16 || *end)
+		return err_set(E_FORMAT, "%s: elsa_base_fingerprint is not 16 hex digits", name);
+	return get_int(j, "elsa_base_layers", 0, c->layers, &c->base_layers, name);
 }
 
 int config_parse(struct model_config *c, const char *text, size_t n, const char *name)
@@ -155,8 +192,8 @@ int config_parse(struct model_config *c, const char *text, size_t n, const char 
 			     type ? type : "is missing");
 	if (rc == 0) {
 		c->type = (enum model_type)f;
-		if ((rc = unsupported(c, j, name)) == 0 && (rc = sizes(c, j, name)) == 0)
-			rc = settings(c, j, name);
+		if ((rc = unsupported(c, j, name)) == 0 && (rc = sizes(c, j, name)) == 0 && (rc = settings(c, j, name)) == 0)
+			rc = base_model(c, j, name);
 	}
 	json_free(j);
 	return rc;
@@ -176,6 +213,98 @@ uint32_t config_max_tokens(const struct model_config *c)
 	return (uint32_t)(family_of(c->type)->roberta_positions ? c->max_pos - c->pad_id - 1 : c->max_pos);
 }
 
+/* Tensor name in m's weights, under the family's prefix or bare (BertModel's); its name in full. */
+static const struct wt_tensor *find_either(const struct model *m, const char *name, char *full, size_t n)
+{
+	snprintf(full, n, "%s%s", family_of(m->cfg.type)->prefix, name);
+	const struct wt_tensor *t = weights_find(&m->w, full);
+	if (!t) {
+		snprintf(full, n, "%s", name);
+		t = weights_find(&m->w, full);
+	}
+	return t;
+}
+
+/* Why a config claims more parameters than its weights hold: the first size key whose tensor the
+ * weights hold in another shape, or the first layer they lack, into buf. 0 when none is found. */
+static int config_misfit(const struct model *m, char *buf, size_t n)
+{
+	const struct model_config *c = &m->cfg;
+	const struct family *f = family_of(c->type);
+	int distil = c->type == MODEL_DISTILBERT;
+	const char *hidden = distil ? "dim" : "hidden_size", *emb = c->type == MODEL_ELECTRA ? "embedding_size" : hidden;
+	char query[96], inter[96], layer[96], full[160];
+	snprintf(query, sizeof query, "%s.0.%s", f->layers, f->layer_names[0]);
+	snprintf(inter, sizeof inter, "%s.0.%s", f->layers, f->layer_names[10]);
+	const struct { const char *tensor, *key; int dim, want; } sizes[] = {
+		{ "embeddings.word_embeddings.weight", "vocab_size", 0, c->vocab },
+		{ "embeddings.word_embeddings.weight", emb, 1, c->embedding },
+		{ "embeddings.position_embeddings.weight", "max_position_embeddings", 0, c->max_pos },
+		{ f->token_types ? "embeddings.token_type_embeddings.weight" : "", "type_vocab_size", 0, c->type_vocab },
+		{ query, hidden, 0, c->hidden },
+		{ inter, distil ? "hidden_dim" : "intermediate_size", 0, c->intermediate },
+	};
+	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+		const struct wt_tensor *t = find_either(m, sizes[i].tensor, full, sizeof full);
+		if (!t || t->ndim != 2 || t->shape[sizes[i].dim] == sizes[i].want)
+			continue;
+		long long want[2] = { t->shape[0], t->shape[1] };
+		want[sizes[i].dim] = sizes[i].want;
+		snprintf(buf, n, "%s %d does not fit the weights: %s holds %s as %lld x %lld, not %lld x %lld", sizes[i].key,
+			 sizes[i].want, m->w.files[t->file].path, full, (long long)t->shape[0], (long long)t->shape[1], want[0],
+			 want[1]);
+		return 1;
+	}
+	for (int l = 0; l < c->layers; l++) {
+		snprintf(layer, sizeof layer, "%s.%d.%s", f->layers, l, f->layer_names[0]);
+		if (!find_either(m, layer, full, sizeof full)) {
+			snprintf(full, sizeof full, "%s%s", f->prefix, layer);
+			snprintf(buf, n, "%s %d does not fit the weights: %s/%s has no %s", distil ? "n_layers" : "num_hidden_layers",
+				 c->layers, m->dir, m->w.layout, full);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* A config claiming more than the weights can hold (2 bytes a parameter at the least) would have
+ * elsa allocate for it before any tensor is missed: refused, naming the key that does not fit. */
+static int check_fits(const struct model *m, const char *config)
+{
+	double claimed = config_parameters(&m->cfg);
+	size_t bytes = weights_bytes(&m->w);
+	char why[640];
+	if (2 * claimed <= (double)bytes)
+		return 0;
+	if (config_misfit(m, why, sizeof why))
+		return err_set(E_FORMAT, "%s: %s (the config claims %.0f parameters, more than the weights' %zu bytes can hold)",
+			       config, why, claimed, bytes);
+	return err_set(E_FORMAT, "%s: claims %.0f parameters, more than %s/%s can hold (%zu bytes)", config, claimed, m->dir,
+		       m->w.layout, bytes);
+}
+
+/* The prefix of the encoder's tensors: the family's ("bert."), or none (BertModel's). Tensors
+ * under another family's prefix mean that model_type is not the checkpoint's: refused, saying so. */
+static int find_prefix(struct model *m, const char *config)
+{
+	const char *prefix = family_of(m->cfg.type)->prefix, *word = "embeddings.word_embeddings.weight";
+	char probe[96];
+	snprintf(probe, sizeof probe, "%s%s", prefix, word);
+	m->prefix = weights_find(&m->w, probe) ? prefix : "";
+	if (*m->prefix || weights_find(&m->w, word))
+		return 0;
+	for (size_t f = 0; f < FAMILIES; f++) {
+		snprintf(probe, sizeof probe, "%s%s", families[f].prefix, word);
+		if (weights_find(&m->w, probe))
+			return err_set(E_FORMAT, "%s: model_type %s, but %s/%s holds %s-prefixed tensors (%s), not %s: a %s "
+						 "checkpoint's config says \"model_type\": \"%s\"",
+				       config, model_type_name(m->cfg.type), m->dir,
+				       m->w.layout, families[f].prefix, probe, prefix, families[f].model_type,
+				       families[f].model_type);
+	}
+	return 0;
+}
+
 int model_open(struct model *m, const char *dir)
 {
 	size_t n;
@@ -192,18 +321,9 @@ int model_open(struct model *m, const char *dir)
 	}
 	if ((rc = config_parse(&m->cfg, text, n, config)) < 0 || (rc = weights_open(&m->w, dir)) < 0)
 		goto done;
-	/* A config claiming more than the weights can hold (2 bytes a parameter at the least) would
-	 * have elsa allocate for it before any tensor is missed. */
-	if (2 * config_parameters(&m->cfg) > (double)weights_bytes(&m->w)) {
-		rc = err_set(E_FORMAT, "%s: claims %.0f parameters, more than %s/%s can hold (%zu bytes)", config,
-			     config_parameters(&m->cfg), dir, m->w.layout, weights_bytes(&m->w));
+	if ((rc = check_fits(m, config)) < 0 || (rc = find_prefix(m, config)) < 0)
 		goto done;
-	}
 	m->fingerprint = weights_hash(&m->w, xxh64(text, n, 0));
-	const char *prefix = family_of(m->cfg.type)->prefix;
-	char probe[64];
-	snprintf(probe, sizeof probe, "%sembeddings.word_embeddings.weight", prefix);
-	m->prefix = weights_find(&m->w, probe) ? prefix : "";
 done:
 	free(text);
 	free(config);
@@ -217,6 +337,26 @@ void model_close(struct model *m)
 	weights_close(&m->w);
 	free(m->dir);
 	memset(m, 0, sizeof *m);
+}
+
+int model_check_stream(const struct model *m, const struct stream_header *h, const char *name)
+{
+	const struct model_config *c = &m->cfg;
+	if (h->hidden != (uint32_t)c->hidden)
+		return err_set(E_MISMATCH, "%s: hidden size %u, model has %d", name, h->hidden, c->hidden);
+	int base = c->base_model && h->model == c->base_model;
+	if (h->model == m->fingerprint || (base && h->layer <= (uint32_t)c->base_layers))
+		return 0;
+	if (base)
+		return err_set(E_MISMATCH, "%s: layer %u of the base model of %s (fingerprint %016" PRIx64 "), which shares "
+					   "only its layers up to %d with it (those above were trained): give a stream of "
+					   "layer %d or below, or make this one with %s (elsa-embed -m %s)",
+			       name, h->layer, m->dir, h->model, c->base_layers, c->base_layers, m->dir, m->dir);
+	return err_set(E_MISMATCH, "%s: made by another model (fingerprint %016" PRIx64 ", %s's is %016" PRIx64 "; the "
+				   "fingerprint covers config.json and the weight files as stored, so the same weights in "
+				   "another layout or dtype are another model): make the stream with %s (elsa-embed -m %s), "
+				   "or give the model folder that made it",
+		       name, h->model, m->dir, m->fingerprint, m->dir, m->dir);
 }
 
 /* Parameter sets */
@@ -411,6 +551,23 @@ int params_load_file(struct params *ps, const struct weights *w, enum model_type
 		p->loaded = 1;
 		(*loaded)++;
 	}
+	return 0;
+}
+
+int params_move_outputs(struct params *ps, const int *to)
+{
+	const struct param *w = &ps->p[ps->n - 2], *b = &ps->p[ps->n - 1];
+	size_t rows = (size_t)w->rows, cols = (size_t)w->cols;
+	float *old = malloc(rows * (cols + 1) * sizeof *old);
+	if (!old)
+		return err_set(E_NOMEM, "out of memory");
+	memcpy(old, ps->mem + w->offset, rows * cols * sizeof *old);
+	memcpy(old + rows * cols, ps->mem + b->offset, rows * sizeof *old);
+	for (size_t i = 0; i < rows; i++) {
+		memcpy(ps->mem + w->offset + (size_t)to[i] * cols, old + i * cols, cols * sizeof *old);
+		ps->mem[b->offset + (size_t)to[i]] = old[rows * cols + i];
+	}
+	free(old);
 	return 0;
 }
 

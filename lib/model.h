@@ -47,6 +47,9 @@ struct family {
 };
 const struct family *family_of(enum model_type t);
 
+#define MODEL_LABELS_MAX 8
+#define MODEL_LABEL_LEN 32
+
 struct model_config {
 	enum model_type type;
 	int hidden, layers, heads, intermediate;
@@ -55,7 +58,15 @@ struct model_config {
 	double eps;     /* LayerNorm epsilon */
 	double head_dropout; /* the head's own dropout rate (classifier_dropout, seq_classif_dropout); -1: none */
 	int num_labels; /* from id2label / num_labels; 0 when config.json has neither */
+	/* id2label's name of each output, for the first MODEL_LABELS_MAX; "" where it gives none
+	 * (a key that is not an output's number, a value that is not a string or is too long) */
+	char labels[MODEL_LABELS_MAX][MODEL_LABEL_LEN];
 	char task[16];  /* finetuning_task, when it is there and short; "" */
+	/* An elsa-export folder's base model: its fingerprint (elsa_base_fingerprint, 0: none) and
+	 * how many of the bottom layers are the base's, unchanged (elsa_base_layers: the embeddings
+	 * and layers 0..base_layers-1), so that the base's streams of those layers are this model's. */
+	uint64_t base_model;
+	int base_layers;
 };
 
 /* Reads config.json (from any JSON text; name for messages). 0 or E_FORMAT naming the field. */
@@ -77,6 +88,11 @@ struct model {
 /* Opens a model folder: config.json, the safetensors header and the fingerprint. */
 int model_open(struct model *m, const char *dir);
 void model_close(struct model *m);
+struct stream_header;
+/* Does a tensor stream's header (of the stream called name) fit model m: its hidden size, and
+ * states made by m (its fingerprint), or by m's base model (an exported folder's) at a layer
+ * they share? 0, or E_MISMATCH naming the stream, saying why and what to do. */
+int model_check_stream(const struct model *m, const struct stream_header *h, const char *name);
 
 /* Parameter sets */
 
@@ -111,6 +127,9 @@ int params_load(struct params *ps, const struct model *m, int *head_missing);
 /* Loads from other weights (a trained run's) every tensor of the set that they hold, under full
  * Hugging Face names ("bert.encoder..."), marking them loaded; *loaded counts them. */
 int params_load_file(struct params *ps, const struct weights *w, enum model_type type, size_t *loaded);
+/* Moves the head's outputs: output i's row of the last layer (weights and bias) becomes row
+ * to[i] (a permutation of 0..head_outputs-1). 0, or E_NOMEM. */
+int params_move_outputs(struct params *ps, const int *to);
 /* Writes every tensor of the set to a safetensors file (atomically), under its full name, stored
  * as dtype. */
 int params_write(const struct params *ps, enum model_type type, const char *path, enum dtype dtype);

@@ -183,15 +183,17 @@ int predictions_read(const char *path, const struct task *task, struct scores *s
 	return rc;
 }
 
-int predictions_write_header(struct out *out, const struct task *task, enum label_order order, int scores)
+int predictions_write_header(struct out *out, const struct task *task, enum label_order order, int scores,
+			     const char *const *names)
 {
 	int rc = out_printf(out, HEADER);
+	names = names ? names : task->names;
 	if (scores && task->nlabels) {
 		rc = rc ? rc : out_printf(out, "\tlabel");
 		for (int c = 0; c < task->nlabels && !rc; c++)
-			rc = out_printf(out, "\tlogit_%s", task->names[class_from_order(task, order, c)]);
+			rc = out_printf(out, "\tlogit_%s", names[class_from_order(task, order, c)]);
 		for (int c = 0; c < task->nlabels && !rc; c++)
-			rc = out_printf(out, "\tprob_%s", task->names[class_from_order(task, order, c)]);
+			rc = out_printf(out, "\tprob_%s", names[class_from_order(task, order, c)]);
 	}
 	return rc ? rc : out_printf(out, "\n");
 }
@@ -199,10 +201,10 @@ int predictions_write_header(struct out *out, const struct task *task, enum labe
 /* The class's name, its logits as the model computed them (9 digits: a float exactly) and their
  * softmax, the classes in order. */
 static int write_scores(struct out *out, const struct task *task, enum label_order order, double value,
-			const float *logits)
+			const float *logits, const char *const *names)
 {
 	double top = logits[0], sum = 0, p[GLUE_MAX_LABELS];
-	int rc = out_printf(out, "\t%s", task->names[(int)value]);
+	int rc = out_printf(out, "\t%s", (names ? names : task->names)[(int)value]);
 	for (int c = 0; c < task->nlabels; c++)
 		top = fmax(top, logits[c]);
 	for (int c = 0; c < task->nlabels; c++)
@@ -226,7 +228,7 @@ static int format_value(const struct task *t, double value, char *buf)
 }
 
 int predictions_write(struct out *out, const struct task *task, enum label_order order, const char *id, double value,
-		      const float *logits)
+		      const float *logits, const char *const *names)
 {
 	char buf[32];
 	if (format_value(task, value, buf))
@@ -235,7 +237,7 @@ int predictions_write(struct out *out, const struct task *task, enum label_order
 		label_format(class_to_order(task, order, (int)value), buf);
 	int rc = out_printf(out, "%s\t%s", id, buf);
 	if (!rc && logits && task->nlabels)
-		rc = write_scores(out, task, order, value, logits);
+		rc = write_scores(out, task, order, value, logits, names);
 	return rc ? rc : out_printf(out, "\n");
 }
 
@@ -303,11 +305,12 @@ int gold_read_tokens(const char *path, const struct task *task, struct scores *s
 	return rc;
 }
 
-int gold_read_tsv(const char *path, const struct task *task, struct scores *s)
+int gold_read_tsv(const char *path, const struct task *task, enum label_order order, struct scores *s)
 {
 	struct glue_reader *r = glue_open(path, task, NULL);
 	if (!r)
 		return err_code();
+	glue_label_order(r, order);
 	int rc = set_name(s, glue_name(r));
 	struct example ex;
 	while (!rc && (rc = glue_next(r, &ex)) > 0)

@@ -30,9 +30,10 @@ struct scores {
  * naming the file and line (E_FORMAT), as are failures to read (E_IO, E_TRUNC). */
 int predictions_read(const char *path, const struct task *task, struct scores *s);
 /* Gold labels from a token stream (elsa-tokens(5)) or a GLUE TSV file of the task (a test file
- * gives NAN values). A token stream tokenized for another task is an error (E_MISMATCH). */
+ * gives NAN values; class numbers in its label column are read in order's numbering, see
+ * task_label). A token stream tokenized for another task is an error (E_MISMATCH). */
 int gold_read_tokens(const char *path, const struct task *task, struct scores *s);
-int gold_read_tsv(const char *path, const struct task *task, struct scores *s);
+int gold_read_tsv(const char *path, const struct task *task, enum label_order order, struct scores *s);
 /* 0 when every example of s has a value; else E_FORMAT naming the first without. */
 int scores_check_labelled(const struct scores *s);
 /* out[i] gets pred's value for gold->v[i].id. An id of gold missing from pred, or of pred
@@ -44,10 +45,12 @@ void scores_free(struct scores *s);
  * the task's classes (elsa's index, written as order numbers it) or a finite score (written so
  * it reads back exactly): else E_ARG, with nothing written. With scores (a classification task;
  * logits not NULL) each line also carries the class's name, the head's logits and their softmax,
- * named in the header, the classes in order's numbering. */
-int predictions_write_header(struct out *out, const struct task *task, enum label_order order, int scores);
+ * named in the header, the classes in order's numbering; names gives the classes' names by
+ * elsa's index (a model's own id2label names), NULL the task's (task->names). */
+int predictions_write_header(struct out *out, const struct task *task, enum label_order order, int scores,
+			     const char *const *names);
 int predictions_write(struct out *out, const struct task *task, enum label_order order, const char *id, double value,
-		      const float *logits);
+		      const float *logits, const char *const *names);
 
 /* A GLUE leaderboard submission: "index<TAB>prediction", then each example of pred in order,
  * its id and its class's name (its score for regression). */

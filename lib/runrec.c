@@ -197,6 +197,7 @@ static void read_evals(struct reader *rd, struct run_record *r, int list, const 
 		e->step = get_long(rd, ev, "step");
 		e->loss = get_num(rd, ev, "loss");
 		e->e.task = task;
+		e->e.examples = r->dev_examples;
 		/* The metrics are every key but the bookkeeping ones, in order. */
 		const char *primary = json_str(rd->j, node(rd, ev, "primary"), NULL);
 		for (size_t k = 0; k < json_len(rd->j, ev) && rd->rc == 0; k++) {

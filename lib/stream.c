@@ -80,16 +80,6 @@ const char *stream_header_diff(const struct stream_header *a, const struct strea
 	return buf;
 }
 
-int stream_check(const struct stream_header *h, const char *name, uint64_t model, uint32_t hidden)
-{
-	if (h->hidden != hidden)
-		return err_set(E_MISMATCH, "%s: hidden size %u, model has %u", name, h->hidden, hidden);
-	if (model && h->model != model)
-		return err_set(E_MISMATCH, "%s: made by another model (fingerprint %016" PRIx64 ", this model's is %016" PRIx64 ")",
-			       name, h->model, model);
-	return 0;
-}
-
 /* Reading */
 
 struct stream_reader {

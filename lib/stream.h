@@ -48,10 +48,6 @@ double stream_fraction(const struct stream_reader *r);
 const char *stream_name(const struct stream_reader *r);
 void stream_close(struct stream_reader *r);
 
-/* Checks that a header agrees with what a tool needs: hidden size and (when nonzero) model
- * fingerprint; fills a message naming name and the mismatch. 0 or E_MISMATCH. */
-int stream_check(const struct stream_header *h, const char *name, uint64_t model, uint32_t hidden);
-
 /* Writing */
 
 struct stream_writer;

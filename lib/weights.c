@@ -318,9 +318,9 @@ const struct wt_tensor *weights_find(const struct weights *w, const char *name)
 
 /* Reading */
 
-static int float_dtype(const char *name)
+int wt_float_dtype(const struct wt_tensor *t)
 {
-	return !strcmp(name, "F32") ? DT_F32 : !strcmp(name, "F16") ? DT_F16 : !strcmp(name, "BF16") ? DT_BF16 : -1;
+	return !strcmp(t->dtype, "F32") ? DT_F32 : !strcmp(t->dtype, "F16") ? DT_F16 : !strcmp(t->dtype, "BF16") ? DT_BF16 : -1;
 }
 
 /* Row-major copy of a strided view: runs along the last dimension when it is contiguous. */
@@ -356,7 +356,7 @@ static int contiguous(const struct wt_tensor *t)
 
 int weights_read_f32(const struct weights *w, const struct wt_tensor *t, float *dst)
 {
-	int d = float_dtype(t->dtype);
+	int d = wt_float_dtype(t);
 	if (d < 0)
 		return err_set(E_FORMAT, "%s: tensor %s: dtype %s, expected F32, F16 or BF16", w->files[t->file].path, t->name,
 			       t->dtype);

@@ -51,6 +51,8 @@ void weights_close(struct weights *w);
 
 const struct wt_tensor *weights_find(const struct weights *w, const char *name);
 size_t wt_numel(const struct wt_tensor *t);
+/* The tensor's storage as an enum dtype (F32, F16, BF16), or -1 for another (I64, ...). */
+int wt_float_dtype(const struct wt_tensor *t);
 /* Converts an F32, F16 or BF16 tensor to f32 at dst (wt_numel floats, row-major, whatever its
  * strides), then drops its pages from memory (map_release). */
 int weights_read_f32(const struct weights *w, const struct wt_tensor *t, float *dst);

@@ -8,7 +8,7 @@
 
 void check_stream(const struct stream_header *h, const char *name, const struct model *m, const struct task *t)
 {
-	if (stream_check(h, name, m->fingerprint, (uint32_t)m->cfg.hidden) < 0)
+	if (model_check_stream(m, h, name) < 0)
 		die_lib();
 	if (h->layer > (uint32_t)m->cfg.layers)
 		die("%s: layer %u, the model has %d layers", name, h->layer, m->cfg.layers);

@@ -111,9 +111,9 @@ static double evaluate_set(struct finetune *f, const struct dataset *d, double *
 static void write_predictions(const struct dataset *d, const struct task *t, const double *pred, const char *path)
 {
 	struct out *out = out_open(path, 0, 0);
-	int rc = out ? predictions_write_header(out, t, ORDER_GLUE, 0) : E_IO;
+	int rc = out ? predictions_write_header(out, t, ORDER_GLUE, 0, NULL) : E_IO;
 	for (size_t i = 0; i < d->n && rc == 0; i++)
-		rc = predictions_write(out, t, ORDER_GLUE, dataset_id(d, i), pred[i], NULL);
+		rc = predictions_write(out, t, ORDER_GLUE, dataset_id(d, i), pred[i], NULL, NULL);
 	if (rc < 0 || out_commit(out) < 0)
 		die_lib();
 }

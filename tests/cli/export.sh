@@ -46,11 +46,59 @@ for type in bert roberta distilbert electra; do
 	done
 done
 
+# The README's example, end to end on a small model: caches of the base model at layers 2 and 3
+# (of 4), a run from layer 2, its export; --predict with the exported folder reads the base's
+# cache of the run's layer (and below: the layers the run froze are the base's), and predicts
+# what the run predicts. The folder records its base's fingerprint and the layers it kept.
+E=$T/readme
+mkdir -p "$E"
+mkmodel --layers 4 --hidden 32 --heads 4 --max-pos 128 "$E/model" >/dev/null
+for split in train dev; do
+	elsa-tokenize -m "$E/model" -t rte "$TOP/tests/fixtures/evaluate/rte.gold.tsv" |
+		elsa-embed -m "$E/model" -o "$E/$split.l0.zst"
+	elsa-encode -m "$E/model" --to 4 --save 1="$E/$split.l1.zst" --save 2="$E/$split.l2.zst" \
+		--save 3="$E/$split.l3.zst" -o "$E/$split.l4.zst" "$E/$split.l0.zst"
+done
+elsa-train -m "$E/model" -t rte --train "$E/train.l2.zst" --dev "$E/dev.l2.zst" -o "$E/run.n2" --epochs 2 2>/dev/null
+ok "README: elsa-export of run.n2" elsa-export -m "$E/model" -o "$E/rte-model" "$E/run.n2"
+fp=$(elsa-view -H "$E/dev.l2.zst" | sed -n 's/^model	//p')
+check "... its config.json names the base model ($fp) and the 2 layers it kept" \
+	"grep -q '\"elsa_base_fingerprint\": \"$fp\"' '$E/rte-model/config.json' && grep -q '\"elsa_base_layers\": 2' '$E/rte-model/config.json'"
+elsa-train --predict "$E/run.n2" -m "$E/model" --scores "$E/dev.l2.zst" >"$E/run.pred"
+ok "README: elsa-train --predict rte-model --scores dev.l2.zst (the base model's cache)" \
+	elsa-train --predict "$E/rte-model" --scores "$E/dev.l2.zst" -o "$E/x.pred"
+same "... predicts what the run predicts, logits and probabilities" "$E/run.pred" "$E/x.pred"
+check "... and the run's own dev predictions" "[ \"\$(cut -f1,2 '$E/x.pred')\" = \"\$(cat '$E/run.n2/predictions.tsv')\" ]"
+elsa-train --predict "$E/rte-model" --scores "$E/dev.l1.zst" -o "$E/x1.pred"
+same "... from the base's cache of layer 1 too (below the run's: the layers it froze)" "$E/run.pred" "$E/x1.pred"
+fails "... but not of layer 3, which the run trained: refused, saying what to give" \
+	"dev.l3.zst: layer 3 of the base model of .*rte-model \\(fingerprint $fp\\), which shares only its layers up to 2 with it \\(those above were trained\\): give a stream of layer 2 or below" \
+	elsa-train --predict "$E/rte-model" "$E/dev.l3.zst"
+elsa-tokenize -m "$E/rte-model" -t rte "$TOP/tests/fixtures/evaluate/rte.gold.tsv" | elsa-embed -m "$E/rte-model" |
+	elsa-encode -m "$E/rte-model" --to 4 -o "$E/own.l4.zst"
+ok "elsa-encode -m rte-model reads the base's layer-2 cache" elsa-encode -m "$E/rte-model" --to 4 -o "$E/x.l4.zst" "$E/dev.l2.zst"
+same "... into the stream the exported model makes of its own, byte for byte (its fingerprint in the header)" \
+	"$E/own.l4.zst" "$E/x.l4.zst"
+fails "a stream of another model: the message says the fingerprint covers the weights as stored, and what to do" \
+	"dev.l2.zst: made by another model \\(fingerprint $fp, .*other's is [0-9a-f]{16}; the fingerprint covers config.json and the weight files as stored, so the same weights in another layout or dtype are another model\\): make the stream with .*other \\(elsa-embed -m .*other\\), or give the model folder that made it" \
+	sh -c "mkmodel --layers 4 --hidden 32 --heads 4 --max-pos 128 --seed 2 '$E/other' >/dev/null &&
+		elsa-encode -m '$E/other' --to 4 '$E/dev.l2.zst'"
+dev=$(sed -n 's/^  dev_examples: //p' "$E/run.n2/run.yaml")
+check "the model card gives the dev set's size ($dev examples) and the epoch kept" \
+	"[ '$dev' -gt 0 ] && grep -q '^## Dev set ($dev examples, after epoch 2)\$' '$E/rte-model/README.md'"
+mkdir -p "$E/full"
+elsa-train -m "$E/model" -t rte --train-embeddings --train "$E/train.l0.zst" --max-steps 2 -o "$E/full/run" 2>/dev/null
+elsa-export -m "$E/model" -o "$E/full/model" "$E/full/run" 2>/dev/null
+check "a full fine-tune (the embeddings trained) keeps nothing of its base: no elsa_base keys" \
+	"[ -s '$E/full/model/config.json' ] && ! grep -q elsa_base '$E/full/model/config.json'"
+
 # dtype: f16 and bf16 as asked, the base's by default.
 R=$T/bert.rte.run
 ok "--dtype f16" elsa-export -m "$T/bert" -o "$T/f16" --dtype f16 "$R"
 check "... stores F16 and says so in config.json" \
 	"head -c 400 '$T/f16/model.safetensors' | grep -q '\"F16\"' && grep -q '\"torch_dtype\": \"float16\"' '$T/f16/config.json'"
+check "... and records no base model: its frozen layers are the f32 base's rounded, not the base's" \
+	"grep -q '\"elsa_base_layers\": 2' '$T/bert.rte.hf/config.json' && ! grep -q elsa_base '$T/f16/config.json'"
 mkmodel $(cat "$F/bert/mkmodel.args") --dtype bf16 "$T/bf16base" >/dev/null
 elsa-embed -m "$T/bf16base" "$F/bert/tokens.tsv" | elsa-encode -m "$T/bf16base" --to 2 >"$T/bf16.l2"
 elsa-train -m "$T/bf16base" -t rte --train "$T/bf16.l2" --max-steps 2 -o "$T/bf16run" 2>/dev/null

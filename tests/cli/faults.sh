@@ -155,11 +155,25 @@ for sig in INT KILL; do
 	check "elsa-train, SIG$sig: died of it (status $rc), and left no run folder" "[ '$(kill -l $rc 2>/dev/null)' = $sig ] && [ ! -e '$T/k/run' ]"
 	if [ $sig = INT ]; then
 		check "elsa-train, SIG$sig: no temporary run folder" "[ -z \"\$(ls '$T/k' | grep run.tmp)\" ]"
+	else
+		check "elsa-train, SIG$sig: a temporary run folder is left (nothing can remove it)" "ls -d '$T/k/run'.tmp.?????? >/dev/null"
 	fi
 done
-rm -rf "$T/k/run".tmp.*
 ok "elsa-train reruns after a kill" elsa-train -m "$T/m" -t rte --train "$T/l3small" -o "$T/k/run" --max-steps 2 --batch 8
 same "elsa-train: the rerun's weights are identical to an uninterrupted run" "$T/run/model.safetensors" "$T/k/run/model.safetensors"
+check "... and it removed the killed run's temporary folder, whose writer is gone" "[ -z \"\$(ls '$T/k' | grep run.tmp)\" ]"
+# A temporary folder whose writer lives is not touched: a run still training (run2), and another
+# run of the same folder that completes beside it.
+elsa-train -m "$T/m" -t rte --train "$T/l3small" -o "$T/k/run2" --epochs 100000 --batch 8 2>/dev/null &
+_pid=$!
+for _i in 1 2 3 4 5 6 7 8 9 10; do ls -d "$T/k/run2".tmp.?????? >/dev/null 2>&1 && break; sleep 0.3; done
+live=$(ls -d "$T/k/run2".tmp.?????? 2>/dev/null)
+ok "a second run of run2 while the first trains" elsa-train -m "$T/m" -t rte --train "$T/l3small" -o "$T/k/run2" --max-steps 2 --batch 8
+check "... leaves the first's temporary folder (${live##*/}), whose writer lives" "[ -n '$live' ] && [ -d '$live' ] && kill -0 $_pid"
+kill -s KILL $_pid
+wait $_pid 2>/dev/null
+elsa-train -m "$T/m" -t rte --train "$T/l3small" -o "$T/k/run2" --max-steps 2 --batch 8 --force
+check "the next run of run2 removes it once its writer is gone (killed)" "[ -s '$T/k/run2/run.yaml' ] && [ ! -e '$live' ]"
 
 # 3. A pipe closed early: a clean exit (SIGPIPE's 141, or 0), nothing said, nothing left.
 pipe_run() { # pipe_run TOOL HEAD-ARGS: $rc and $T/pipe.err from cmd_TOOL | head HEAD-ARGS
@@ -273,8 +287,21 @@ fails "a safetensors header claiming 100 GB" "header length 100000000000 exceeds
 fails "a safetensors tensor claiming 100 GB" "tensor x: bytes 0..100000000000 lie past the end of the data" \
 	small_mem elsa-encode -m "$T/st-tensor100g.d" --to 1 "$T/l0small"
 rm -rf "$T/huge" && cp -r "$T/m" "$T/huge" && sed -i 's/"hidden_size": 64/"hidden_size": 65536/' "$T/huge/config.json"
-fails "a config.json claiming more parameters than its weights file holds" "config.json: claims [0-9]+ parameters, more than" \
+fails "a config.json claiming more parameters than its weights file holds: the key and the shape found" \
+	"huge/config.json: hidden_size 65536 does not fit the weights: .*huge/model.safetensors holds bert.embeddings.word_embeddings.weight as [0-9]+ x 64, not [0-9]+ x 65536 \\(the config claims [0-9]+ parameters, more than the weights' [0-9]+ bytes can hold\\)" \
 	small_mem elsa-embed -m "$T/huge" "$T/tok100"
+rm -rf "$T/deep" && cp -r "$T/m" "$T/deep" && sed -i 's/"num_hidden_layers": 4/"num_hidden_layers": 400/' "$T/deep/config.json"
+fails "... too many layers: the key and the first layer missing" \
+	"deep/config.json: num_hidden_layers 400 does not fit the weights: .*deep/model.safetensors has no bert.encoder.layer.4.attention.self.query.weight" \
+	small_mem elsa-embed -m "$T/deep" "$T/tok100"
+rm -rf "$T/wide" && cp -r "$T/m" "$T/wide" && sed -i 's/"intermediate_size": 256/"intermediate_size": 256000/' "$T/wide/config.json"
+fails "... a larger intermediate_size" \
+	"wide/config.json: intermediate_size 256000 does not fit the weights: .*holds bert.encoder.layer.0.intermediate.dense.weight as 256 x 64, not 256000 x 64" \
+	small_mem elsa-embed -m "$T/wide" "$T/tok100"
+rm -rf "$T/rob" && cp -r "$T/m" "$T/rob" && sed -i 's/"model_type": "bert"/"model_type": "roberta"/' "$T/rob/config.json"
+fails "model_type roberta on BERT's weights: says that bert. tensors are there and what the config should say" \
+	"rob/config.json: model_type roberta, but .*rob/model.safetensors holds bert.-prefixed tensors \\(bert.embeddings.word_embeddings.weight\\), not roberta.: a bert checkpoint's config says \"model_type\": \"bert\"" \
+	elsa-embed -m "$T/rob" "$T/tok100"
 fails "a record longer than the model's position table" "len200: record 1 \\(example x\\): 200 tokens, the model has 128 positions" \
 	small_mem elsa-encode -m "$T/m" --to 1 "$T/len200"
 done_testing

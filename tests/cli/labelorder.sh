@@ -21,6 +21,15 @@ elsa-evaluate -t mnli --label-order datasets --gold-tsv "$F/mnli.gold.tsv" --pre
 same "elsa-evaluate --label-order datasets scores datasets-numbered predictions as the originals" "$T/glue.yaml" "$T/datasets.yaml"
 elsa-evaluate -t mnli --gold-tsv "$F/mnli.gold.tsv" --pred "$T/datasets.pred.tsv" >"$T/wrong.yaml"
 check "... which read in elsa's numbering score otherwise" "! cmp -s '$T/glue.yaml' '$T/wrong.yaml'"
+# A gold TSV whose labels are datasets' class numbers (MNLI's dev file, its gold_label renumbered).
+awk -F'\t' -v OFS='\t' 'BEGIN { num["entailment"] = 0; num["neutral"] = 1; num["contradiction"] = 2 }
+	NR > 1 { $NF = num[$NF] } 1' "$F/mnli.gold.tsv" >"$T/ds.gold.tsv"
+check "the renumbered gold file holds numbers" "[ \"\$(sed 1d '$T/ds.gold.tsv' | awk -F'\t' '{ print \$NF }' | sort -u | paste -sd' ' -)\" = '0 1 2' ]"
+fails "a gold TSV of MNLI class numbers without --label-order is refused, naming --label-order" \
+	"ds.gold.tsv: line 2: label '[012]' is a class number, and mnli's classes are numbered two ways: say which \\(--label-order" \
+	elsa-evaluate -t mnli --gold-tsv "$T/ds.gold.tsv" --pred "$T/datasets.pred.tsv"
+elsa-evaluate -t mnli --label-order datasets --gold-tsv "$T/ds.gold.tsv" --pred "$T/datasets.pred.tsv" >"$T/ds-gold.yaml"
+same "--label-order datasets reads --gold-tsv's class numbers so too: the originals' scores" "$T/glue.yaml" "$T/ds-gold.yaml"
 fails "--label-order takes glue or datasets" "label-order: label order 'hf': glue .* or datasets" \
 	elsa-evaluate -t mnli --label-order hf --gold-tsv "$F/mnli.gold.tsv" --pred "$F/mnli.pred.tsv"
 

@@ -41,6 +41,9 @@ check "nothing was written for the refused folder" "[ ! -e '$T/bad' ]"
 # Fingerprints: the same tensors in another layout are another file, so another model to a cache.
 fp() { elsa-embed -m "$1" "$F/bert/tokens.tsv" | elsa-view -H | grep '^model'; }
 check "each layout has its own fingerprint" "[ \"\$(fp '$T/bert')\" != \"\$(fp '$T/bert.out/bin')\" ]"
+fails "... so a cache of model.safetensors is refused with pytorch_model.bin, the message saying why and what to do" \
+	"bert.ref.l0: made by another model \\(fingerprint [0-9a-f]{16}, .*bert.out/bin's is [0-9a-f]{16}; the fingerprint covers config.json and the weight files as stored, so the same weights in another layout or dtype are another model\\): make the stream with .*bert.out/bin \\(elsa-embed -m .*bert.out/bin\\), or give the model folder that made it" \
+	elsa-encode -m "$T/bert.out/bin" --to 1 "$T/bert.ref.l0"
 
 # Bad folders, made from the good ones.
 B=$T/bert.out

@@ -11,8 +11,8 @@ train() { elsa-train -m "$M" -t rte --train "$T/l2.zst" --dev "$T/l2.zst" --batc
 ok "a run trains the top layer and the head" train -o "$T/run"
 check "its progress names the run, the step of all, the rate and the time left" \
 	"grep -Eq '^elsa-train: run: step 5/20 epoch [0-9]+ loss [0-9.]+ lr [0-9.e-]+, [0-9]+ tokens/s, [0-9]+m[0-9]{2}s left\$' '$T/.err'"
-check "the run folder holds run.yaml, model.safetensors and predictions.tsv" \
-	"[ -s '$T/run/run.yaml' ] && [ -s '$T/run/model.safetensors' ] && [ -s '$T/run/predictions.tsv' ]"
+check "the run folder holds run.yaml, model.safetensors and predictions.tsv, and nothing else (no lock file)" \
+	"[ \"\$(ls -A '$T/run' | paste -sd' ' -)\" = 'model.safetensors predictions.tsv run.yaml' ]"
 check "no temporary folder is left beside it" "[ -z \"\$(ls '$T' | grep tmp)\" ]"
 check "run.yaml records N, the trained layers and the steps" \
 	"grep -q '^frozen_layers: 2' '$T/run/run.yaml' && grep -q '^trained_layers: 1' '$T/run/run.yaml' && grep -q '^steps: 20' '$T/run/run.yaml'"

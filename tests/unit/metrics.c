@@ -50,7 +50,7 @@ static int evaluate_files(const struct task *t, const char *gold_path, const cha
 {
 	struct scores gold = { 0 }, pred = { 0 };
 	int tokens = strstr(gold_path, ".tok") != NULL;
-	int rc = tokens ? gold_read_tokens(gold_path, t, &gold) : gold_read_tsv(gold_path, t, &gold);
+	int rc = tokens ? gold_read_tokens(gold_path, t, &gold) : gold_read_tsv(gold_path, t, ORDER_UNSAID, &gold);
 	if (!rc)
 		rc = predictions_read(pred_path, t, &pred);
 	double *g = calloc(2 * gold.n + 1, sizeof *g), *p = g + gold.n;
@@ -331,11 +331,11 @@ TEST(bootstrap_of_degenerate_sets)
 static int write_predictions(const char *path, const struct task *t, const double *v, size_t n)
 {
 	struct out *out = out_open(path, 0, 0);
-	int rc = out ? predictions_write_header(out, t, ORDER_GLUE, 0) : E_IO;
+	int rc = out ? predictions_write_header(out, t, ORDER_GLUE, 0, NULL) : E_IO;
 	for (size_t i = 0; i < n && !rc; i++) {
 		char id[32];
 		snprintf(id, sizeof id, "ex%zu", i);
-		rc = predictions_write(out, t, ORDER_GLUE, id, v[i], NULL);
+		rc = predictions_write(out, t, ORDER_GLUE, id, v[i], NULL, NULL);
 	}
 	if (rc) {
 		out_abort(out);
@@ -367,7 +367,7 @@ TEST(readers_keep_their_codes)
 	const struct task *rte = task_find("rte");
 	const char *bad = check_tmp("garbage.tsv");
 	struct scores s = { 0 };
-	CHECK(gold_read_tsv(check_tmp("absent.tsv"), rte, &s) == E_IO && strstr(err_msg(), "absent.tsv"), "%s", err_msg());
+	CHECK(gold_read_tsv(check_tmp("absent.tsv"), rte, ORDER_UNSAID, &s) == E_IO && strstr(err_msg(), "absent.tsv"), "%s", err_msg());
 	scores_free(&s);
 	CHECK(gold_read_tokens(check_tmp("absent.tok"), rte, &s) == E_IO, "%s", err_msg());
 	scores_free(&s);
@@ -375,7 +375,7 @@ TEST(readers_keep_their_codes)
 	scores_free(&s);
 	FILE *f = fopen(bad, "w");
 	CHECK(f && fputs("not a header\n", f) >= 0 && fclose(f) == 0, "write %s", bad);
-	CHECK(gold_read_tsv(bad, rte, &s) == E_FORMAT, "%s", err_msg());
+	CHECK(gold_read_tsv(bad, rte, ORDER_UNSAID, &s) == E_FORMAT, "%s", err_msg());
 	scores_free(&s);
 	CHECK(gold_read_tokens(bad, rte, &s) == E_FORMAT, "%s", err_msg());
 	scores_free(&s);
@@ -442,7 +442,7 @@ TEST(predictions_with_scores)
 	const char *path = check_tmp("scores.tsv");
 	float logits[3] = { 0.25f, -1.5f, 2.0f };
 	struct out *out = out_open(path, 0, 0);
-	CHECK(out && predictions_write_header(out, mnli, ORDER_GLUE, 1) == 0 && predictions_write(out, mnli, ORDER_GLUE, "a", 2, logits) == 0 &&
+	CHECK(out && predictions_write_header(out, mnli, ORDER_GLUE, 1, NULL) == 0 && predictions_write(out, mnli, ORDER_GLUE, "a", 2, logits, NULL) == 0 &&
 		      out_commit(out) == 0, "%s", err_msg());
 	size_t len;
 	char *text = read_file(path, &len);
@@ -461,7 +461,7 @@ TEST(predictions_with_scores)
 	CHECK(read_text("mnli", "id\tprediction\tlabel\n0\t1\n") == E_FORMAT &&
 		      message_has("line 2: 2 fields, the header has 3"), "%s", err_msg());
 	out = out_open(path, 0, 0);
-	CHECK(out && predictions_write_header(out, stsb, ORDER_GLUE, 1) == 0 && predictions_write(out, stsb, ORDER_GLUE, "a", 1.5, logits) == 0 &&
+	CHECK(out && predictions_write_header(out, stsb, ORDER_GLUE, 1, NULL) == 0 && predictions_write(out, stsb, ORDER_GLUE, "a", 1.5, logits, NULL) == 0 &&
 		      out_commit(out) == 0, "%s", err_msg());
 	text = read_file(path, &len);
 	CHECK(text && !strcmp(text, "id\tprediction\na\t1.5\n"), "regression: the score is the output: %s", text);
@@ -504,7 +504,7 @@ TEST(match_names_missing_and_extra_ids)
 		       "7\ta\tb\tentailment\n8\ta\tb\tnot_entailment\n9\ta\tb\tentailment\n10\ta\tb\tentailment\n");
 	struct scores g = { 0 }, p = { 0 };
 	double out[4];
-	CHECK(gold_read_tsv(gp, rte, &g) == 0 && g.n == 4, "%s", err_msg());
+	CHECK(gold_read_tsv(gp, rte, ORDER_UNSAID, &g) == 0 && g.n == 4, "%s", err_msg());
 	write_text(pp, "id\tprediction\n7\t0\n10\t1\n");
 	CHECK(predictions_read(pp, rte, &p) == 0, "%s", err_msg());
 	CHECK(scores_match(&g, &p, out) == E_MISMATCH && message_has("p.tsv: no prediction for id '8' (")

@@ -4,6 +4,7 @@
 #include "err.h"
 #include "model.h"
 #include "safetensors.h"
+#include "stream.h"
 
 static const char *mkmodel(const char *name, const char *args)
 {
@@ -146,6 +147,87 @@ TEST(missing_and_misshapen_tensors_are_named)
 	CHECK(model_open(&m, d) < 0 && strstr(err_msg(), "model.safetensors"), "%s", err_msg());
 }
 
+/* id2label's names by output, whatever the keys' order; what is not a name stays ""; without
+ * id2label, transformers' LABEL_k. And an exported folder's record of its base model. */
+TEST(label_names_and_base_model)
+{
+	struct model_config c;
+	const char *head = "{\"model_type\": \"bert\", \"hidden_size\": 8, \"num_hidden_layers\": 2, "
+			   "\"num_attention_heads\": 2, \"intermediate_size\": 8, \"vocab_size\": 9, "
+			   "\"max_position_embeddings\": 9, \"type_vocab_size\": 2";
+	char text[1024];
+	snprintf(text, sizeof text, "%s, \"id2label\": {\"2\": \"CONTRADICTION\", \"0\": \"entailment\", \"1\": 7}}", head);
+	CHECK(parse(text, &c) == 0 && c.num_labels == 3, "%s", err_msg());
+	CHECK(!strcmp(c.labels[0], "entailment") && !strcmp(c.labels[1], "") && !strcmp(c.labels[2], "CONTRADICTION"),
+	      "labels %s, %s, %s", c.labels[0], c.labels[1], c.labels[2]);
+	snprintf(text, sizeof text, "%s, \"id2label\": {\"x\": \"a\", \"5\": \"b\"}}", head);
+	CHECK(parse(text, &c) == 0 && c.num_labels == 2 && !c.labels[0][0] && !c.labels[1][0], "keys that are no output's");
+	snprintf(text, sizeof text, "%s, \"id2label\": [\"a\", \"b\"]}", head);
+	CHECK(parse(text, &c) == 0 && c.num_labels == 2 && !c.labels[0][0] && !c.labels[1][0], "an array, not an object");
+	snprintf(text, sizeof text, "%s, \"num_labels\": 2}", head);
+	CHECK(parse(text, &c) == 0 && !strcmp(c.labels[0], "LABEL_0") && !strcmp(c.labels[1], "LABEL_1") && !c.labels[2][0],
+	      "num_labels alone: %s, %s", c.labels[0], c.labels[1]);
+	snprintf(text, sizeof text, "%s, \"elsa_base_fingerprint\": \"00ff00ff00ff00ff\", \"elsa_base_layers\": 1}", head);
+	CHECK(parse(text, &c) == 0 && c.base_model == 0x00ff00ff00ff00ffULL && c.base_layers == 1, "%s", err_msg());
+	snprintf(text, sizeof text, "%s, \"elsa_base_fingerprint\": \"00ff\", \"elsa_base_layers\": 1}", head);
+	CHECK(parse(text, &c) == E_FORMAT && strstr(err_msg(), "elsa_base_fingerprint is not 16 hex digits"), "%s", err_msg());
+	snprintf(text, sizeof text, "%s, \"elsa_base_fingerprint\": \"00ff00ff00ff00ff\", \"elsa_base_layers\": 3}", head);
+	CHECK(parse(text, &c) == E_FORMAT && strstr(err_msg(), "elsa_base_layers is not a whole number in [0, 2]"), "%s",
+	      err_msg());
+	snprintf(text, sizeof text, "%s}", head);
+	CHECK(parse(text, &c) == 0 && c.base_model == 0 && c.num_labels == 0 && !c.labels[0][0], "a base model");
+}
+
+/* A stream fits a model made by it, or by its base at a layer they share; else the message says
+ * why and what to do. */
+TEST(streams_of_the_model_and_of_its_base)
+{
+	struct model m;
+	const char *d = mkmodel("streams", "--layers 3 --hidden 16 --heads 2");
+	CHECK(d && model_open(&m, d) == 0, "open");
+	struct stream_header h = { .model = m.fingerprint, .layer = 2, .hidden = 16 };
+	CHECK(model_check_stream(&m, &h, "dev.zst") == 0, "%s", err_msg());
+	h.hidden = 32;
+	CHECK(model_check_stream(&m, &h, "dev.zst") == E_MISMATCH && !strcmp(err_msg(), "dev.zst: hidden size 32, model has 16"),
+	      "%s", err_msg());
+	h.hidden = 16;
+	h.model = 7;
+	CHECK(model_check_stream(&m, &h, "dev.zst") == E_MISMATCH &&
+		      strstr(err_msg(), "dev.zst: made by another model (fingerprint 0000000000000007, ") &&
+		      strstr(err_msg(), "the same weights in another layout or dtype are another model): make the stream with"),
+	      "%s", err_msg());
+	m.cfg.base_model = 7;
+	m.cfg.base_layers = 2;
+	CHECK(model_check_stream(&m, &h, "dev.zst") == 0, "the base's layer 2: %s", err_msg());
+	h.layer = 3;
+	CHECK(model_check_stream(&m, &h, "dev.zst") == E_MISMATCH &&
+		      strstr(err_msg(), "dev.zst: layer 3 of the base model of ") &&
+		      strstr(err_msg(), "shares only its layers up to 2 with it (those above were trained): give a stream of layer 2 or below"),
+	      "%s", err_msg());
+	model_close(&m);
+}
+
+/* params_move_outputs puts output i's weights row and bias at row to[i]. */
+TEST(head_outputs_move)
+{
+	struct model m;
+	struct params ps;
+	struct head_weights w;
+	const char *d = mkmodel("move", "--layers 1 --hidden 8 --heads 2 --labels 3");
+	int missing, to[3] = { 2, 0, 1 };
+	CHECK(d && model_open(&m, d) == 0 && params_init(&ps, &m.cfg, 0, 1, 1, 3) == 0 && params_load(&ps, &m, &missing) == 0,
+	      "%s", err_msg());
+	params_head(&ps, ps.mem, &w);
+	float row[3][8], bias[3];
+	memcpy(row, w.out_w, sizeof row);
+	memcpy(bias, w.out_b, sizeof bias);
+	CHECK(params_move_outputs(&ps, to) == 0, "%s", err_msg());
+	for (int i = 0; i < 3; i++)
+		CHECK(!memcmp(w.out_w + 8 * to[i], row[i], sizeof row[i]) && w.out_b[to[i]] == bias[i], "output %d", i);
+	params_free(&ps);
+	model_close(&m);
+}
+
 int main(void)
 {
 	RUN(both_types_all_naming_variants);
@@ -153,5 +235,8 @@ int main(void)
 	RUN(family_configs);
 	RUN(fingerprint_follows_the_weights);
 	RUN(missing_and_misshapen_tensors_are_named);
+	RUN(label_names_and_base_model);
+	RUN(streams_of_the_model_and_of_its_base);
+	RUN(head_outputs_move);
 	return check_done();
 }

@@ -225,15 +225,6 @@ TEST(sizes_out_of_bounds_are_refused_before_allocating)
 	unlink(p);
 }
 
-TEST(check_names_the_mismatch)
-{
-	struct stream_header h = header(DT_F32);
-	CHECK(stream_check(&h, "dev.zst", 0, 768) == E_MISMATCH, "hidden");
-	CHECK(!strcmp(err_msg(), "dev.zst: hidden size 8, model has 768"), "%s", err_msg());
-	CHECK(stream_check(&h, "dev.zst", 7, HIDDEN) == E_MISMATCH && strstr(err_msg(), "another model"), "%s", err_msg());
-	CHECK(stream_check(&h, "dev.zst", h.model, HIDDEN) == 0, "same model");
-}
-
 TEST(garbage_and_empty_inputs)
 {
 	const char *p = check_tmp("junk");
@@ -268,7 +259,6 @@ int main(void)
 	RUN(cut_at_every_byte_of_the_last_record_is_truncated);
 	RUN(truncation_message_names_file_and_record);
 	RUN(sizes_out_of_bounds_are_refused_before_allocating);
-	RUN(check_names_the_mismatch);
 	RUN(garbage_and_empty_inputs);
 	RUN(failed_writer_leaves_no_file);
 	return check_done();
