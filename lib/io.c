@@ -620,15 +620,21 @@ static int remove_entry(const char *path, const struct stat *sb, int type, struc
 
 /* Was the temporary folder tmp left by a writer that is gone? Its writer holds the lock of the
  * lock file while it lives (the kernel lets go of it when the process dies, however it dies) and
- * writes its pid there once it holds it: a lock file that holds a pid and that no one holds is a
- * dead writer's. A folder without one, or with an empty one, may be a writer's that is starting. */
+ * writes its pid and host there once it holds it: a lock file that names this host and that no
+ * one holds is a dead writer's. A folder without one, or with an empty one, may be a writer's
+ * that is starting; one of another host (a shared file system, whose locks may not reach across
+ * hosts) is left to that host's runs. */
 static int writer_gone(const char *tmp)
 {
-	char *lock = path_join(tmp, FOLDER_LOCK);
+	char *lock = path_join(tmp, FOLDER_LOCK), text[320] = "", host[256] = "", theirs[256] = "";
 	int fd = lock ? open(lock, O_RDWR | O_NOFOLLOW | O_CLOEXEC) : -1, gone = 0;
-	struct stat sb;
-	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &sb) == 0)
-		gone = sb.st_size > 0;
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		ssize_t n = read(fd, text, sizeof text - 1);
+		text[n > 0 ? n : 0] = 0;
+		gethostname(host, sizeof host - 1);
+		long pid;
+		gone = sscanf(text, "%ld %255s", &pid, theirs) == 2 && pid > 0 && !strcmp(theirs, host);
+	}
 	if (fd >= 0)
 		close(fd);
 	free(lock);
