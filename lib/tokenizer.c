@@ -368,9 +368,11 @@ static int template_pieces(struct tokenizer *t, struct template *tp, const struc
 		if (add_part(tp, name[0] - 'A', (uint32_t)type, 0, 0) < 0)
 			return err_prefix(E_FORMAT, "%s: post_processor.%s", file, key);
 	}
-	if (seen[0] != 1 || seen[1] != pair)
-		return err_set(E_FORMAT, "%s: post_processor.%s has $A %d times and $B %d times: elsa takes $A once%s", file,
-			       key, seen[0], seen[1], pair ? " and $B once" : ", and no $B");
+	if (seen[0] != 1 || (pair && seen[1] != 1))
+		return err_set(E_FORMAT, "%s: post_processor.%s: $%c appears %d times, not once", file, key,
+			       seen[0] != 1 ? 'A' : 'B', seen[0] != 1 ? seen[0] : seen[1]);
+	if (!pair && seen[1])
+		return err_set(E_FORMAT, "%s: post_processor.single: $B in the template of a single text", file);
 	return 0;
 }
 
