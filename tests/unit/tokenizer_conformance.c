@@ -227,6 +227,67 @@ TEST(merges_as_pairs)
 	run_corpora(&models[2], dir);
 }
 
+/* modernbert-base's added tokens and NFC on inputs of their own, against the ids (and type ids)
+ * Hugging Face tokenizers 0.23.2 gives them: [MASK] takes the spaces before it; runs of 2 to 24
+ * spaces are tokens matched before pre-tokenization (leftmost, longest); [unusedN],
+ * |||IP_ADDRESS||| and the special tokens are matched in the text, [mask] is not; the text each side
+ * of a raw token is composed alone (U+0301 after [MASK] stays); decomposed letters, the Angstrom
+ * sign and Hangul jamo compose, marks are reordered; and truncation at 6 cuts after them. */
+TEST(modernbert_added_tokens_and_nfc)
+{
+	static const struct {
+		const char *a, *b;
+		uint32_t max_len;
+		const char *want;
+	} cases[] = {
+		{ "a [MASK] b", NULL, 0, "50281 66 50284 270 50282\t0 0 0 0 0" },
+		{ "a   [MASK]", NULL, 0, "50281 66 50284 50282\t0 0 0 0" },
+		{ "x  y", NULL, 0, "50281 89 50276 90 50282\t0 0 0 0 0" },
+		{ "x                              y", NULL, 0, "50281 89 50254 50272 90 50282\t0 0 0 0 0 0" },
+		{ "|||IP_ADDRESS||| and |||EMAIL_ADDRESS|||x|||PHONE_NUMBER|||", NULL, 0,
+		  "50281 0 285 209 50277 89 50278 50282\t0 0 0 0 0 0 0 0" },
+		{ "|||IP_ADDRESS||| and |||EMAIL_ADDRESS|||x|||PHONE_NUMBER|||", NULL, 6,
+		  "50281 0 285 209 50277 50282\t0 0 0 0 0 0" },
+		{ "[unused0][unused82] [unused83]", NULL, 0,
+		  "50281 50285 50367 544 328 3197 3245 62 50282\t0 0 0 0 0 0 0 0 0" },
+		{ "[unused0][unused82] [unused83]", NULL, 6, "50281 50285 50367 544 328 50282\t0 0 0 0 0 0" },
+		{ "<|endoftext|><|padding|>[CLS][SEP][PAD][UNK]", NULL, 0,
+		  "50281 50279 1 50281 50282 50283 50280 50282\t0 0 0 0 0 0 0 0" },
+		{ "<|endoftext|><|padding|>[CLS][SEP][PAD][UNK]", NULL, 6,
+		  "50281 50279 1 50281 50282 50282\t0 0 0 0 0 0" },
+		{ "[mask] [MASK ]", NULL, 0, "50281 60 12477 62 544 18690 5032 50282\t0 0 0 0 0 0 0 0" },
+		{ "[mask] [MASK ]", NULL, 6, "50281 60 12477 62 544 50282\t0 0 0 0 0 0" },
+		{ "cafe\u0301 \u212b \u1100\u1161\u11a8", NULL, 0,
+		  "50281 68 2320 860 17732 42984 212 50282\t0 0 0 0 0 0 0 0" },
+		{ "cafe\u0301 \u212b \u1100\u1161\u11a8", NULL, 6, "50281 68 2320 860 17732 50282\t0 0 0 0 0 0" },
+		{ "\u212b[MASK]\u0301", NULL, 0, "50281 18221 50284 136 212 50282\t0 0 0 0 0 0" },
+		{ "|||IP_ADDRESS|||e\u0301 A\u030a\u0301", NULL, 0, "50281 0 860 209 131 120 50282\t0 0 0 0 0 0 0" },
+		{ "|||IP_ADDRESS|||e\u0301 A\u030a\u0301", NULL, 6, "50281 0 860 209 131 50282\t0 0 0 0 0 0" },
+		{ "\u1e0b\u0323 q\u0307\u0323", NULL, 0,
+		  "50281 31498 224 136 218 2805 136 98 136 218 50282\t0 0 0 0 0 0 0 0 0 0 0" },
+		{ "\u1e0b\u0323 q\u0307\u0323", NULL, 6, "50281 31498 224 136 218 50282\t0 0 0 0 0 0" },
+		{ "a [MASK]", "  b", 0, "50281 66 50284 50282 50276 67 50282\t0 0 0 0 0 0 0" },
+		{ "e\u0301", "", 0, "50281 860 50282 50282\t0 0 0 0" },
+		{ "", "", 0, "50281 50282 50282\t0 0 0" },
+	};
+	static char got[4096];
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s/models/modernbert-base", shared);
+	struct tokenizer *t = tokenizer_load(dir);
+	struct record rec = { 0 };
+	CHECK(t, "%s", err_msg());
+	for (size_t i = 0; t && i < sizeof cases / sizeof *cases; i++) {
+		const char *a = cases[i].a, *b = cases[i].b;
+		int rc = tokenizer_encode(t, a, strlen(a), b, b ? strlen(b) : 0, cases[i].max_len, &rec);
+		if (rc == 0)
+			format(&rec, got, sizeof got);
+		CHECK(rc == 0 && !strcmp(got, cases[i].want), "'%s' / '%s' (max_len %u): %s, want %s", a, b ? b : "(none)",
+		      cases[i].max_len, rc ? err_msg() : got, cases[i].want);
+	}
+	record_free(&rec);
+	tokenizer_free(t);
+}
+
 static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *f)
 {
 	(void)st, (void)flag, (void)f;
@@ -236,7 +297,7 @@ static int remove_one(const char *path, const struct stat *st, int flag, struct 
 int main(void)
 {
 	static const char *const tests[] = { "shared_folders", "tokenizer_json_alone", "older_files_alone",
-					     "merges_as_pairs" };
+					     "merges_as_pairs", "modernbert_added_tokens_and_nfc" };
 	char probe[4096];
 	const char *tmp = getenv("TMPDIR");
 	shared = getenv("ELSA_SHARED");
@@ -255,6 +316,7 @@ int main(void)
 	RUN(tokenizer_json_alone);
 	RUN(older_files_alone);
 	RUN(merges_as_pairs);
+	RUN(modernbert_added_tokens_and_nfc);
 	nftw(scratch, remove_one, 8, FTW_DEPTH | FTW_PHYS);
 	return check_done();
 }
