@@ -328,7 +328,7 @@ static int template_special(struct tokenizer *t, struct template *tp, const stru
 	for (size_t k = 0; k < json_len(j, ids); k++) {
 		long long id;
 		if (json_int(j, json_at(j, ids, k, NULL), 0, UINT32_MAX - 1, &id) < 0)
-			return err_set(E_FORMAT, "%s: post_processor: special token '%s': id %zu is not a token id", file,
+			return err_set(E_FORMAT, "%s: post_processor.special_tokens: '%s': id %zu is not a token id", file,
 				       shown, k + 1);
 		if (add_special(t, tp, (uint32_t)id, (uint32_t)type) < 0)
 			return err_prefix(E_FORMAT, "%s: post_processor.%s", file, key);

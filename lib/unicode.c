@@ -120,13 +120,12 @@ int uc_lowercase(int32_t c, int32_t out[2])
 	return 1;
 }
 
-/* A character NFC keeps as it is and never composes with the one before it (see uc_nfc_quick). */
+/* Whether NFC keeps c, U+0300 or above, as it is, and never composes it with the character before
+ * it (see uc_nfc_quick). */
 static int nfc_stable(int32_t c)
 {
 	int32_t d[UC_DECOMPOSE_MAX];
 	utf8proc_category_t k = category(c);
-	if (c < 0x300)
-		return 1;
 	if (uc_combining_class(c) || k == UTF8PROC_CATEGORY_MN || k == UTF8PROC_CATEGORY_MC || k == UTF8PROC_CATEGORY_ME)
 		return 0;
 	if ((c >= 0x1161 && c <= 0x1175) || (c >= 0x11A8 && c <= 0x11C2)) /* Hangul V and T jamo */
