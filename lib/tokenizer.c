@@ -19,11 +19,12 @@
 #define MAX_PARTS 16   /* pieces of a template */
 #define MAX_SPECIAL 64 /* special token ids of both templates */
 
-/* A token matched in the raw text (normalized 0) or in the normalized text (normalized 1). */
+/* A token matched in the raw text (normalized 0) or in the normalized text (normalized 1); order:
+ * its place in the file. */
 struct added {
 	char *text;
 	size_t len;
-	uint32_t id;
+	uint32_t id, order;
 	int lstrip, rstrip, normalized;
 };
 
@@ -49,7 +50,9 @@ struct tokenizer {
 	const struct vocab *vocab; /* the model's */
 	struct added *added;
 	size_t nadded, added_cap;
-	unsigned char starts[2][256]; /* bytes that begin an added token, raw and normalized */
+	/* The added tokens of each kind (raw, normalized) that begin with byte b, longest first (then in
+	 * the file's order): added[first[kind][b] .. first[kind][b + 1]) (see index_added). */
+	size_t first[2][257];
 	struct template single, pair;
 	uint32_t special[MAX_SPECIAL];
 	size_t nspecial;
@@ -175,13 +178,12 @@ static int add_token(struct tokenizer *t, const char *text, uint32_t id, int lst
 		return err_set(E_NOMEM, "out of memory");
 	memcpy(a->text, text, len);
 	a->text[len] = 0;
-	t->nadded++;
+	a->order = (uint32_t)t->nadded++;
 	a->len = len;
 	a->id = id;
 	a->lstrip = lstrip;
 	a->rstrip = rstrip;
 	a->normalized = normalized;
-	t->starts[normalized][(unsigned char)text[0]] = 1;
 	return 0;
 }
 
@@ -749,6 +751,38 @@ static int load_older_files(struct tokenizer *t, const struct folder_paths *file
 	return template_default(t, *cfg, files->dir);
 }
 
+/* The kind of an added token and its first byte, as one number: what find_added looks up. */
+static int added_key(const struct added *a)
+{
+	return a->normalized * 256 + (unsigned char)a->text[0];
+}
+
+static int added_cmp(const void *pa, const void *pb)
+{
+	const struct added *a = pa, *b = pb;
+	if (added_key(a) != added_key(b))
+		return added_key(a) - added_key(b);
+	if (a->len != b->len)
+		return a->len > b->len ? -1 : 1;
+	return a->order < b->order ? -1 : 1;
+}
+
+/* Sorts the added tokens by kind, first byte and length (longest first), and notes where each
+ * kind and first byte begins, so that find_added tries at a place only the tokens that begin
+ * there, and stops at the longest. */
+static void index_added(struct tokenizer *t)
+{
+	size_t k = 0;
+	if (t->nadded)
+		qsort(t->added, t->nadded, sizeof *t->added, added_cmp);
+	for (int kind = 0; kind < 2; kind++)
+		for (int b = 0; b <= 256; b++) {
+			while (k < t->nadded && added_key(&t->added[k]) < kind * 256 + b)
+				k++;
+			t->first[kind][b] = k;
+		}
+}
+
 static int load(struct tokenizer *t, const char *dir, struct json **tj, struct json **cfg)
 {
 	struct stat st;
@@ -762,6 +796,8 @@ static int load(struct tokenizer *t, const char *dir, struct json **tj, struct j
 		return rc;
 	rc = exists(&files, TOKENIZER_JSON) ? load_tokenizer_json(t, &files, tj) : load_older_files(t, &files, cfg);
 	paths_free(&files);
+	if (rc == 0)
+		index_added(t);
 	return rc;
 }
 
@@ -815,26 +851,23 @@ int tokenizer_specials(const struct tokenizer *t, int pair)
 
 /* Encoding */
 
-/* The leftmost, then longest, added token of the given kind in s[from..n). */
+/* The leftmost, then longest (then first in the file), added token of the given kind in
+ * s[from..n). Its second byte is compared before the rest: runs of spaces (ModernBERT's tokens
+ * of 2 to 24 spaces) are tried at every space. */
 static const struct added *find_added(const struct tokenizer *t, const char *s, size_t n, size_t from, int normalized,
 				      size_t *at)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	for (size_t i = from; i < n; i++) {
-		if (!t->starts[normalized][u[i]])
-			continue;
-		const struct added *best = NULL;
-		for (size_t k = 0; k < t->nadded; k++) {
+	const size_t *first = t->first[normalized];
+	for (size_t i = from; i < n; i++)
+		for (size_t k = first[u[i]]; k < first[u[i] + 1]; k++) {
 			const struct added *a = &t->added[k];
-			if (a->normalized == normalized && a->len <= n - i && (!best || a->len > best->len) &&
-			    !memcmp(s + i, a->text, a->len))
-				best = a;
+			if (a->len <= n - i && (a->len == 1 || (unsigned char)a->text[1] == u[i + 1]) &&
+			    !memcmp(s + i, a->text, a->len)) {
+				*at = i;
+				return a;
+			}
 		}
-		if (best) {
-			*at = i;
-			return best;
-		}
-	}
 	return NULL;
 }
 
