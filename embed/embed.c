@@ -19,7 +19,7 @@ static const char usage[] =
 	"  -m, --model DIR     Hugging Face model folder (config.json, model.safetensors)\n"
 	"  -o, --output FILE   write FILE (complete or not at all) instead of stdout\n"
 	"      --dtype TYPE    storage of the states: f32 (default), f16 or bf16\n"
-	"  -j, --threads N     threads (default: ELSA_THREADS, else every core)\n"
+	"  -j, --threads N     threads (default: ELSA_THREADS, else the usable CPUs)\n"
 	"  -q, --quiet         no progress on a terminal\n"
 	"      --shard K/N     only the K-th of N contiguous parts of the examples (K from 1; FILE only)\n"
 	"  -h, --help         this help;  -V, --version  the version\n";

@@ -27,7 +27,7 @@ static const char usage[] =
 	"  -s, --save I=FILE   also write the states at layer I (input layer < I <= J) to FILE\n"
 	"  -o, --output FILE   write the layer-J stream to FILE instead of stdout\n"
 	"      --dtype TYPE    storage of the written states: f32 (default), f16 or bf16\n"
-	"  -j, --threads N     threads (default: ELSA_THREADS, else every core)\n"
+	"  -j, --threads N     threads (default: ELSA_THREADS, else the usable CPUs)\n"
 	"  -q, --quiet         no progress on a terminal\n"
 	"      --stats FILE    write what was done (examples, tokens, layers, seconds) as YAML\n"
 	"      --shard K/N     only the K-th of N contiguous parts of the examples (K from 1; FILE only)\n"

@@ -60,7 +60,7 @@ static const char usage[] =
 	"                         Face datasets'; MNLI and AX differ); and a model folder's outputs so when\n"
 	"                         its id2label does not name the task's classes\n"
 	"  -o, --output FILE      write FILE (complete or not at all) instead of stdout\n"
-	"  -j, --threads N        threads (default: ELSA_THREADS, else every core)\n"
+	"  -j, --threads N        threads (default: ELSA_THREADS, else the usable CPUs)\n"
 	"  -h, --help         this help;  -V, --version  the version\n";
 
 struct predictor {

@@ -54,7 +54,7 @@ static const char usage[] =
 	"                         epoch's end (0: none; default: by time, every 1 to 10 minutes)\n"
 	"      --no-resume        start over at step 0 even if RUN_DIR.checkpoint is there\n"
 	"      --force            replace an existing RUN_DIR (and a checkpoint of other settings)\n"
-	"  -j, --threads N        threads (default: ELSA_THREADS, else every core)\n"
+	"  -j, --threads N        threads (default: ELSA_THREADS, else the usable CPUs)\n"
 	"  -q, --quiet            no progress, dev or resume lines on stderr (only what went wrong)\n"
 	"      --predict RUN_DIR  predict STREAM with a trained run; predictions on stdout (or -o)\n"
 	"  -h, --help         this help;  -V, --version  the version\n";
