@@ -72,6 +72,39 @@ const struct task *task_find(const char *name)
 	return NULL;
 }
 
+/* name in lower case without - and _, into out (n bytes, cut there). */
+static void folded(const char *name, char *out, size_t n)
+{
+	size_t k = 0;
+	for (; *name && k + 1 < n; name++)
+		if (*name != '-' && *name != '_')
+			out[k++] = (char)(*name >= 'A' && *name <= 'Z' ? *name - 'A' + 'a' : *name);
+	out[k] = 0;
+}
+
+const struct task *task_meant(const char *name)
+{
+	/* Hugging Face datasets' names of MNLI's dev sets, folded */
+	static const char *const aliases[][2] = { { "mnlimatched", "mnli" }, { "mnlimismatched", "mnli-mm" } };
+	const size_t ntasks = sizeof tasks / sizeof *tasks;
+	const char *names[sizeof tasks / sizeof *tasks];
+	char want[64], have[64];
+	folded(name, want, sizeof want);
+	for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
+		if (!strcmp(want, aliases[i][0]))
+			return task_find(aliases[i][1]);
+	for (int by_folder = 0; by_folder < 2; by_folder++)
+		for (size_t i = 0; i < ntasks; i++) {
+			folded(by_folder ? tasks[i].folder : tasks[i].name, have, sizeof have);
+			if (!strcmp(want, have))
+				return &tasks[i];
+		}
+	for (size_t i = 0; i < ntasks; i++)
+		names[i] = tasks[i].name;
+	const char *near = err_nearest(want, names, ntasks);
+	return near ? task_find(near) : NULL;
+}
+
 const struct task *task_all(size_t *n)
 {
 	*n = sizeof tasks / sizeof *tasks;

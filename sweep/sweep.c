@@ -432,7 +432,8 @@ static void check_model(const struct experiment *e, const char *path)
 		die_lib();
 	for (int i = 0; i < e->nfrozen; i++)
 		if (e->frozen[i] > m.cfg.layers)
-			die("%s: frozen: %d, the model has %d layers", path, e->frozen[i], m.cfg.layers);
+			die("%s: line %zu: frozen: %d, the model has %d layers; give 0 to %d", path, e->frozen_line[i],
+			    e->frozen[i], m.cfg.layers, m.cfg.layers);
 	model_close(&m);
 }
 

@@ -177,13 +177,13 @@ fails "two sweeps of other epochs are not pooled into one cell" "one cell \\(sst
 # Experiment files refused before anything runs, with the line and the setting meant.
 study bad.yaml '[1e-3]' 'epoch: 2
 '
-fails "an unknown setting names the one meant" "bad.yaml: line 10: epoch is not a setting \\(epochs\\?\\)" elsa-sweep --dry-run "$T/bad.yaml"
+fails "an unknown setting names the one meant" "bad.yaml: line 10: epoch is not a setting; did you mean epochs\\?" elsa-sweep --dry-run "$T/bad.yaml"
 study bad.yaml '[1e-3]' 'learning_rate: 2e-5
 '
-fails "Hugging Face's names are recognized" "line 10: learning_rate is not a setting \\(lr\\?\\)" elsa-sweep --dry-run "$T/bad.yaml"
+fails "Hugging Face's names are recognized" "line 10: learning_rate is not a setting; did you mean lr\\?" elsa-sweep --dry-run "$T/bad.yaml"
 study bad.yaml '[1e-3]' 'max_length: 64
 '
-fails "... max_length" "line 10: max_length is not a setting \\(max_len\\?\\)" elsa-sweep --dry-run "$T/bad.yaml"
+fails "... max_length" "line 10: max_length is not a setting; did you mean max_len\\?" elsa-sweep --dry-run "$T/bad.yaml"
 study bad.yaml '[1e-3]' 'epochs: 1
 epochs: 2
 '
@@ -197,10 +197,25 @@ check "keep: best gives every run --keep best" \
 check "... and the default is --keep last" "[ \$(grep -c -- '--keep last' '$P/runs.list') -eq 4 ]"
 study bad.yaml '[1e-3]' 'keep: first
 '
-fails "keep: takes best or last" "bad.yaml: keep: best or last" elsa-sweep --dry-run "$T/bad.yaml"
+fails "keep: takes best or last" "bad.yaml: line 10: keep: best or last" elsa-sweep --dry-run "$T/bad.yaml"
 study bad.yaml '[1e-3]' 'load_best_model_at_end: true
 '
-fails "... and is found under Hugging Face's name" "load_best_model_at_end is not a setting \\(keep\\?\\)" elsa-sweep --dry-run "$T/bad.yaml"
+fails "... and is found under Hugging Face's name" "load_best_model_at_end is not a setting; did you mean keep\\?" elsa-sweep --dry-run "$T/bad.yaml"
+sed 's/tasks: \[sst2\]/tasks: [SST-2]/' "$T/par.yaml" >"$T/bad.yaml"
+fails "a task by its GLUE folder's name: the task meant" "bad.yaml: line 3: tasks: 'SST-2' is not a GLUE task elsa trains; did you mean sst2\\?\$" \
+	elsa-sweep --dry-run "$T/bad.yaml"
+sed 's/tasks: \[sst2\]/tasks: [sst2, rtee]/' "$T/par.yaml" >"$T/bad.yaml"
+fails "... a misspelled task" "bad.yaml: line 3: tasks: 'rtee' is not a GLUE task elsa trains; did you mean rte\\?\$" \
+	elsa-sweep --dry-run "$T/bad.yaml"
+sed 's/^lr: .*/lr: [1e-3,\n  2e-3x]/' "$T/par.yaml" >"$T/bad.yaml"
+fails "a bad learning rate, with its line" "bad.yaml: line 6: lr: '2e-3x' is not a number in \\[1e-12, 10\\]\$" elsa-sweep --dry-run "$T/bad.yaml"
+sed 's/^lr: .*/lr: []/' "$T/par.yaml" >"$T/bad.yaml"
+fails "... or none, with its line" "bad.yaml: line 5: lr: give 1 to 64 values\$" elsa-sweep --dry-run "$T/bad.yaml"
+sed 's/^frozen: .*/frozen: [0, -2]/' "$T/par.yaml" >"$T/bad.yaml"
+fails "a bad frozen count, with its line" "bad.yaml: line 4: frozen: '-2' is not a whole number in \\[0, " elsa-sweep --dry-run "$T/bad.yaml"
+sed 's/^frozen: .*/frozen:\n  - 0\n  - 3/' "$T/par.yaml" >"$T/bad.yaml"
+fails "... or past the model's layers, with its line and what to give" "bad.yaml: line 6: frozen: 3, the model has 2 layers; give 0 to 2\$" \
+	elsa-sweep --dry-run "$T/bad.yaml"
 sed 's/tasks: \[sst2\]/tasks: [sst2, sst2]/' "$T/par.yaml" >"$T/bad.yaml"
 fails "a task given twice" "bad.yaml: line 3: tasks: sst2 is given twice" elsa-sweep --dry-run "$T/bad.yaml"
 sed 's/frozen: \[0, 2\]/frozen: [0, 2, 2]/' "$T/par.yaml" >"$T/bad.yaml"

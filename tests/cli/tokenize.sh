@@ -140,7 +140,10 @@ check "... documents every option" "for o in --model --task --max-len --text-a -
 ok "--version" elsa-tokenize --version
 fails "no model" "-m MODEL_DIR is required" elsa-tokenize -t rte "$T/rte.tsv"
 fails "neither a task nor columns" "-t TASK or --text-a N is required" elsa-tokenize -m "$M" "$T/rte.tsv"
-fails "an unknown task" "unknown task 'mnli-matched' \\(tasks: cola" elsa-tokenize -m "$M" -t mnli-matched "$T/rte.tsv"
+fails "an unknown task, with the one meant (datasets' name)" "unknown task 'mnli-matched' \\(tasks: cola .*\\); did you mean mnli\\?\$" \
+	elsa-tokenize -m "$M" -t mnli-matched "$T/rte.tsv"
+fails "... a task by its GLUE folder's name" "unknown task 'SST-2' \\(tasks: cola .*\\); did you mean sst2\\?\$" \
+	elsa-tokenize -m "$M" -t SST-2 "$T/rte.tsv"
 fails "--text-b without --text-a" "go with --text-a" elsa-tokenize -m "$M" -t rte --text-b 2 "$T/rte.tsv"
 fails "a bad --max-len" "--max-len: '-1' is not a whole number" elsa-tokenize -m "$M" -t rte --max-len -1 "$T/rte.tsv"
 

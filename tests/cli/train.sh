@@ -52,6 +52,8 @@ check "--keep last (the default) keeps the last epoch, other weights" \
 fails "--keep best without --dev is refused" "keep best: chooses on the dev set: give --dev" \
 	elsa-train -m "$M" -t rte --train "$T/l2.zst" -o "$T/bad" --keep best
 fails "--keep takes best or last" "keep 'first': best or last" train -o "$T/bad" --keep first
+fails "a misspelled task: the one meant" "unknown task 'STS-B' \\(tasks: .*\\); did you mean stsb\\?\$" \
+	elsa-train -m "$M" -t STS-B --train "$T/l2.zst" -o "$T/bad"
 sed "s/^kept_epoch: $best\$/kept_epoch: 1/" "$T/best/run.yaml" >"$T/best/run.yaml.1" && mkdir -p "$T/kept1" &&
 	mv "$T/best/run.yaml.1" "$T/kept1/run.yaml"
 first_acc=$(grep '    acc:' "$T/kept1/run.yaml" | head -1 | sed 's/ *acc: //')

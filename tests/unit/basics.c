@@ -222,6 +222,25 @@ TEST(glue_tasks_and_labels)
 
 /* The datasets library's MNLI numbering, written out by hand: entailment 0, neutral 1,
  * contradiction 2; elsa's: contradiction 0, entailment 1, neutral 2. */
+/* The task meant by a name that is none: GLUE's folder names, case, - and _, datasets' names,
+ * one or two typos; and none for what is far from every task. */
+TEST(misspelled_tasks_suggest_the_one_meant)
+{
+	static const char *const meant[][2] = {
+		{ "SST-2", "sst2" }, { "sst-2", "sst2" }, { "STS-B", "stsb" }, { "CoLA", "cola" }, { "MNLI", "mnli" },
+		{ "MNLI-MM", "mnli-mm" }, { "mnli_mm", "mnli-mm" }, { "mnli_matched", "mnli" },
+		{ "mnli_mismatched", "mnli-mm" }, { "diagnostic", "ax" }, { "rtee", "rte" }, { "qnl", "qnli" },
+		{ "mrcp", "mrpc" }, { "QQP", "qqp" },
+	};
+	for (size_t i = 0; i < sizeof meant / sizeof *meant; i++) {
+		const struct task *t = task_meant(meant[i][0]);
+		CHECK(t && !strcmp(t->name, meant[i][1]), "%s: %s, want %s", meant[i][0], t ? t->name : "none", meant[i][1]);
+	}
+	CHECK(!task_meant("glue") && !task_meant("sentiment") && !task_meant(""), "far names suggest nothing");
+	static const char *const settings[] = { "epochs", "batch", "lr" };
+	CHECK(err_nearest("epoch", settings, 3) == settings[0] && !err_nearest("seeds", settings, 3), "err_nearest");
+}
+
 TEST(mnli_label_orders)
 {
 	static const char *const datasets[] = { "entailment", "neutral", "contradiction" };
@@ -260,5 +279,6 @@ int main(void)
 	RUN(gemm_matches_naive_for_every_stride_combination);
 	RUN(gemm_rows_do_not_depend_on_the_batch);
 	RUN(glue_tasks_and_labels);
+	RUN(misspelled_tasks_suggest_the_one_meant);
 	return check_done();
 }
