@@ -14,6 +14,7 @@
 #include "io.h"
 #include "json.h"
 #include "model.h"
+#include "record.h"
 #include "runrec.h"
 
 static const char usage[] =
@@ -232,7 +233,7 @@ static void write_card(struct export *x)
 		out_printf(o, "## Dev set (%zu examples, after epoch %d)\n\n| metric | value |\n|---|---|\n", ev->e.examples,
 			   ev->epoch);
 		for (int i = 0; i < ev->e.count; i++)
-			out_printf(o, "| %s | %.4f |\n", ev->e.m[i].name, ev->e.m[i].value);
+			out_printf(o, "| %s | %.4f |\n", ev->e.m[i].name, unsigned_nan(ev->e.m[i].value));
 	} else {
 		out_printf(o, "The run had no dev set.\n");
 	}

@@ -44,7 +44,7 @@ static void print_values(const struct record *r, uint32_t hidden)
 		const float *v = r->states + (size_t)t * hidden;
 		printf("%s\t%" PRIu32 "\t", r->id, t);
 		for (uint32_t k = 0; k < hidden; k++)
-			printf(k ? " %.9g" : "%.9g", v[k]);
+			printf(k ? " %.9g" : "%.9g", unsigned_nan(v[k]));
 		putchar('\n');
 	}
 }

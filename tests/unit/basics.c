@@ -66,6 +66,18 @@ TEST(labels_format_shortest_and_parse_back)
 	CHECK(label_parse("x", &v) < 0 && label_parse("inf", &v) < 0 && label_parse("", &v) < 0, "bad labels");
 }
 
+/* NaN prints one way whatever its sign bit: printf would say -nan for one, nan for the other. */
+TEST(nan_prints_without_its_sign)
+{
+	char a[32], b[32], c[32];
+	volatile double zero = 0;
+	snprintf(a, sizeof a, "%g", unsigned_nan(copysign(NAN, -1)));
+	snprintf(b, sizeof b, "%.6f", unsigned_nan(zero / zero));
+	snprintf(c, sizeof c, "%g %g", unsigned_nan(-1.5), unsigned_nan(-INFINITY));
+	CHECK(!strcmp(a, "nan") && !strcmp(b, "nan"), "%s, %s", a, b);
+	CHECK(!strcmp(c, "-1.5 -inf"), "numbers keep their sign: %s", c);
+}
+
 TEST(json_through_libyaml)
 {
 	const char *text = "{\"a\": [1, 2.5, \"x\\/y\\u0120\"], \"b\": {\"c\": true, \"d\": null}, \"e\": 1e-12}";
@@ -274,6 +286,7 @@ int main(void)
 	RUN(bf16_rounds_to_nearest_even);
 	RUN(labels_format_shortest_and_parse_back);
 	RUN(json_through_libyaml);
+	RUN(nan_prints_without_its_sign);
 	RUN(config_of_both_model_types);
 	RUN(config_errors_name_the_field);
 	RUN(gemm_matches_naive_for_every_stride_combination);
