@@ -27,7 +27,7 @@ static const char usage[] =
 	"  -o, --output DIR    the folder to write (complete or not at all)\n"
 	"      --dtype TYPE    storage of the tensors: f32, f16 or bf16 (default: the base model's)\n"
 	"  -f, --force         replace OUT_DIR if it exists\n"
-	"      --help, --version\n";
+	"  -h, --help          this help;  -V, --version  the version\n";
 
 /* The files of a tokenizer that are copied as they are (tokenizer_fingerprint's, and
  * added_tokens.json). */

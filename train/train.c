@@ -56,6 +56,9 @@ static const char usage[] =
 	"  -j, --threads N        threads (default: ELSA_THREADS, else every core)\n"
 	"  -q, --quiet            no progress, dev or resume lines on stderr (only what went wrong)\n"
 	"      --predict RUN_DIR  predict STREAM with a trained run; predictions on stdout (or -o)\n"
+	"      --scores           with --predict: each class's name, logit and probability too\n"
+	"      --label-order O    with --predict: number the classes as glue (elsa's, the default) or\n"
+	"                         datasets (Hugging Face datasets'; MNLI and AX differ)\n"
 	"  -h, --help         this help;  -V, --version  the version\n";
 
 struct options {
