@@ -87,6 +87,34 @@ for bin in "$B"/elsa-*; do
 	check "$tool: the ranges $tool.1 gives are the tool's" "[ ! -s '$T/ranges' ]"
 	[ -s "$T/ranges" ] && sed 's/^/#   not in the page: /' "$T/ranges"
 done
+# Messages the pages quote, as the tools print them: "PAGE<TAB>COMMAND", run in a folder holding
+# "model" (12 layers), its model.safetensors, the token streams dev.tok and one.tok, the
+# tensor stream l9.zst and an RTE file dev.tsv; the command's one line on stderr must be in the page, word for word.
+DIAGNOSED='elsa-encode.1	elsa-encode -m model --to 12 dev.tok
+elsa-encode.1	elsa-encode -m model --to 12 model.safetensors
+elsa-stream.5	elsa-encode -m model --to 1 one.tok
+elsa-stream.5	elsa-encode -m model --to 1 model.safetensors
+elsa-stream.5	elsa-encode -m model --to 1 dev.tsv
+elsa-embed.1	elsa-embed -m model model.safetensors
+elsa-tokens.5	elsa-embed -m model model.safetensors
+elsa-tokens.5	elsa-embed -m model l9.zst'
+D=$T/diag
+mkdir "$D"
+mkmodel --layers 12 --hidden 8 --heads 2 --intermediate 16 "$D/model" >/dev/null && cp "$D/model/model.safetensors" "$D/"
+printf '#elsa-tokens 1 task=rte tokenizer=0000000000000000 max_len=128\nex7\t1\t2 5 3\t0 0 0\n#end 1\n' >"$D/one.tok"
+cp "$D/one.tok" "$D/dev.tok"
+printf 'index\tsentence1\tsentence2\tlabel\n0\tThe cat sat on the mat.\tA cat sat.\tentailment\n' >"$D/dev.tsv"
+elsa-embed -m "$D/model" "$D/dev.tok" >"$D/l9.zst"
+while IFS='	' read -r page cmd; do
+	f=$(ls "$TOP"/man/man*/"$page")
+	(cd "$D" && sh -c "$cmd" >/dev/null 2>"$T/msg")
+	# the page's lines, unescaped as man shows them
+	sed -e 's/\\-/-/g' -e "s/\\\\(aq/'/g" -e 's/\\e/\\/g' "$f" >"$T/page"
+	check "$page quotes what '$cmd' says ($(cat "$T/msg"))" "[ \$(wc -l <'$T/msg') = 1 ] && grep -qxF -f '$T/msg' '$T/page'"
+done <<EOF
+$DIAGNOSED
+EOF
+
 # Every tool takes -h and -V alike.
 version=$(elsa-view --version | cut -d" " -f2)
 for t in tokenize embed encode train evaluate report view sweep export; do
