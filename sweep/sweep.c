@@ -373,8 +373,8 @@ static size_t list_failures(const char *dir)
  * runs not done before it), on stderr. */
 static void say_written(const char *dir, double seconds, size_t trained, size_t runs)
 {
-	char *svg = xprintf("%s/figure.svg", dir), *what = xprintf("this pass took %.0fs (%zu of the %zu runs trained in it)",
-								    seconds, trained, runs);
+	char *svg = xprintf("%s/figure.svg", dir);
+	char *what = xprintf("this pass took %.0fs (%zu of the %zu runs trained in it)", seconds, trained, runs);
 	int drawn = access(svg, F_OK) == 0;
 	free(svg);
 	if (drawn)
