@@ -14,6 +14,7 @@
 #include "io.h"
 #include "json.h"
 #include "model.h"
+#include "record.h"
 #include "runrec.h"
 
 static const char usage[] =
@@ -26,7 +27,7 @@ static const char usage[] =
 	"  -o, --output DIR    the folder to write (complete or not at all)\n"
 	"      --dtype TYPE    storage of the tensors: f32, f16 or bf16 (default: the base model's)\n"
 	"  -f, --force         replace OUT_DIR if it exists\n"
-	"      --help, --version\n";
+	"  -h, --help          this help;  -V, --version  the version\n";
 
 /* The files of a tokenizer that are copied as they are (tokenizer_fingerprint's, and
  * added_tokens.json). */
@@ -249,7 +250,7 @@ static void write_card(struct export *x)
 		out_printf(o, "## Dev set (%zu examples, after epoch %d)\n\n| metric | value |\n|---|---|\n", ev->e.examples,
 			   ev->epoch);
 		for (int i = 0; i < ev->e.count; i++)
-			out_printf(o, "| %s | %.4f |\n", ev->e.m[i].name, ev->e.m[i].value);
+			out_printf(o, "| %s | %.4f |\n", ev->e.m[i].name, unsigned_nan(ev->e.m[i].value));
 	} else {
 		out_printf(o, "The run had no dev set.\n");
 	}

@@ -166,6 +166,8 @@ const struct task *cli_task(const char *name)
 		return t;
 	for (size_t i = 0; i < n; i++)
 		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? " " : "", all[i].name);
+	if ((t = task_meant(name)))
+		die("unknown task '%s' (tasks: %s); did you mean %s?", name, list, t->name);
 	die("unknown task '%s' (tasks: %s)", name, list);
 }
 

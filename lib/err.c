@@ -57,3 +57,32 @@ const char *err_shown(const char *s, size_t len, char out[84])
 	out[k] = 0;
 	return out;
 }
+
+/* Edits (insertions, deletions, substitutions) between two short names; at most 3 counted. */
+static int distance(const char *a, const char *b)
+{
+	size_t n = strlen(b), prev[64], cur[64];
+	if (n >= 64 || strlen(a) >= 64)
+		return 99;
+	for (size_t k = 0; k <= n; k++)
+		prev[k] = k;
+	for (size_t i = 1; a[i - 1]; i++) {
+		cur[0] = i;
+		for (size_t k = 1; k <= n; k++) {
+			size_t sub = prev[k - 1] + (a[i - 1] != b[k - 1]), del = prev[k] + 1, ins = cur[k - 1] + 1;
+			cur[k] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+		}
+		memcpy(prev, cur, (n + 1) * sizeof *prev);
+	}
+	return prev[n] > 3 ? 3 : (int)prev[n];
+}
+
+const char *err_nearest(const char *name, const char *const *names, size_t n)
+{
+	const char *best = NULL;
+	int d = 3, len = (int)strlen(name);
+	for (size_t i = 0; i < n; i++)
+		if (distance(name, names[i]) < d && distance(name, names[i]) < len) /* not a whole new name */
+			d = distance(name, names[i]), best = names[i];
+	return best;
+}

@@ -28,6 +28,11 @@ int err_prefix(int code, const char *fmt, ...) __attribute__((format(printf, 2, 
 const char *err_msg(void);
 int err_code(void);
 
+/* Of the n names, the one a misspelled name most likely meant: the nearest within 2 edits
+ * (insertions, deletions, substitutions; the first of those as near), fewer than the name's
+ * length; or NULL. For messages that suggest it ("did you mean epochs?"). */
+const char *err_nearest(const char *name, const char *const *names, size_t n);
+
 /* Bytes of the input s[0..len) fit for a message: at most 80, those outside printable ASCII
  * as '?', "..." when cut; into out, which is returned. */
 const char *err_shown(const char *s, size_t len, char out[84]);

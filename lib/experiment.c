@@ -48,37 +48,13 @@ static const char *const aliases[][2] = {
 	{ "seed", "seeds" }, { "load_best_model_at_end", "keep" },            { "model_name_or_path", "model" }, { "frozen_layers", "frozen" },
 };
 
-/* Edits (insertions, deletions, substitutions) between two short names; at most 3 counted. */
-static int distance(const char *a, const char *b)
-{
-	size_t n = strlen(b), prev[64], cur[64];
-	if (n >= 64 || strlen(a) >= 64)
-		return 99;
-	for (size_t k = 0; k <= n; k++)
-		prev[k] = k;
-	for (size_t i = 1; a[i - 1]; i++) {
-		cur[0] = i;
-		for (size_t k = 1; k <= n; k++) {
-			size_t sub = prev[k - 1] + (a[i - 1] != b[k - 1]), del = prev[k] + 1, ins = cur[k - 1] + 1;
-			cur[k] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-		}
-		memcpy(prev, cur, (n + 1) * sizeof *prev);
-	}
-	return prev[n] > 3 ? 3 : (int)prev[n];
-}
-
 /* The setting a user most likely meant by name, or NULL. */
 static const char *meant(const char *name)
 {
 	for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
 		if (!strcmp(name, aliases[i][0]))
 			return aliases[i][1];
-	const char *best = NULL;
-	int d = 3;
-	for (size_t i = 0; i < sizeof settings / sizeof *settings; i++)
-		if (distance(name, settings[i]) < d)
-			d = distance(name, settings[i]), best = settings[i];
-	return best;
+	return err_nearest(name, settings, sizeof settings / sizeof *settings);
 }
 
 /* Every key of the file is a setting: an unknown one is a typo or a setting from elsewhere. */
@@ -98,7 +74,7 @@ static void check_keys(struct reader *r)
 			continue;
 		const char *m = meant(name);
 		if (m)
-			fail(r, "line %zu: %.40s is not a setting (%s?)", json_line(r->j, node), name, m);
+			fail(r, "line %zu: %.40s is not a setting; did you mean %s?", json_line(r->j, node), name, m);
 		else
 			fail(r, "line %zu: %.40s is not a setting (see elsa-experiment(5))", json_line(r->j, node), name);
 	}
@@ -118,7 +94,8 @@ static double number(struct reader *r, int node, const char *what, double lo, do
 	double v = lo;
 	const char *text = json_str(r->j, node, NULL);
 	if (json_number(r->j, node, &v) < 0 || v < lo || v > hi || (whole && v != floor(v))) {
-		fail(r, "%s: '%.40s' is not a %snumber in [%g, %g]", what, text ? text : "?", whole ? "whole " : "", lo, hi);
+		fail(r, "line %zu: %s: '%.40s' is not a %snumber in [%g, %g]", json_line(r->j, node), what, text ? text : "?",
+		     whole ? "whole " : "", lo, hi);
 		return lo;
 	}
 	return v;
@@ -130,19 +107,22 @@ static double scalar(struct reader *r, const char *name, double dflt, double lo,
 	return n ? number(r, n, name, lo, hi, whole) : dflt;
 }
 
-/* A list (or a single value) of numbers; returns the count. */
-static int numbers(struct reader *r, const char *name, double *out, double lo, double hi, int whole)
+/* A list (or a single value) of numbers, and the line of each (lines may be NULL); returns the
+ * count. */
+static int numbers(struct reader *r, const char *name, double *out, size_t *lines, double lo, double hi, int whole)
 {
 	int n = key(r, name, 1), list = json_type(r->j, n) == J_ARRAY, count = list ? (int)json_len(r->j, n) : 1;
 	if (!n)
 		return 0;
 	if (count < 1 || count > EXPERIMENT_MAX_LIST) {
-		fail(r, "%s: give 1 to %d values", name, EXPERIMENT_MAX_LIST);
+		fail(r, "line %zu: %s: give 1 to %d values", json_line(r->j, n), name, EXPERIMENT_MAX_LIST);
 		return 0;
 	}
 	for (int i = 0; i < count; i++) {
 		int item = list ? json_at(r->j, n, (size_t)i, NULL) : n;
 		out[i] = number(r, item, name, lo, hi, whole);
+		if (lines)
+			lines[i] = json_line(r->j, item);
 		for (int k = 0; k < i; k++)
 			if (out[k] == out[i])
 				fail(r, "line %zu: %s: %g is given twice", json_line(r->j, item), name, out[i]);
@@ -153,11 +133,12 @@ static int numbers(struct reader *r, const char *name, double *out, double lo, d
 /* A folder given relative to the experiment file's own, made absolute; it must exist. */
 static char *folder(struct reader *r, const char *name)
 {
-	const char *p = json_str(r->j, key(r, name, 1), NULL), *slash = strrchr(r->path, '/');
+	int n = key(r, name, 1);
+	const char *p = json_str(r->j, n, NULL), *slash = strrchr(r->path, '/');
 	char joined[PATH_MAX];
 	if (!p) {
-		if (json_get(r->j, json_root(r->j), name))
-			fail(r, "%s: not a folder name", name);
+		if (n)
+			fail(r, "line %zu: %s: not a folder name", json_line(r->j, n), name);
 		return NULL;
 	}
 	if (p[0] == '/' || !slash)
@@ -166,7 +147,7 @@ static char *folder(struct reader *r, const char *name)
 		snprintf(joined, sizeof joined, "%.*s/%s", (int)(slash - r->path), r->path, p);
 	char *real = realpath(joined, NULL);
 	if (!real)
-		fail(r, "%s: %s: %s", name, joined, strerror(errno));
+		fail(r, "line %zu: %s: %s: %s", json_line(r->j, n), name, joined, strerror(errno));
 	return real;
 }
 
@@ -189,14 +170,20 @@ static void read_tasks(struct reader *r, struct experiment *e)
 		return;
 	e->ntasks = list ? (int)json_len(r->j, n) : 1;
 	if (e->ntasks < 1 || e->ntasks > EXPERIMENT_MAX_LIST) {
-		fail(r, "tasks: give 1 to %d tasks", EXPERIMENT_MAX_LIST);
+		fail(r, "line %zu: tasks: give 1 to %d tasks", json_line(r->j, n), EXPERIMENT_MAX_LIST);
 		return;
 	}
 	for (int i = 0; i < e->ntasks; i++) {
 		int item = list ? json_at(r->j, n, (size_t)i, NULL) : n;
 		const char *name = json_str(r->j, item, NULL);
 		if (!name || !(e->tasks[i] = task_find(name)) || !strcmp(name, "ax")) {
-			fail(r, "line %zu: tasks: '%.40s' is not a GLUE task elsa trains", json_line(r->j, item), name ? name : "?");
+			const struct task *m = name ? task_meant(name) : NULL;
+			if (m && strcmp(m->name, "ax"))
+				fail(r, "line %zu: tasks: '%.40s' is not a GLUE task elsa trains; did you mean %s?",
+				     json_line(r->j, item), name, m->name);
+			else
+				fail(r, "line %zu: tasks: '%.40s' is not a GLUE task elsa trains (see elsa-experiment(5))",
+				     json_line(r->j, item), name ? name : "?");
 			continue;
 		}
 		for (int k = 0; k < i; k++)
@@ -298,11 +285,11 @@ int experiment_read(const char *path, struct experiment *e)
 	e->model = folder(&r, "model");
 	e->data = folder(&r, "data");
 	read_tasks(&r, e);
-	e->nfrozen = numbers(&r, "frozen", v, 0, LAYER_MAX, 1);
+	e->nfrozen = numbers(&r, "frozen", v, e->frozen_line, 0, LAYER_MAX, 1);
 	for (int i = 0; i < e->nfrozen; i++)
 		e->frozen[i] = (int)v[i];
-	e->nlr = numbers(&r, "lr", e->lr, 1e-12, 10, 0);
-	e->nseeds = numbers(&r, "seeds", v, 0, 1e15, 1);
+	e->nlr = numbers(&r, "lr", e->lr, NULL, 1e-12, 10, 0);
+	e->nseeds = numbers(&r, "seeds", v, NULL, 0, 1e15, 1);
 	for (int i = 0; i < e->nseeds; i++)
 		e->seeds[i] = (long)v[i];
 	e->epochs = (long)scalar(&r, "epochs", 3, 1, 1e5, 1);
@@ -316,16 +303,16 @@ int experiment_read(const char *path, struct experiment *e)
 	int d = key(&r, "dtype", 0), te = key(&r, "train_embeddings", 0);
 	const char *dtype = d ? json_str(r.j, d, NULL) : "f32";
 	if (!dtype || dtype_parse(dtype) < 0)
-		fail(&r, "dtype: f32, f16 or bf16");
+		fail(&r, "line %zu: dtype: f32, f16 or bf16", json_line(r.j, d));
 	else if (!(e->dtype = strdup(dtype)) && r.rc == 0)
 		r.rc = err_set(E_NOMEM, "out of memory");
 	if (te && json_bool(r.j, te) < 0)
-		fail(&r, "train_embeddings: true or false");
+		fail(&r, "line %zu: train_embeddings: true or false", json_line(r.j, te));
 	e->train_embeddings = te && json_bool(r.j, te) == 1;
 	int kp = key(&r, "keep", 0);
 	int keep = run_keep_parse(kp ? json_str(r.j, kp, NULL) : "last");
 	if (keep < 0)
-		fail(&r, "keep: best or last");
+		fail(&r, "line %zu: keep: best or last", json_line(r.j, kp));
 	e->keep_best = keep == 1;
 	read_slurm(&r, e);
 	read_shards(&r, e);

@@ -4,6 +4,8 @@
 #ifndef ELSA_EXPERIMENT_H
 #define ELSA_EXPERIMENT_H
 
+#include <stddef.h>
+
 #define EXPERIMENT_MAX_LIST 64
 
 struct task;
@@ -13,6 +15,7 @@ struct experiment {
 	const struct task *tasks[EXPERIMENT_MAX_LIST];
 	int ntasks;
 	int frozen[EXPERIMENT_MAX_LIST], nfrozen;
+	size_t frozen_line[EXPERIMENT_MAX_LIST]; /* the line of each in the file, for messages */
 	double lr[EXPERIMENT_MAX_LIST];
 	int nlr;
 	long seeds[EXPERIMENT_MAX_LIST];

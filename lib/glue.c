@@ -73,6 +73,39 @@ const struct task *task_find(const char *name)
 	return NULL;
 }
 
+/* name in lower case without - and _, into out (n bytes, cut there). */
+static void folded(const char *name, char *out, size_t n)
+{
+	size_t k = 0;
+	for (; *name && k + 1 < n; name++)
+		if (*name != '-' && *name != '_')
+			out[k++] = (char)(*name >= 'A' && *name <= 'Z' ? *name - 'A' + 'a' : *name);
+	out[k] = 0;
+}
+
+const struct task *task_meant(const char *name)
+{
+	/* Hugging Face datasets' names of MNLI's dev sets, folded */
+	static const char *const aliases[][2] = { { "mnlimatched", "mnli" }, { "mnlimismatched", "mnli-mm" } };
+	const size_t ntasks = sizeof tasks / sizeof *tasks;
+	const char *names[sizeof tasks / sizeof *tasks];
+	char want[64], have[64];
+	folded(name, want, sizeof want);
+	for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
+		if (!strcmp(want, aliases[i][0]))
+			return task_find(aliases[i][1]);
+	for (int by_folder = 0; by_folder < 2; by_folder++)
+		for (size_t i = 0; i < ntasks; i++) {
+			folded(by_folder ? tasks[i].folder : tasks[i].name, have, sizeof have);
+			if (!strcmp(want, have))
+				return &tasks[i];
+		}
+	for (size_t i = 0; i < ntasks; i++)
+		names[i] = tasks[i].name;
+	const char *near = err_nearest(want, names, ntasks);
+	return near ? task_find(near) : NULL;
+}
+
 const struct task *task_all(size_t *n)
 {
 	*n = sizeof tasks / sizeof *tasks;
@@ -222,7 +255,7 @@ static int split(struct glue_reader *r, char *line)
 
 /* Does a header line (already split into n columns) fit layout l? "..." in l->header stands for
  * any number of columns. */
-static int header_fits(struct glue_reader *r, int n, const struct layout *l)
+static int header_fits(const struct glue_reader *r, int n, const struct layout *l)
 {
 	char names[512], *name[MAX_COLS], *save;
 	int m = 0, dots = -1;
@@ -253,9 +286,32 @@ static void describe(char *buf, size_t n, const struct layout *l)
 			*p = ' ';
 }
 
+/* The other tasks whose files have the columns of a first line split into n (r->cols), as advice
+ * after a message: "; its columns are those of sst2's train and dev files: give -t sst2", or
+ * "" when none has them. */
+static void lookalike(const struct glue_reader *r, int n, char *buf, size_t size)
+{
+	char which[256] = "", give[128] = "";
+	int found = 0;
+	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+		const struct task_files *f = &files[i];
+		int test = header_fits(r, n, &f->test);
+		/* CoLA's train and dev files have no header: 4 columns, the label 0 or 1 second */
+		int headerless = !f->labelled.header && f->labelled.ncols == n && n > 1 &&
+				 (!strcmp(r->cols[1], "0") || !strcmp(r->cols[1], "1"));
+		if (!strcmp(f->task, r->task->name) || !(test || header_fits(r, n, &f->labelled) || headerless))
+			continue;
+		snprintf(which + strlen(which), sizeof which - strlen(which), "%s%s's %s", found ? " or " : "", f->task,
+			 test ? "test files" : "train and dev files");
+		snprintf(give + strlen(give), sizeof give - strlen(give), "%s-t %s", found++ ? " or " : "", f->task);
+	}
+	snprintf(buf, size, found ? "; its columns are those of %s: give %s" : "", which, give);
+}
+
 static int choose_layout(struct glue_reader *r, char *line, size_t len)
 {
 	const struct task_files *f = NULL;
+	char other[512];
 	for (size_t i = 0; i < sizeof files / sizeof *files; i++)
 		if (!strcmp(files[i].task, r->task->name))
 			f = &files[i];
@@ -276,6 +332,14 @@ static int choose_layout(struct glue_reader *r, char *line, size_t len)
 		r->lay.ncols = n;
 		r->labelled = 1;
 	} else if (!f->labelled.header && f->labelled.ncols > 0) {
+		/* the line is data: unless it has other columns, or is another task's header */
+		lookalike(r, n, other, sizeof other);
+		if (n != f->labelled.ncols)
+			return err_set(E_FORMAT, "%s: line 1: %d columns, expected %d (%s's train and dev files have no "
+					      "header)%s", in_name(r->in), n, f->labelled.ncols, r->task->name, other);
+		if (*other)
+			return err_set(E_FORMAT, "%s: line 1: a header line, and %s's train and dev files have none%s",
+				       in_name(r->in), r->task->name, other);
 		r->lay = f->labelled; /* no header: the line is data */
 		r->labelled = 1;
 		r->first_is_data = 1;
@@ -285,8 +349,9 @@ static int choose_layout(struct glue_reader *r, char *line, size_t len)
 		describe(a, sizeof a, &f->test);
 		if (f->labelled.header)
 			describe(b, sizeof b, &f->labelled);
-		return err_set(E_FORMAT, "%s: line 1: not a %s file header; expected columns: %s%s%s", in_name(r->in),
-			       r->task->name, b, *b ? " (train/dev) or: " : "", a);
+		lookalike(r, n, other, sizeof other);
+		return err_set(E_FORMAT, "%s: line 1: not a %s file header; expected columns: %s%s%s%s", in_name(r->in),
+			       r->task->name, b, *b ? " (train/dev) or: " : "", a, other);
 	}
 	if (r->lay.label == LAST)
 		r->lay.label = n;

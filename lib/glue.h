@@ -19,6 +19,11 @@ struct task {
 
 /* The task named name ("cola", "sst2", ..., "mnli-mm", "ax"), or NULL. */
 const struct task *task_find(const char *name);
+/* The task a user most likely meant by a name that is none: its GLUE folder's name or its own
+ * in any case, with or without - and _ ("SST-2", "STSB", "mnli_mm"), Hugging Face datasets'
+ * name ("mnli_matched"), else the nearest name (err_nearest: "rtee"); or NULL. Every message
+ * about an unknown task suggests it. */
+const struct task *task_meant(const char *name);
 /* Every task, for listing; *n gets the count. */
 const struct task *task_all(size_t *n);
 /* The file names of the task's labelled splits in its GLUE folder: "train.tsv", and "dev.tsv"

@@ -6,6 +6,7 @@
 #include "err.h"
 #include "glue.h"
 #include "metrics.h"
+#include "record.h"
 #include "rng.h"
 
 /* Sums: Neumaier's compensated summation, whose error does not grow with the number of terms. */
@@ -248,7 +249,7 @@ static int check_value(const struct task *t, double v, const char *what, size_t 
 {
 	if (t->nlabels ? v == floor(v) && v >= 0 && v < t->nlabels : isfinite(v))
 		return 0;
-	return err_set(E_ARG, "example %zu: %s %g is not %s of %s", i + 1, what, v,
+	return err_set(E_ARG, "example %zu: %s %g is not %s of %s", i + 1, what, unsigned_nan(v),
 		       t->nlabels ? "a class" : "a finite score", t->name);
 }
 

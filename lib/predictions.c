@@ -210,9 +210,9 @@ static int write_scores(struct out *out, const struct task *task, enum label_ord
 	for (int c = 0; c < task->nlabels; c++)
 		sum += p[c] = exp((double)logits[c] - top);
 	for (int c = 0; c < task->nlabels && !rc; c++)
-		rc = out_printf(out, "\t%.9g", (double)logits[class_from_order(task, order, c)]);
+		rc = out_printf(out, "\t%.9g", unsigned_nan(logits[class_from_order(task, order, c)]));
 	for (int c = 0; c < task->nlabels && !rc; c++)
-		rc = out_printf(out, "\t%.9g", p[class_from_order(task, order, c)] / sum);
+		rc = out_printf(out, "\t%.9g", unsigned_nan(p[class_from_order(task, order, c)] / sum));
 	return rc;
 }
 

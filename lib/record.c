@@ -66,6 +66,11 @@ void label_format(double label, char *buf)
 	}
 }
 
+double unsigned_nan(double v)
+{
+	return isnan(v) ? fabs(v) : v;
+}
+
 void yaml_number(double v, char *buf)
 {
 	if (isnan(v)) {

@@ -31,6 +31,11 @@ void label_format(double label, char *buf);
 /* Reads a label written by label_format (or any finite number; "-" is none). 0 or E_FORMAT. */
 int label_parse(const char *text, double *label);
 
+/* v as printf should show it: a NaN without its sign. printf spells a NaN "nan" or "-nan" by a
+ * sign bit that means nothing (x86 makes 0/0 negative, a stream may hold either), so every
+ * number elsa prints with %g or %f goes through this, and reads "nan" alike. */
+double unsigned_nan(double v);
+
 /* A number for elsa's YAML outputs: the shortest text that reads back to it, with a '.' before
  * any exponent so that YAML 1.1 readers (PyYAML) read a float ("1.0e-05", not "1e-05");
  * "null" for NAN (an undefined metric). buf needs 32 bytes. */

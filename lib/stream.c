@@ -59,6 +59,25 @@ int stream_magic(const void *first8)
 	return !memcmp(first8, MAGIC, 8);
 }
 
+const char *stream_foreign(const void *b, size_t n)
+{
+	const unsigned char *c = b;
+	size_t i = 0;
+	/* safetensors: the JSON header's size as 8 bytes, then the header */
+	if (n >= 9 && c[8] == '{' && get64(c) > 1 && get64(c) < ((uint64_t)1 << 32))
+		return "a safetensors file (a model's weights)";
+	if (n >= 4 && !memcmp(c, "PK\3\4", 4))
+		return "a zip archive (PyTorch's pytorch_model.bin?)";
+	/* JSON: an object, its first key begun (a token stream's first id never is) */
+	while (i < n && (c[i] == ' ' || c[i] == '\t' || c[i] == '\n' || c[i] == '\r'))
+		i++;
+	if (i >= n || c[i++] != '{')
+		return NULL;
+	while (i < n && (c[i] == ' ' || c[i] == '\t' || c[i] == '\n' || c[i] == '\r'))
+		i++;
+	return i < n && (c[i] == '"' || c[i] == '}') ? "a JSON file (a config.json?)" : NULL;
+}
+
 const char *stream_header_diff(const struct stream_header *a, const struct stream_header *b, char *buf, size_t n)
 {
 	if (a->model != b->model)
@@ -123,6 +142,8 @@ static int parse_header(struct stream_reader *r, const unsigned char *b, struct 
 	if (!memcmp(b, "#elsa-to", 8))
 		return err_set(E_FORMAT, "%s: a token stream (elsa-tokens(5)), not a tensor stream: elsa-embed makes one from it",
 			       name);
+	if (memcmp(b, MAGIC, 8) && stream_foreign(b, HEADER_SIZE))
+		return err_set(E_FORMAT, "%s: %s, not a tensor stream (elsa-stream(5))", name, stream_foreign(b, HEADER_SIZE));
 	if (memcmp(b, MAGIC, 8))
 		return err_set(E_FORMAT, "%s: not an elsa tensor stream (bad magic)", name);
 	if (version != STREAM_VERSION)

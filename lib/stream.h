@@ -37,6 +37,10 @@ struct in;
 struct stream_reader *stream_open_in(struct in *in);
 /* 1 when the first bytes of a (decompressed) input are a tensor stream's magic. */
 int stream_magic(const void *first8);
+/* What the first bytes b[0..n) of an input that is no stream say it is, for messages: "a
+ * safetensors file (a model's weights)", "a zip archive (PyTorch's pytorch_model.bin?)", "a
+ * JSON file (a config.json?)"; or NULL (16 bytes tell them). */
+const char *stream_foreign(const void *b, size_t n);
 const struct stream_header *stream_header(const struct stream_reader *r);
 /* 1: the next record, states converted to f32; 0: the clean end (every segment had its end
  * marker); <0: E_TRUNC for a cut stream, E_FORMAT for corruption, with file and record named. */

@@ -85,9 +85,12 @@ struct tokens_reader *tokens_open_in(struct in *in)
 		return NULL;
 	}
 	r->in = in;
-	char magic[8];
-	if (in_peek(in, magic, sizeof magic) == sizeof magic && stream_magic(magic)) {
-		err_set(E_FORMAT, "%s: a tensor stream (elsa-stream(5)), not a token stream", in_name(in));
+	char first[16];
+	long n = in_peek(in, first, sizeof first);
+	const char *kind = n >= 8 && stream_magic(first) ? "a tensor stream (elsa-stream(5))" :
+			   n > 0 ? stream_foreign(first, (size_t)n) : NULL;
+	if (kind) {
+		err_set(E_FORMAT, "%s: %s, not a token stream (elsa-tokens(5))", in_name(in), kind);
 		tokens_close(r);
 		return NULL;
 	}
@@ -168,6 +171,16 @@ static int parse_record(struct tokens_reader *r, char *line, struct record *rec)
 	return 0;
 }
 
+/* A first line that is neither a header nor a record: the reason given (err_msg()), and what the
+ * input likely is (text with TABs, but no token stream: a GLUE file not yet tokenized). */
+static int not_tokens(int rc)
+{
+	char why[512];
+	snprintf(why, sizeof why, "%s", err_msg());
+	return err_set(rc, "%s; not a token stream (no #elsa-tokens header): a GLUE TSV file? elsa-tokenize makes its "
+			   "token stream", why);
+}
+
 int tokens_next(struct tokens_reader *r, struct record *rec)
 {
 	const char *name = in_name(r->in);
@@ -180,6 +193,8 @@ int tokens_next(struct tokens_reader *r, struct record *rec)
 			return err_set(E_TRUNC, "%s: line %zu: truncated (the last line has no newline)", name, r->line);
 		if (len && line[len - 1] == '\r') /* a file that went through a CRLF editor */
 			line[--len] = 0;
+		if (strlen(line) != len && !r->has_header && r->line == 1)
+			return err_set(E_FORMAT, "%s: line 1: NUL byte: binary data, not a token stream (elsa-tokens(5))", name);
 		if (strlen(line) != len)
 			return err_set(E_FORMAT, "%s: line %zu: NUL byte", name, r->line);
 		if (!strncmp(line, MAGIC, strlen(MAGIC))) {
@@ -211,7 +226,9 @@ int tokens_next(struct tokens_reader *r, struct record *rec)
 		}
 		if (r->has_header && !r->open_segment)
 			return err_set(E_FORMAT, "%s: line %zu: a record after the end line", name, r->line);
-		if ((rc = parse_record(r, line, rec)) < 0)
+		if ((rc = parse_record(r, line, rec)) < 0 && !r->has_header && r->line == 1)
+			return not_tokens(rc);
+		if (rc < 0)
 			return rc;
 		r->count++;
 		return 1;

@@ -766,6 +766,8 @@ static void plot_script(const struct table *tb, FILE *g, const char *base)
 	}
 	fprintf(g, "set xlabel 'trained layers (of %d)'\nset ylabel 'quality relative to the baseline (%%)'\n", tb->layers);
 	fprintf(g, "set key bottom right\nset grid\nset xrange [0:%d]\nset xtics 1\n", tb->layers);
+	/* the 90% line always shows: the y axis reaches 90 whatever the points (all above it, or below) */
+	fprintf(g, "set yrange [*<90:90<*]\n");
 	fprintf(g, "set arrow from 0,90 to %d,90 nohead dashtype 2 lc rgb 'gray'\n", tb->layers);
 	const char *const terms[][2] = { { "svg size 720,480 dynamic", "svg" }, { "pngcairo size 720,480", "png" } };
 	for (int k = 0; k < 2; k++) {

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -370,16 +371,19 @@ static size_t list_failures(const char *dir)
 	return n;
 }
 
-/* Where the study's report and figure are, and its time, on stderr. */
-static void say_written(const char *dir, double seconds)
+/* Where the study's report and figure are, and the time this pass took (which trained only the
+ * runs not done before it), on stderr. */
+static void say_written(const char *dir, double seconds, size_t trained, size_t runs)
 {
 	char *svg = xprintf("%s/figure.svg", dir);
+	char *what = xprintf("this pass took %.0fs (%zu of the %zu runs trained in it)", seconds, trained, runs);
 	int drawn = access(svg, F_OK) == 0;
 	free(svg);
 	if (drawn)
-		warn("the study took %.0fs: report %s/report.md, figure %s/figure.svg and .png", seconds, dir, dir);
+		warn("%s: report %s/report.md, figure %s/figure.svg and .png", what, dir, dir);
 	else
-		warn("the study took %.0fs: report %s/report.md (no figure: see elsa-report --plot)", seconds, dir);
+		warn("%s: report %s/report.md (no figure: see elsa-report --plot)", what, dir);
+	free(what);
 }
 
 /* DIR/report.md on stdout. */
@@ -430,7 +434,8 @@ static void check_model(const struct experiment *e, const char *path)
 		die_lib();
 	for (int i = 0; i < e->nfrozen; i++)
 		if (e->frozen[i] > m.cfg.layers)
-			die("%s: frozen: %d, the model has %d layers", path, e->frozen[i], m.cfg.layers);
+			die("%s: line %zu: frozen: %d, the model has %d layers; give 0 to %d", path, e->frozen_line[i],
+			    e->frozen[i], m.cfg.layers, m.cfg.layers);
 	model_close(&m);
 }
 
@@ -566,6 +571,8 @@ int main(int argc, char **argv)
 		return cli_exit();
 	}
 	double started = now_seconds();
+	struct timespec began;
+	clock_gettime(CLOCK_REALTIME, &began);
 	int rc = run_make(dir, &e, jobs);
 	experiment_free(&e);
 	if (rc != 0) {
@@ -576,7 +583,7 @@ int main(int argc, char **argv)
 	}
 	print_report(dir);
 	if (!quiet)
-		say_written(dir, now_seconds() - started);
+		say_written(dir, now_seconds() - started, sweep_count(dir, "runs/*/*/run.yaml", &began), count_runs(dir));
 	free(mkpath), free(dir), free(bin);
 	return cli_exit();
 }

@@ -1,11 +1,12 @@
 /* sweep.h: what elsa-sweep's parts share: the names of runs, formatted text, submitting the study
- * to Slurm (slurm.c), and the state of a sweep folder's runs (--status). */
+ * to Slurm (slurm.c), and the state of a sweep folder's runs (--status, the progress line). */
 #ifndef ELSA_SWEEP_H
 #define ELSA_SWEEP_H
 
 #include <stddef.h>
 
 struct experiment;
+struct timespec;
 
 /* A run's folder name: N6-lr2e-05-seed1 (N0+emb-... when the embeddings train too). Dies when
  * it does not fit in n bytes. */
@@ -22,6 +23,11 @@ void slurm_submit(const struct experiment *e, const char *experiment, const char
 /* Prints each run of DIR's runs.list with its state (done, running, failed and why, missing)
  * and the counts. Dies when DIR is no sweep folder. */
 void sweep_status(const char *dir);
+
+/* How many files under dir match the glob pattern (a path below dir, such as every run's
+ * run.yaml); with since set, only those written at or after it (CLOCK_REALTIME, the clock of
+ * file times). */
+size_t sweep_count(const char *dir, const char *pattern, const struct timespec *since);
 
 /* Shows a study running in DIR on the terminal (watch.c): what comes through fd (make's and its
  * jobs' messages) above a progress line of e's caches and the runs (of `runs`) done, failed,

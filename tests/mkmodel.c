@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "err.h"
 #include "io.h"
+#include "json.h"
 #include "model.h"
 #include "rng.h"
 #include "safetensors.h"
@@ -216,9 +217,13 @@ static int copy_tokenizer(const char *dst)
 		if (!strcmp(files[i], "vocab.txt"))
 			for (size_t k = 0; k < n; k++)
 				vocab += text[k] == '\n';
-		if (!strcmp(files[i], "vocab.json"))
-			for (size_t k = 0; k + 2 < n; k++)
-				vocab += text[k] == '"' && text[k + 1] == ':' ? 1 : 0;
+		if (!strcmp(files[i], "vocab.json")) { /* its entries (a token may hold '":') */
+			struct json *j = json_parse(text, n, path);
+			if (!j || json_type(j, json_root(j)) != J_OBJECT)
+				die("%s: not a JSON object of tokens", path);
+			vocab = (int)json_len(j, json_root(j));
+			json_free(j);
+		}
 		free(text);
 	}
 	if (!vocab)

@@ -57,6 +57,9 @@ static const char usage[] =
 	"  -j, --threads N        threads (default: ELSA_THREADS, else the usable CPUs)\n"
 	"  -q, --quiet            no progress, dev or resume lines on stderr (only what went wrong)\n"
 	"      --predict RUN_DIR  predict STREAM with a trained run; predictions on stdout (or -o)\n"
+	"      --scores           with --predict: each class's name, logit and probability too\n"
+	"      --label-order O    with --predict: number the classes as glue (elsa's, the default) or\n"
+	"                         datasets (Hugging Face datasets'; MNLI and AX differ)\n"
 	"  -h, --help         this help;  -V, --version  the version\n";
 
 struct options {
@@ -316,7 +319,7 @@ static double step_once(struct session *s, long step, long at)
 	if (!isfinite(loss) || !isfinite(norm)) {
 		ckpt_remove(&s->ck); /* a resume would only stop here again */
 		die("step %ld: the %s is %g (lr %g): stopped, nothing written", step + 1,
-		    isfinite(loss) ? "gradient norm" : "loss", isfinite(loss) ? norm : loss, (double)lr);
+		    isfinite(loss) ? "gradient norm" : "loss", unsigned_nan(isfinite(loss) ? norm : loss), (double)lr);
 	}
 	adamw_step(&s->opt, &s->f.ps, s->f.grad, lr, clip_factor(norm, 1.0));
 	s->progress.trained_tokens += s->f.b.T;
@@ -336,7 +339,7 @@ static void log_loss(struct session *s, long step, long epoch)
 	const char *slash = strrchr(s->o->run_dir, '/'), *name = slash && slash[1] ? slash + 1 : s->o->run_dir;
 	if (!quiet)
 		fprintf(stderr, "%s: %s: step %ld/%ld epoch %ld loss %.6f lr %.3g, %.0f tokens/s, %ldm%02lds left\n", prog,
-			name, step + 1, s->total, epoch, mean, (double)lr, rate, (long)left / 60, (long)left % 60);
+			name, step + 1, s->total, epoch, unsigned_nan(mean), (double)lr, rate, (long)left / 60, (long)left % 60);
 	s->progress.window = 0;
 	s->progress.in_window = 0;
 }
@@ -351,8 +354,8 @@ static void evaluate_epoch(struct session *s, long step, long epoch)
 	if (metrics_evaluate(s->task, s->dev.label, s->pred, s->dev.n, &ev->e) < 0)
 		die_lib();
 	if (!quiet)
-		fprintf(stderr, "%s: epoch %ld dev loss %.6f %s %.6f\n", prog, epoch, ev->loss,
-			ev->e.m[ev->e.primary].name, ev->e.m[ev->e.primary].value);
+		fprintf(stderr, "%s: epoch %ld dev loss %.6f %s %.6f\n", prog, epoch, unsigned_nan(ev->loss),
+			ev->e.m[ev->e.primary].name, unsigned_nan(ev->e.m[ev->e.primary].value));
 	if (s->best && run_best(s->rec.evals, s->rec.nevals) == s->rec.nevals - 1)
 		memcpy(s->best, s->f.ps.mem, s->f.ps.size * sizeof *s->best);
 }

@@ -44,7 +44,7 @@ static void print_values(const struct record *r, uint32_t hidden)
 		const float *v = r->states + (size_t)t * hidden;
 		printf("%s\t%" PRIu32 "\t", r->id, t);
 		for (uint32_t k = 0; k < hidden; k++)
-			printf(k ? " %.9g" : "%.9g", v[k]);
+			printf(k ? " %.9g" : "%.9g", unsigned_nan(v[k]));
 		putchar('\n');
 	}
 }
@@ -142,12 +142,15 @@ int main(int argc, char **argv)
 	if (argc - optind > 1)
 		die("one input at a time (concatenate streams with cat)");
 	struct in *in = in_open(optind < argc ? argv[optind] : "-");
-	char magic[8];
+	char first[16];
 	long n;
-	if (!in || (n = in_peek(in, magic, sizeof magic)) < 0)
+	if (!in || (n = in_peek(in, first, sizeof first)) < 0)
 		die_lib();
-	if (n == sizeof magic && stream_magic(magic))
+	if (n >= 8 && stream_magic(first))
 		view_tensors(in, mode);
+	else if (stream_foreign(first, (size_t)n))
+		die("%s: %s, not a stream: elsa-view reads token and tensor streams (elsa-tokens(5), elsa-stream(5))",
+		    in_name(in), stream_foreign(first, (size_t)n));
 	else
 		view_tokens(in, mode);
 	return cli_exit();

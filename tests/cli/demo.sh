@@ -38,6 +38,21 @@ case $B in
 	check "... its sentiment task learns: frozen 0 scores $sst2, far above chance (50)" "awk 'BEGIN { exit !($sst2 > 60) }'"
 	check "... no frozen-0 run collapsed" "! grep '^| 0 | 4 |' '$T/table.md' | grep -q collapsed"
 	check "... and the 90% row names a count for each task" "grep -Eq '^\\| \\*\\*fewest trained layers for 90%\\*\\* \\| \\| \\*\\*[0-4]\\*\\* \\| \\*\\*[0-4]\\*\\* \\|' '$T/table.md'"
+	# The table the README shows, the AVX2 build's: every word the same, every number within 2
+	# points (the last digits depend on the processor's vector kernels), the 90% row exact.
+	sed -n '/^| frozen | trained |/,/fewest trained layers/p' "$TOP/README.md" >"$T/readme.md"
+	sed -n '/^| frozen | trained |/,/fewest trained layers/p' "$T/table.md" >"$T/ours.md"
+	awk 'function num(x) { return x ~ /^-?[0-9]+([.][0-9]+)?$/ }
+	     function abs(x) { return x < 0 ? -x : x }
+	     { gsub(/[(%)]/, " ") }
+	     NR == FNR { want[FNR] = $0; n = FNR; next }
+	     { w = split(want[FNR], a); g = split($0, b); bad = w != g
+	       for (i = 1; i <= w && !bad; i++) bad = num(a[i]) && num(b[i]) ? abs(a[i] - b[i]) > 2 : a[i] != b[i]
+	       if (bad) { print "#   line " FNR ": README " want[FNR] "; the demo " $0; failed = 1; exit 1 } }
+	     END { if (!failed && (FNR != n || n < 7)) { print "#   " n " lines in the README, " FNR " printed"; exit 1 } }' \
+		"$T/readme.md" "$T/ours.md" >"$T/readme.diff"
+	check "... the table the README shows (numbers within 2 points)" "[ ! -s '$T/readme.diff' ]"
+	cat "$T/readme.diff"
 	check "... and it says where the figure is, and drew it" \
 		"grep -q 'figure $T/demo/study-builtin.sweep/figure.svg and .png' '$T/demo.err' && [ -s '$T/demo/study-builtin.sweep/figure.png' ]"
 	;;

@@ -230,6 +230,27 @@ fails "a token stream given where a tensor stream is needed, and what to do" "to
 	elsa-encode -m "$T/m" --to 1 "$T/tok100"
 fails "a tensor stream given where a token stream is needed" "l0raw: a tensor stream \\(elsa-stream\\(5\\)\\), not a token stream" \
 	elsa-embed -m "$T/m" "$T/l0raw"
+# Files that are no stream at all: what they are, and what to do.
+printf 'sentence\tlabel\nit is good .\t1\n' >"$T/sst2.tsv"
+fails "a GLUE TSV file given to elsa-embed: tokenize it first" \
+	"sst2.tsv: line 1: 2 fields, expected 4 \\(id, label, tokens, types\\); not a token stream \\(no #elsa-tokens header\\): a GLUE TSV file\\? elsa-tokenize makes its token stream\$" \
+	elsa-embed -m "$T/m" "$T/sst2.tsv"
+printf 'index\tsentence1\tsentence2\tlabel\n0\ta\tb\tentailment\n' >"$T/rte.tsv"
+fails "... an RTE file (four columns) too" "rte.tsv: line 1: label 'sentence1' is not a number; not a token stream .*elsa-tokenize makes its token stream\$" \
+	elsa-embed -m "$T/m" "$T/rte.tsv"
+fails "a model's weights given to elsa-view: what the file is" \
+	"m/model.safetensors: a safetensors file \\(a model's weights\\), not a stream: elsa-view reads token and tensor streams" \
+	elsa-view "$T/m/model.safetensors"
+fails "... to elsa-embed" "m/model.safetensors: a safetensors file \\(a model's weights\\), not a token stream" \
+	elsa-embed -m "$T/m" "$T/m/model.safetensors"
+fails "... to elsa-encode" "m/model.safetensors: a safetensors file \\(a model's weights\\), not a tensor stream" \
+	elsa-encode -m "$T/m" --to 1 "$T/m/model.safetensors"
+fails "a config.json given to elsa-view" "m/config.json: a JSON file \\(a config.json\\?\\), not a stream" elsa-view -c "$T/m/config.json"
+printf 'PK\003\004\024\000\000\000\010\000' >"$T/pytorch_model.bin"
+fails "a zip archive given to elsa-view" "pytorch_model.bin: a zip archive \\(PyTorch's pytorch_model.bin\\?\\), not a stream" \
+	elsa-view "$T/pytorch_model.bin"
+printf 'x\000y\n' >"$T/nul.bin"
+fails "binary data given to elsa-view" "nul.bin: line 1: NUL byte: binary data, not a token stream" elsa-view "$T/nul.bin"
 
 # 5. Sizes that would overflow: refused before any allocation. Each runs with at most 400 MB of
 # address space (ulimit -v), so an attempt at a huge allocation fails the test; under SAN=1

@@ -12,6 +12,10 @@ for m in bert-base-uncased roberta-base; do
 	type=bert
 	[ $m = roberta-base ] && type=roberta
 	mkmodel --type $type --layers 4 --hidden 32 --heads 2 --max-pos 514 --tokenizer "$S/models/$m" "$T/$m" >/dev/null
+	want=$(sed -n 's/^ *"vocab_size": *\([0-9]*\).*/\1/p' "$S/models/$m/config.json")
+	got=$(sed -n 's/^ *"vocab_size": *\([0-9]*\).*/\1/p' "$T/$m/config.json")
+	check "$m: mkmodel --tokenizer counts the vocabulary's entries: vocab_size $got, as $m's own config.json ($want)" \
+		"[ -n '$want' ] && [ '$got' = '$want' ]"
 	elsa-tokenize -m "$T/$m" -t rte "$S/glue/RTE/dev.tsv" | elsa-embed -m "$T/$m" |
 		elsa-encode -m "$T/$m" --to 4 --save 1="$T/$m.l1" --save 3="$T/$m.l3" >"$T/$m.l4"
 	check "$m: RTE dev through tokenize | embed | encode --save: 277 examples at layers 1, 3 and 4" \

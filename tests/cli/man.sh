@@ -1,5 +1,6 @@
-# The man pages: every page renders without a warning, and every long option a tool's --help
-# prints appears in the tool's man1 page, so that --help and the manual cannot drift apart.
+# The man pages: every page renders without a warning, and a tool's --help and the OPTIONS of its
+# man1 page name the same options, long and short (each set against the other, both ways), so
+# that --help and the manual cannot drift apart.
 . "${ELSA_TOP:-.}/tests/lib.sh"
 
 pages=$(ls "$TOP"/man/man1/*.1 "$TOP"/man/man5/*.5 "$TOP"/man/man7/*.7 2>/dev/null)
@@ -26,26 +27,28 @@ for f in $pages; do
 		"head -3 '$f' | grep -q '^\\.TH .*\"elsa $(elsa-view --version | cut -d' ' -f2)\"'"
 done
 
-# The long options of a tool's --help: those of its usage lines and those that begin its option
-# lines (the text before the description, and after a ';'), not options a description mentions.
+# The options of a tool's --help, long and short: those of its usage lines and those that begin
+# its option lines (the text before the description, and after a ';'), not options a
+# description mentions.
 help_options() {
 	awk '
 		/^usage:/ { usage = 1 }
 		usage && !/^(usage:|[ \t])/ { usage = 0 }
-		usage { print; next }
+		usage { sub(/^usage: [^ ]*/, ""); print; next }
 		/^[ \t]+-/ { n = split($0, part, ";")
 			for (i = 1; i <= n; i++) {
 				p = part[i]; sub(/^[ \t]+/, "", p)
 				if (p ~ /^-/) { sub(/  .*/, "", p); print p }
 			} }
-	' | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u
+	' | grep -oE -- '(^|[] [|(,])--?[A-Za-z][A-Za-z0-9-]*' | sed 's/^[] [|(,]//' | sort -u
 }
-# The page's text with roff's escapes for dashes and fonts undone.
-man_text() {
-	sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' -e 's/\\f([A-Za-z][A-Za-z]//g' -e 's/\\f\[[^]]*\]//g' -e 's/\\&//g' \
-		-e 's/\\c$//' "$1"
+# The options of a man1 page's OPTIONS section: those of each paragraph's tag (the line after
+# .TP), long and short.
+man_options() {
+	awk '/^\.SH/ { on = $2 == "OPTIONS" } on && prev ~ /^\.TP/ { print } { prev = $0 }' "$1" |
+		sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' -e 's/^\.[A-Z]* //' -e 's/"//g' |
+		grep -oE -- '(^|[ ,])--?[A-Za-z][A-Za-z0-9-]*' | sed 's/^[ ,]//' | sort -u
 }
-
 for bin in "$B"/elsa-*; do
 	[ -x "$bin" ] || continue
 	tool=$(basename "$bin")
@@ -55,15 +58,17 @@ for bin in "$B"/elsa-*; do
 		continue
 	fi
 	"$bin" --help >"$T/help" 2>&1
-	help_options <"$T/help" >"$T/opts"
-	man_text "$page" >"$T/man"
-	: >"$T/missing"
-	while read -r opt; do
-		grep -qE -- "$opt([^a-z0-9-]|\$)" "$T/man" || echo "$opt" >>"$T/missing"
-	done <"$T/opts"
-	check "$tool: its --help prints long options ($(wc -l <"$T/opts" | tr -d ' '))" "[ -s '$T/opts' ]"
-	check "$tool: every --help option is in $tool.1" "[ ! -s '$T/missing' ]"
+	help_options <"$T/help" >"$T/all"
+	man_options "$page" >"$T/manopts"
+	grep -- '^--' "$T/all" >"$T/opts"
+	check "$tool: its --help prints options ($(wc -l <"$T/all" | tr -d ' ')), its page's OPTIONS too ($(wc -l <"$T/manopts" | tr -d ' '))" \
+		"[ -s '$T/opts' ] && [ -s '$T/manopts' ]"
+	comm -23 "$T/all" "$T/manopts" >"$T/missing"
+	check "$tool: every option of --help is in the OPTIONS of $tool.1" "[ ! -s '$T/missing' ]"
 	[ -s "$T/missing" ] && echo "#   missing from $tool.1: $(tr '\n' ' ' <"$T/missing")"
+	comm -13 "$T/all" "$T/manopts" >"$T/missing"
+	check "$tool: every option of $tool.1's OPTIONS is in --help" "[ ! -s '$T/missing' ]"
+	[ -s "$T/missing" ] && echo "#   missing from --help: $(tr '\n' ' ' <"$T/missing")"
 	# Ranges: each option the tool checks as a number in [LO, HI] (as it says of a bad value)
 	# has both bounds in its paragraph of the rendered page.
 	MANWIDTH=1000 man -l "$page" 2>/dev/null | sed 's/\x1b\[[0-9;]*m//g' >"$T/rendered"
@@ -82,6 +87,34 @@ for bin in "$B"/elsa-*; do
 	check "$tool: the ranges $tool.1 gives are the tool's" "[ ! -s '$T/ranges' ]"
 	[ -s "$T/ranges" ] && sed 's/^/#   not in the page: /' "$T/ranges"
 done
+# Messages the pages quote, as the tools print them: "PAGE<TAB>COMMAND", run in a folder holding
+# "model" (12 layers), its model.safetensors, the token streams dev.tok and one.tok, the
+# tensor stream l9.zst and an RTE file dev.tsv; the command's one line on stderr must be in the page, word for word.
+DIAGNOSED='elsa-encode.1	elsa-encode -m model --to 12 dev.tok
+elsa-encode.1	elsa-encode -m model --to 12 model.safetensors
+elsa-stream.5	elsa-encode -m model --to 1 one.tok
+elsa-stream.5	elsa-encode -m model --to 1 model.safetensors
+elsa-stream.5	elsa-encode -m model --to 1 dev.tsv
+elsa-embed.1	elsa-embed -m model model.safetensors
+elsa-tokens.5	elsa-embed -m model model.safetensors
+elsa-tokens.5	elsa-embed -m model l9.zst'
+D=$T/diag
+mkdir "$D"
+mkmodel --layers 12 --hidden 8 --heads 2 --intermediate 16 "$D/model" >/dev/null && cp "$D/model/model.safetensors" "$D/"
+printf '#elsa-tokens 1 task=rte tokenizer=0000000000000000 max_len=128\nex7\t1\t2 5 3\t0 0 0\n#end 1\n' >"$D/one.tok"
+cp "$D/one.tok" "$D/dev.tok"
+printf 'index\tsentence1\tsentence2\tlabel\n0\tThe cat sat on the mat.\tA cat sat.\tentailment\n' >"$D/dev.tsv"
+elsa-embed -m "$D/model" "$D/dev.tok" >"$D/l9.zst"
+while IFS='	' read -r page cmd; do
+	f=$(ls "$TOP"/man/man*/"$page")
+	(cd "$D" && sh -c "$cmd" >/dev/null 2>"$T/msg")
+	# the page's lines, unescaped as man shows them
+	sed -e 's/\\-/-/g' -e "s/\\\\(aq/'/g" -e 's/\\e/\\/g' "$f" >"$T/page"
+	check "$page quotes what '$cmd' says ($(cat "$T/msg"))" "[ \$(wc -l <'$T/msg') = 1 ] && grep -qxF -f '$T/msg' '$T/page'"
+done <<EOF
+$DIAGNOSED
+EOF
+
 # Every tool takes -h and -V alike.
 version=$(elsa-view --version | cut -d" " -f2)
 for t in tokenize embed encode train evaluate report view sweep export; do

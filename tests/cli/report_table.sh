@@ -217,4 +217,31 @@ while read -r task f90 f85; do
 	check "$task: fewest trained layers for 90% is $f90 (yaml)" \
 		"awk '/^  $task:/ { t = 1; next } /^  [a-z]/ { t = 0 } t && /fewest_trained_for_90:/ { g = \$2 } END { exit g != \"$f90\" }' '$T/table.yaml'"
 done <"$T/fewest"
+
+# elsa-report(1)'s example that sorts the TSV rows, run on these runs: the header line stays on
+# top, and the rows follow, all of them, by relative quality (column 12) from the highest.
+awk '/^\.SH/ { ex = $2 == "EXAMPLES" } ex && /format tsv/ { on = 1 } on { print; if (!/[|\\]$/) exit }' \
+	"$TOP/man/man1/elsa-report.1" | sed -e 's/\\-/-/g' -e 's/\\(aq/'\''/g' -e 's/\\e/\\/g' -e "s|study.sweep/runs|$T/runs|" >"$T/sort.sh"
+elsa-report --format tsv "$T/runs" >"$T/plain.tsv"
+sh "$T/sort.sh" >"$T/sorted.tsv" 2>"$T/sort.err"
+check "elsa-report(1)'s sorting example keeps the header line on top ($(head -c 40 "$T/sorted.tsv" | head -1))" \
+	"[ -s '$T/sort.sh' ] && head -1 '$T/sorted.tsv' | grep -q '^task	metric	frozen	' && [ ! -s '$T/sort.err' ]"
+check "... then every row, by relative quality from the highest" \
+	"[ \"\$(tail -n +2 '$T/sorted.tsv' | sort)\" = \"\$(tail -n +2 '$T/plain.tsv' | sort)\" ] &&
+	 awk -F'\t' 'NR > 2 && \$12 > last { exit 1 } { last = \$12 }' '$T/sorted.tsv'"
+
+# The figure of a study whose every point lies above 90% (96.25 to 100): its y axis still reaches
+# 90, so the dashed 90% line shows (gnuplot would scale it to 96-100).
+R=$T/high
+run rte 0 1.0e-05 1 0.80
+run rte 2 1.0e-05 1 0.79
+run rte 4 1.0e-05 1 0.78
+run rte 5 1.0e-05 1 0.77
+if command -v gnuplot >/dev/null; then
+	ok "the figure of a study above 90% everywhere" elsa-report --plot "$T/high/figure" "$R"
+	check "... has 90 on its y axis (its tick labels: $(sed -n 's/.*<tspan[^>]*> *\([0-9.]*\)<\/tspan>.*/\1/p' "$T/high/figure.svg" | tr '\n' ' '))" \
+		"grep -q '<tspan[^>]*> 90</tspan>' '$T/high/figure.svg'"
+else
+	skip "the figure of a study above 90% everywhere has 90 on its y axis" "gnuplot is not installed"
+fi
 done_testing

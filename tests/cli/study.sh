@@ -68,7 +68,7 @@ elsa-embed -m "$T/model9" "$S/cache/sst2/dev.tokens" >"$T/m9.zst"
 elsa-train -m "$T/model9" -t sst2 --train "$T/m9.zst" --dev "$T/m9.zst" -o "$T/m9run" --max-steps 1 2>/dev/null
 fails "elsa-report on runs of two models" "made with another model" elsa-report "$S/runs/sst2/N0-lr0.001-seed1" "$T/m9run"
 printf 'model: model\ndata: data\ntasks: [sst2]\nfrozen: [0, 9]\nlr: [1e-3]\nseeds: [1]\n' >"$T/bad.yaml"
-fails "a frozen count past the model's layers" "bad.yaml: frozen: 9, the model has 2 layers" elsa-sweep --dry-run "$T/bad.yaml"
+fails "a frozen count past the model's layers" "bad.yaml: line 4: frozen: 9, the model has 2 layers; give 0 to 2" elsa-sweep --dry-run "$T/bad.yaml"
 printf 'model: model\ndata: data\ntasks: [sst3]\nfrozen: [0]\nlr: [1e-3]\nseeds: [1]\n' >"$T/bad.yaml"
 fails "an unknown task" "bad.yaml: line 3: tasks: 'sst3' is not a GLUE task" elsa-sweep --dry-run "$T/bad.yaml"
 printf 'model: model\ndata: data\ntasks: [sst2]\nlr: [1e-3]\nseeds: [1]\n' >"$T/bad.yaml"

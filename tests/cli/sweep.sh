@@ -46,11 +46,40 @@ if command -v script >/dev/null 2>&1; then
 	check "... and no progress line on a pipe" "! grep -q 'caches [0-9]' '$T/div.err'"
 	study tty.yaml '[1e-3]'
 	script -qec "elsa-sweep '$T/tty.yaml' >/dev/null" /dev/null | tr '\r' '\n' >"$T/tty.err"
-	check "a study that finishes says where its report and figure are" \
-		"grep -q '^elsa-sweep: the study took [0-9]*s: report $T/tty.sweep/report.md, figure $T/tty.sweep/figure.svg and .png' '$T/tty.err'"
+	check "a study that finishes says what this pass took and where its report and figure are" \
+		"grep -q '^elsa-sweep: this pass took [0-9]*s (2 of the 2 runs trained in it): report $T/tty.sweep/report.md, figure $T/tty.sweep/figure.svg and .png' '$T/tty.err'"
+	rm "$T/tty.sweep/runs/sst2/N2-lr0.001-seed1/run.yaml"
+	script -qec "elsa-sweep '$T/tty.yaml' >/dev/null" /dev/null | tr '\r' '\n' >"$T/tty.err"
+	check "... and a rerun, what this pass did (1 of the 2 runs)" \
+		"grep -q '^elsa-sweep: this pass took [0-9]*s (1 of the 2 runs trained in it): report' '$T/tty.err'"
 	rm -rf "$T/tty.sweep"
 	script -qec "elsa-sweep -q '$T/tty.yaml' >/dev/null" /dev/null | tr '\r' '\n' >"$T/quiet.err"
 	check "-q: on a terminal, no progress and no closing line" "! grep -q 'caches [0-9]\\|the study took' '$T/quiet.err' && [ -s '$T/tty.sweep/report.md' ]"
+	# The tools beside a copy of elsa-sweep (it runs those beside its own binary): an elsa-train
+	# that takes $SLOW seconds more per run, an elsa-evaluate that fails when $FAIL is set.
+	mkdir "$T/bin"
+	cp "$B/elsa-sweep" "$T/bin/"
+	for t in tokenize embed encode report; do ln -s "$B/elsa-$t" "$T/bin/elsa-$t"; done
+	printf '#!/bin/sh\nsleep ${SLOW:-0}\nexec "%s/elsa-train" "$@"\n' "$B" >"$T/bin/elsa-train"
+	printf '#!/bin/sh\n[ -z "${FAIL:-}" ] || { echo "elsa-evaluate: not today" >&2; exit 1; }\nexec "%s/elsa-evaluate" "$@"\n' \
+		"$B" >"$T/bin/elsa-evaluate"
+	chmod +x "$T/bin/elsa-train" "$T/bin/elsa-evaluate"
+	study slow.yaml '[1e-3, 2e-3]'
+	sed -i 's/^jobs: 2$/jobs: 1/' "$T/slow.yaml"
+	FAIL=1 script -qec "'$T/bin/elsa-sweep' '$T/slow.yaml' >/dev/null" /dev/null | tr '\r' '\n' | sed 's/\x1b\[K//g' >"$T/slow.err"
+	check "a run counts as done once trained, not once evaluated (every evaluation failed here)" \
+		"grep -Eq '^elsa-sweep: caches 4/4, runs 4/4 done, [0-9]+m[0-9]{2}s elapsed\$' '$T/slow.err' && [ ! -e '$T/slow.sweep/runs/sst2/N0-lr0.001-seed1/eval.yaml' ]"
+	# The time left, in seconds, of each progress line, with the runs done: it never grows
+	# while no run ends (lines of the same count), and some lines show it.
+	rm -rf "$T/slow.sweep"
+	SLOW=2 script -qec "'$T/bin/elsa-sweep' '$T/slow.yaml' >/dev/null" /dev/null | tr '\r' '\n' | sed 's/\x1b\[K//g' >"$T/slow.err"
+	sed -n 's/^elsa-sweep: caches 4\/4, runs \([0-9]\)\/4 done, .*, about \([0-9]*\)m\([0-9]*\)s left$/\1 \2 \3/p' "$T/slow.err" >"$T/left"
+	awk '$1 == runs && $2 * 60 + $3 > left { print "#   runs " $1 " done: " left " s left, then " $2 * 60 + $3 " s" }
+	     $1 == runs { pairs++ } { runs = $1; left = $2 * 60 + $3 }
+	     END { if (pairs < 2) print "#   only " pairs + 0 " pairs of lines of the same count" }' "$T/left" >"$T/left.bad"
+	check "the time left, from the runs that ended, does not grow while none ends ($(wc -l <"$T/left" | tr -d ' ') lines)" \
+		"[ ! -s '$T/left.bad' ]"
+	cat "$T/left.bad"
 else
 	skip "sweep progress on a terminal" "script(1) is not installed"
 fi
@@ -148,13 +177,13 @@ fails "two sweeps of other epochs are not pooled into one cell" "one cell \\(sst
 # Experiment files refused before anything runs, with the line and the setting meant.
 study bad.yaml '[1e-3]' 'epoch: 2
 '
-fails "an unknown setting names the one meant" "bad.yaml: line 10: epoch is not a setting \\(epochs\\?\\)" elsa-sweep --dry-run "$T/bad.yaml"
+fails "an unknown setting names the one meant" "bad.yaml: line 10: epoch is not a setting; did you mean epochs\\?" elsa-sweep --dry-run "$T/bad.yaml"
 study bad.yaml '[1e-3]' 'learning_rate: 2e-5
 '
-fails "Hugging Face's names are recognized" "line 10: learning_rate is not a setting \\(lr\\?\\)" elsa-sweep --dry-run "$T/bad.yaml"
+fails "Hugging Face's names are recognized" "line 10: learning_rate is not a setting; did you mean lr\\?" elsa-sweep --dry-run "$T/bad.yaml"
 study bad.yaml '[1e-3]' 'max_length: 64
 '
-fails "... max_length" "line 10: max_length is not a setting \\(max_len\\?\\)" elsa-sweep --dry-run "$T/bad.yaml"
+fails "... max_length" "line 10: max_length is not a setting; did you mean max_len\\?" elsa-sweep --dry-run "$T/bad.yaml"
 study bad.yaml '[1e-3]' 'epochs: 1
 epochs: 2
 '
@@ -168,10 +197,25 @@ check "keep: best gives every run --keep best" \
 check "... and the default is --keep last" "[ \$(grep -c -- '--keep last' '$P/runs.list') -eq 4 ]"
 study bad.yaml '[1e-3]' 'keep: first
 '
-fails "keep: takes best or last" "bad.yaml: keep: best or last" elsa-sweep --dry-run "$T/bad.yaml"
+fails "keep: takes best or last" "bad.yaml: line 10: keep: best or last" elsa-sweep --dry-run "$T/bad.yaml"
 study bad.yaml '[1e-3]' 'load_best_model_at_end: true
 '
-fails "... and is found under Hugging Face's name" "load_best_model_at_end is not a setting \\(keep\\?\\)" elsa-sweep --dry-run "$T/bad.yaml"
+fails "... and is found under Hugging Face's name" "load_best_model_at_end is not a setting; did you mean keep\\?" elsa-sweep --dry-run "$T/bad.yaml"
+sed 's/tasks: \[sst2\]/tasks: [SST-2]/' "$T/par.yaml" >"$T/bad.yaml"
+fails "a task by its GLUE folder's name: the task meant" "bad.yaml: line 3: tasks: 'SST-2' is not a GLUE task elsa trains; did you mean sst2\\?\$" \
+	elsa-sweep --dry-run "$T/bad.yaml"
+sed 's/tasks: \[sst2\]/tasks: [sst2, rtee]/' "$T/par.yaml" >"$T/bad.yaml"
+fails "... a misspelled task" "bad.yaml: line 3: tasks: 'rtee' is not a GLUE task elsa trains; did you mean rte\\?\$" \
+	elsa-sweep --dry-run "$T/bad.yaml"
+sed 's/^lr: .*/lr: [1e-3,\n  2e-3x]/' "$T/par.yaml" >"$T/bad.yaml"
+fails "a bad learning rate, with its line" "bad.yaml: line 6: lr: '2e-3x' is not a number in \\[1e-12, 10\\]\$" elsa-sweep --dry-run "$T/bad.yaml"
+sed 's/^lr: .*/lr: []/' "$T/par.yaml" >"$T/bad.yaml"
+fails "... or none, with its line" "bad.yaml: line 5: lr: give 1 to 64 values\$" elsa-sweep --dry-run "$T/bad.yaml"
+sed 's/^frozen: .*/frozen: [0, -2]/' "$T/par.yaml" >"$T/bad.yaml"
+fails "a bad frozen count, with its line" "bad.yaml: line 4: frozen: '-2' is not a whole number in \\[0, " elsa-sweep --dry-run "$T/bad.yaml"
+sed 's/^frozen: .*/frozen:\n  - 0\n  - 3/' "$T/par.yaml" >"$T/bad.yaml"
+fails "... or past the model's layers, with its line and what to give" "bad.yaml: line 6: frozen: 3, the model has 2 layers; give 0 to 2\$" \
+	elsa-sweep --dry-run "$T/bad.yaml"
 sed 's/tasks: \[sst2\]/tasks: [sst2, sst2]/' "$T/par.yaml" >"$T/bad.yaml"
 fails "a task given twice" "bad.yaml: line 3: tasks: sst2 is given twice" elsa-sweep --dry-run "$T/bad.yaml"
 sed 's/frozen: \[0, 2\]/frozen: [0, 2, 2]/' "$T/par.yaml" >"$T/bad.yaml"

@@ -141,7 +141,10 @@ check "... documents every option" "for o in --model --task --max-len --text-a -
 ok "--version" elsa-tokenize --version
 fails "no model" "-m MODEL_DIR is required" elsa-tokenize -t rte "$T/rte.tsv"
 fails "neither a task nor columns" "-t TASK or --text-a N is required" elsa-tokenize -m "$M" "$T/rte.tsv"
-fails "an unknown task" "unknown task 'mnli-matched' \\(tasks: cola" elsa-tokenize -m "$M" -t mnli-matched "$T/rte.tsv"
+fails "an unknown task, with the one meant (datasets' name)" "unknown task 'mnli-matched' \\(tasks: cola .*\\); did you mean mnli\\?\$" \
+	elsa-tokenize -m "$M" -t mnli-matched "$T/rte.tsv"
+fails "... a task by its GLUE folder's name" "unknown task 'SST-2' \\(tasks: cola .*\\); did you mean sst2\\?\$" \
+	elsa-tokenize -m "$M" -t SST-2 "$T/rte.tsv"
 fails "--text-b without --text-a" "go with --text-a" elsa-tokenize -m "$M" -t rte --text-b 2 "$T/rte.tsv"
 fails "a bad --max-len" "--max-len: '-1' is not a whole number" elsa-tokenize -m "$M" -t rte --max-len -1 "$T/rte.tsv"
 
@@ -163,6 +166,19 @@ printf 'idx\ts1\ts2\tlabel\n0\tcat\tdog\tentailment\n' >"$T/head.tsv"
 bad "a header of another layout" \
 	"head.tsv: line 1: not a rte file header; expected columns: index sentence1 sentence2 label \\(train/dev\\) or: index sentence1 sentence2" \
 	"$T/head.tsv"
+# Another task's file: the message names the task whose columns it has.
+printf 'sentence\tlabel\nA cat .\t1\n' >"$T/sst2-train.tsv"
+bad "-t cola on an SST-2 file: the task whose columns it has" \
+	"sst2-train.tsv: line 1: 2 columns, expected 4 \\(cola's train and dev files have no header\\); its columns are those of sst2's train and dev files: give -t sst2\$" \
+	"$T/sst2-train.tsv" -t cola
+bad "-t cola on an RTE file" \
+	"rte.tsv: line 1: a header line, and cola's train and dev files have none; its columns are those of rte's train and dev files or wnli's train and dev files: give -t rte or -t wnli\$" \
+	"$T/rte.tsv" -t cola
+bad "-t sst2 on a CoLA file" "cola-train.tsv: line 1: not a sst2 file header; .*; its columns are those of cola's train and dev files: give -t cola\$" \
+	"$T/cola-train.tsv" -t sst2
+bad "-t rte on an SST-2 test file" \
+	"cola-test.tsv: line 1: not a rte file header; .*; its columns are those of cola's test files or sst2's test files: give -t cola or -t sst2\$" \
+	"$T/cola-test.tsv"
 awk 'BEGIN { printf "index"; for (i = 0; i < 70; i++) printf "\tc%d", i; print "" }' >"$T/wide.tsv"
 bad "a header of more than 64 columns" "wide.tsv: line 1: more than 64 columns" "$T/wide.tsv" -t mnli
 bad "--max-len below the special tokens" "rte.tsv: line 2: max_len 2 leaves no room" "$T/rte.tsv" --max-len 2

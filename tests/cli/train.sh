@@ -52,6 +52,8 @@ check "--keep last (the default) keeps the last epoch, other weights" \
 fails "--keep best without --dev is refused" "keep best: chooses on the dev set: give --dev" \
 	elsa-train -m "$M" -t rte --train "$T/l2.zst" -o "$T/bad" --keep best
 fails "--keep takes best or last" "keep 'first': best or last" train -o "$T/bad" --keep first
+fails "a misspelled task: the one meant" "unknown task 'STS-B' \\(tasks: .*\\); did you mean stsb\\?\$" \
+	elsa-train -m "$M" -t STS-B --train "$T/l2.zst" -o "$T/bad"
 sed "s/^kept_epoch: $best\$/kept_epoch: 1/" "$T/best/run.yaml" >"$T/best/run.yaml.1" && mkdir -p "$T/kept1" &&
 	mv "$T/best/run.yaml.1" "$T/kept1/run.yaml"
 first_acc=$(grep '    acc:' "$T/kept1/run.yaml" | head -1 | sed 's/ *acc: //')
@@ -115,5 +117,12 @@ elsa-embed -m "$M" "$T/one.tok" | zstd -dcq >"$T/nan.raw"
 printf '\377\377\377\177' | dd of="$T/nan.raw" bs=1 seek=121 conv=notrunc 2>/dev/null
 fails "a NaN loss stops the run, naming the step" "step 1: the loss is nan" \
 	elsa-train -m "$M" -t rte --train "$T/nan.raw" -o "$T/bad"
+# A NaN whose sign bit is set (which printf spells -nan): every tool prints it nan, as any other.
+cp "$T/nan.raw" "$T/negnan.raw"
+printf '\377\377\377\377' | dd of="$T/negnan.raw" bs=1 seek=121 conv=notrunc 2>/dev/null
+elsa-view --values "$T/negnan.raw" >"$T/negnan.txt"
+check "elsa-view --values prints a negative NaN as nan ($(head -c 40 "$T/negnan.txt" | cut -f3))" \
+	"[ \"\$(head -1 '$T/negnan.txt' | cut -f3 | cut -d' ' -f1)\" = nan ] && ! grep -q -- '-nan' '$T/negnan.txt'"
+fails "... and elsa-train says the loss is nan" "step 1: the loss is nan \\(" elsa-train -m "$M" -t rte --train "$T/negnan.raw" -o "$T/bad"
 check "no run folder is left by any refused run" "[ ! -e '$T/bad' ] && [ -z \"\$(ls '$T' | grep tmp)\" ]"
 done_testing

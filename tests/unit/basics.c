@@ -66,6 +66,18 @@ TEST(labels_format_shortest_and_parse_back)
 	CHECK(label_parse("x", &v) < 0 && label_parse("inf", &v) < 0 && label_parse("", &v) < 0, "bad labels");
 }
 
+/* NaN prints one way whatever its sign bit: printf would say -nan for one, nan for the other. */
+TEST(nan_prints_without_its_sign)
+{
+	char a[32], b[32], c[32];
+	volatile double zero = 0;
+	snprintf(a, sizeof a, "%g", unsigned_nan(copysign(NAN, -1)));
+	snprintf(b, sizeof b, "%.6f", unsigned_nan(zero / zero));
+	snprintf(c, sizeof c, "%g %g", unsigned_nan(-1.5), unsigned_nan(-INFINITY));
+	CHECK(!strcmp(a, "nan") && !strcmp(b, "nan"), "%s, %s", a, b);
+	CHECK(!strcmp(c, "-1.5 -inf"), "numbers keep their sign: %s", c);
+}
+
 TEST(json_through_libyaml)
 {
 	const char *text = "{\"a\": [1, 2.5, \"x\\/y\\u0120\"], \"b\": {\"c\": true, \"d\": null}, \"e\": 1e-12}";
@@ -152,6 +164,25 @@ TEST(glue_tasks_and_labels)
 
 /* The datasets library's MNLI numbering, written out by hand: entailment 0, neutral 1,
  * contradiction 2; elsa's: contradiction 0, entailment 1, neutral 2. */
+/* The task meant by a name that is none: GLUE's folder names, case, - and _, datasets' names,
+ * one or two typos; and none for what is far from every task. */
+TEST(misspelled_tasks_suggest_the_one_meant)
+{
+	static const char *const meant[][2] = {
+		{ "SST-2", "sst2" }, { "sst-2", "sst2" }, { "STS-B", "stsb" }, { "CoLA", "cola" }, { "MNLI", "mnli" },
+		{ "MNLI-MM", "mnli-mm" }, { "mnli_mm", "mnli-mm" }, { "mnli_matched", "mnli" },
+		{ "mnli_mismatched", "mnli-mm" }, { "diagnostic", "ax" }, { "rtee", "rte" }, { "qnl", "qnli" },
+		{ "mrcp", "mrpc" }, { "QQP", "qqp" },
+	};
+	for (size_t i = 0; i < sizeof meant / sizeof *meant; i++) {
+		const struct task *t = task_meant(meant[i][0]);
+		CHECK(t && !strcmp(t->name, meant[i][1]), "%s: %s, want %s", meant[i][0], t ? t->name : "none", meant[i][1]);
+	}
+	CHECK(!task_meant("glue") && !task_meant("sentiment") && !task_meant(""), "far names suggest nothing");
+	static const char *const settings[] = { "epochs", "batch", "lr" };
+	CHECK(err_nearest("epoch", settings, 3) == settings[0] && !err_nearest("seeds", settings, 3), "err_nearest");
+}
+
 TEST(mnli_label_orders)
 {
 	static const char *const datasets[] = { "entailment", "neutral", "contradiction" };
@@ -185,8 +216,10 @@ int main(void)
 	RUN(bf16_rounds_to_nearest_even);
 	RUN(labels_format_shortest_and_parse_back);
 	RUN(json_through_libyaml);
+	RUN(nan_prints_without_its_sign);
 	RUN(config_of_both_model_types);
 	RUN(config_errors_name_the_field);
 	RUN(glue_tasks_and_labels);
+	RUN(misspelled_tasks_suggest_the_one_meant);
 	return check_done();
 }
