@@ -2,6 +2,7 @@
 #include <omp.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "clock.h"
@@ -30,15 +31,24 @@ int threads_get(void)
 	return nthreads;
 }
 
-/* The products' kernel: BLIS's context, with one of elsa's micro-kernels registered in it (ukr)
- * or BLIS's own (ukr NULL), and the micro-tile as C's rows and columns, the steps in which the
- * threads split C. */
-static struct {
+/* A way to compute the products: BLIS's context, with one of elsa's micro-kernels registered in
+ * it (ukr; its packing rounding the inputs to bf16 when rounded) or BLIS's own (ukr NULL); the
+ * micro-tile as C's rows and columns, the steps in which the threads split C; and its name. */
+struct engine {
 	const struct gemm_ukr *ukr;
+	int rounded;
 	cntx_t cntx;
-	const char *blis_config;
 	size_t row_step, col_step;
-	int ready;
+	char name[32];
+};
+
+/* The float products' engine and the bf16 products' (set up when first asked for), the one in
+ * use, and BLIS's configuration. */
+static struct {
+	struct engine f32, bf16;
+	const struct engine *use;
+	const char *blis_config;
+	int ready, bf16_ready;
 } K;
 
 /* The BLIS configuration elsa asks for, before BLIS starts, when the user has not chosen one
@@ -96,8 +106,9 @@ static blksz_t block(bszid_t id, dim_t def, dim_t max, cntx_t *ctx)
 }
 
 /* BLIS's context with elsa's kernel u in it: the micro-kernel (column-preferring), its block
- * sizes and its packing kernels (BLIS looks them up by panel size). */
-static void register_ukr(const struct gemm_ukr *u, cntx_t *ctx)
+ * sizes and its packing kernels (BLIS looks them up by panel size), those rounding to bf16 when
+ * rounded. */
+static void register_ukr(const struct gemm_ukr *u, int rounded, cntx_t *ctx)
 {
 	blksz_t mr = block(BLIS_MR, u->mr, u->mr, ctx), nr = block(BLIS_NR, u->nr, u->nr, ctx);
 	blksz_t mc = block(BLIS_MC, u->mc, u->mc, ctx), nc = block(BLIS_NC, u->nc, u->nc, ctx);
@@ -105,8 +116,27 @@ static void register_ukr(const struct gemm_ukr *u, cntx_t *ctx)
 	bli_cntx_set_l3_nat_ukrs(1, BLIS_GEMM_UKR, BLIS_FLOAT, (void_fp)u->kernel, FALSE, ctx);
 	bli_cntx_set_blkszs(BLIS_NAT, 5, BLIS_NC, &nc, BLIS_NR, BLIS_KC, &kc, BLIS_KR, BLIS_MC, &mc, BLIS_MR,
 			    BLIS_NR, &nr, BLIS_NR, BLIS_MR, &mr, BLIS_MR, ctx);
-	bli_cntx_set_packm_kers(2, (l1mkr_t)u->mr, BLIS_FLOAT, (void_fp)u->pack_a, (l1mkr_t)u->nr, BLIS_FLOAT,
-				(void_fp)u->pack_b, ctx);
+	bli_cntx_set_packm_kers(2, (l1mkr_t)u->mr, BLIS_FLOAT, (void_fp)(rounded ? u->pack_a_bf16 : u->pack_a),
+				(l1mkr_t)u->nr, BLIS_FLOAT, (void_fp)(rounded ? u->pack_b_bf16 : u->pack_b), ctx);
+}
+
+/* e set up on elsa's kernel u (NULL: BLIS's own), its inputs rounded to bf16 when rounded. */
+static void engine_set(struct engine *e, const struct gemm_ukr *u, int rounded)
+{
+	e->ukr = u;
+	e->rounded = rounded;
+	e->cntx = *bli_gks_query_cntx();
+	if (u) {
+		register_ukr(u, rounded, &e->cntx);
+		e->row_step = (size_t)u->nr, e->col_step = (size_t)u->mr;
+		snprintf(e->name, sizeof e->name, "%s%s", u->name, rounded ? " (bf16 emulated)" : "");
+	} else { /* BLIS's own: its tile, as C's rows and columns by the storage it prefers */
+		size_t mr = (size_t)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_MR, &e->cntx);
+		size_t nr = (size_t)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_NR, &e->cntx);
+		int rows = bli_cntx_l3_vir_ukr_prefers_rows_dt(BLIS_FLOAT, BLIS_GEMM_UKR, &e->cntx);
+		e->row_step = rows ? mr : nr, e->col_step = rows ? nr : mr;
+		snprintf(e->name, sizeof e->name, "blis");
+	}
 }
 
 /* Whether this processor can run kernel `name`; 0, or E_ARG saying what it lacks. */
@@ -135,20 +165,14 @@ int gemm_use(const char *name)
 	int rc = runnable(name, source);
 	if (rc < 0)
 		return rc;
-	K.cntx = *bli_gks_query_cntx();
+	const struct gemm_ukr *u = NULL;
 #if defined(__x86_64__)
-	K.ukr = !strcmp(name, "avx512") ? &gemm_ukr_avx512 : !strcmp(name, "avx2") ? &gemm_ukr_avx2 : NULL;
+	u = !strcmp(name, "avx512") ? &gemm_ukr_avx512 : !strcmp(name, "avx2") ? &gemm_ukr_avx2 : NULL;
 #endif
-	if (K.ukr) {
-		register_ukr(K.ukr, &K.cntx);
-		K.row_step = (size_t)K.ukr->nr, K.col_step = (size_t)K.ukr->mr;
-	} else { /* BLIS's own: its tile, as C's rows and columns by the storage it prefers */
-		size_t mr = (size_t)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_MR, &K.cntx);
-		size_t nr = (size_t)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_NR, &K.cntx);
-		int rows = bli_cntx_l3_vir_ukr_prefers_rows_dt(BLIS_FLOAT, BLIS_GEMM_UKR, &K.cntx);
-		K.row_step = rows ? mr : nr, K.col_step = rows ? nr : mr;
-	}
+	engine_set(&K.f32, u, 0);
+	K.use = &K.f32;
 	K.ready = 1;
+	K.bf16_ready = 0;
 	return 0;
 }
 
@@ -157,11 +181,47 @@ int gemm_init(void)
 	return gemm_use(NULL);
 }
 
+/* The bf16 products' engine: AVX512_BF16's kernel where the processor has it and the float
+ * kernel is elsa's avx512 (by choice or default); else emulated by elsa's float kernel (the
+ * chosen one, or the processor's best when the float products run BLIS's own), its packing
+ * rounding the inputs to bf16: the same products, summed in another order. E_ARG without AVX2. */
+static int bf16_start(void)
+{
+	const struct cpu_info *c = cpu_info();
+	const struct gemm_ukr *u = K.f32.ukr;
+	if (!c->avx2)
+		return err_set(E_ARG, "bf16 products need AVX512_BF16, or AVX2 and FMA to emulate them: this processor (%s, %s) "
+				      "has neither", c->name, c->family_model);
+#if defined(__x86_64__)
+	if (c->avx512_bf16 && (!u || u == &gemm_ukr_avx512))
+		engine_set(&K.bf16, &gemm_ukr_avx512bf16, 0);
+	else
+		engine_set(&K.bf16, u ? u : c->avx512 ? &gemm_ukr_avx512 : &gemm_ukr_avx2, 1);
+#endif
+	K.bf16_ready = 1;
+	return 0;
+}
+
+int gemm_compute(int bf16)
+{
+	if (!K.ready && gemm_init() < 0)
+		return err_code();
+	if (bf16 && !K.bf16_ready && bf16_start() < 0)
+		return err_code();
+	K.use = bf16 ? &K.bf16 : &K.f32;
+	return 0;
+}
+
+int gemm_bf16(void)
+{
+	return K.ready && K.use == &K.bf16;
+}
+
 const char *gemm_kernel(void)
 {
 	if (!K.ready)
 		gemm_init();
-	return K.ukr ? K.ukr->name : "blis";
+	return K.use->name;
 }
 
 const char *gemm_blis_config(void)
@@ -184,7 +244,7 @@ static void blis(int ta, int tb, size_t m, size_t n, size_t k, float alpha, cons
 		return;
 	bli_sgemm_ex(ta ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, tb ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
 		     (dim_t)m, (dim_t)n, (dim_t)k, &alpha, (float *)A, (inc_t)lda, 1, (float *)B, (inc_t)ldb, 1,
-		     &beta, C, (inc_t)ldc, 1, &K.cntx, &rntm);
+		     &beta, C, (inc_t)ldc, 1, (cntx_t *)&K.use->cntx, &rntm);
 }
 
 /* [lo, hi) of part t of `parts` over n, in steps of `step`. */
@@ -213,10 +273,10 @@ void gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float
 	for (int t = 0; t < parts; t++) {
 		size_t lo, hi;
 		if (by_rows) {
-			part(m, parts, t, K.row_step, &lo, &hi);
+			part(m, parts, t, K.use->row_step, &lo, &hi);
 			blis(ta, tb, hi - lo, n, k, alpha, ta ? A + lo : A + lo * lda, lda, B, ldb, beta, C + lo * ldc, ldc);
 		} else {
-			part(n, parts, t, K.col_step, &lo, &hi);
+			part(n, parts, t, K.use->col_step, &lo, &hi);
 			blis(ta, tb, m, hi - lo, k, alpha, A, lda, tb ? B + lo * ldb : B + lo, ldb, beta, C + lo, ldc);
 		}
 	}

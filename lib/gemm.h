@@ -32,7 +32,14 @@ void gemm_totals(double *seconds, double *flops);
  * choose a weaker one, unless BLIS_ARCH_TYPE is set. */
 int gemm_init(void);
 int gemm_use(const char *name);
-/* "avx512", "avx2" or "blis"; and BLIS's configuration ("skx", "haswell", "zen3", "generic"). */
+/* The products' inputs: f32 (bf16 0, the default), or rounded to bf16 to nearest even (bf16 1),
+ * their sums f32 either way: AVX512_BF16's kernel (vdpbf16ps) where the processor has it, else
+ * emulated by a float kernel (the same products, summed in another order). 0, or E_ARG naming
+ * what the processor lacks (AVX2 and FMA, for the emulation). gemm_bf16 says which is in use. */
+int gemm_compute(int bf16);
+int gemm_bf16(void);
+/* The kernel in use: "avx512", "avx2", "blis", "avx512bf16", or a float kernel with " (bf16
+ * emulated)"; and BLIS's configuration ("skx", "haswell", "zen3", "generic"). */
 const char *gemm_kernel(void);
 const char *gemm_blis_config(void);
 

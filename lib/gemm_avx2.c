@@ -29,6 +29,7 @@ static const int lane_mask[16] = { -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0
 #define V_LOAD_N(p, n) _mm256_maskload_ps(p, FIRST(n))
 #define V_STORE_N(p, v, n) _mm256_maskstore_ps(p, FIRST(n), v)
 #define V_TRANSPOSE(r) transpose8(r)
+#define V_ROUND_BF16(v) round_bf16(v)
 
 /* r[8] transposed: pairs interleaved, then quads, then the 128-bit halves. */
 static inline void transpose8(__m256 r[8])
@@ -50,6 +51,19 @@ static inline void transpose8(__m256 r[8])
 	}
 	for (int i = 0; i < 8; i++)
 		r[i] = t[i];
+}
+
+/* Each lane rounded to the nearest bf16, ties to even (the low 16 bits cleared); a NaN stays a
+ * NaN (made quiet first). */
+static inline __m256 round_bf16(__m256 x)
+{
+	__m256i u = _mm256_castps_si256(x);
+	__m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+	__m256i r = _mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff)));
+	__m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+	r = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(r),
+						 _mm256_castsi256_ps(_mm256_or_si256(u, _mm256_set1_epi32(0x00400000))), nan));
+	return _mm256_castsi256_ps(_mm256_and_si256(r, _mm256_set1_epi32((int)0xffff0000u)));
 }
 
 #include "gemm_ukr_kernels.h"

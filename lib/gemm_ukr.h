@@ -2,7 +2,7 @@
  * context BLIS gives (BLIS keeps the cache blocking, the loops and the edge logistics). Each is a
  * column-preferring mr x nr kernel (mr rows as vectors, nr columns as broadcasts) with the
  * packing kernels that lay out its panels, written once over a vector type in
- * gemm_ukr_kernels.h and compiled for AVX-512 (gemm_avx512.c: 32 x 12) and for AVX2 + FMA
+ * gemm_ukr_kernels.h and compiled for AVX-512 (gemm_avx512.c: 16 x 14) and for AVX2 + FMA
  * (gemm_avx2.c: 16 x 6). Only gemm.c uses them.
  *
  * Every element of C goes through the same arithmetic wherever it lies in a tile, edges
@@ -26,8 +26,13 @@ struct gemm_ukr {
 	gemm_ukr_fn *kernel;  /* C (mr x nr, column-preferring) = alpha A B + beta C */
 	gemm_pack_fn *pack_a; /* an mr x k panel of A, k columns of mr */
 	gemm_pack_fn *pack_b; /* a k x nr panel of B, k rows of nr */
+	/* The same panels with each value rounded to bf16 (kept a float): bf16 products emulated
+	 * by this float kernel; NULL in the bf16 kernel, whose own panels are bf16 pairs. */
+	gemm_pack_fn *pack_a_bf16, *pack_b_bf16;
 };
 
-extern const struct gemm_ukr gemm_ukr_avx512, gemm_ukr_avx2; /* x86-64 only */
+/* x86-64 only: float kernels for AVX-512 and AVX2, and AVX512_BF16's bf16 kernel (16 x 14 too:
+ * bf16 inputs, float sums), whose panels hold pairs of bf16 of consecutive k in each 32-bit lane. */
+extern const struct gemm_ukr gemm_ukr_avx512, gemm_ukr_avx2, gemm_ukr_avx512bf16;
 
 #endif

@@ -18,6 +18,21 @@ static const char *runnable[3];
 static int nrunnable;
 static struct rng rng;
 
+/* x rounded to the nearest bf16, ties to even (written here from the format: 8 bits of
+ * mantissa), for the reference of the bf16 products. */
+static float to_bf16(float x)
+{
+	uint32_t u;
+	memcpy(&u, &x, 4);
+	if (isnan(x))
+		return x;
+	u = (u + 0x7fff + ((u >> 16) & 1)) & 0xffff0000u;
+	memcpy(&x, &u, 4);
+	return x;
+}
+
+static int bf16; /* the products' inputs rounded to bf16: the reference rounds them too */
+
 static float *randn(size_t n)
 {
 	float *x = malloc((n ? n : 1) * sizeof *x);
@@ -34,7 +49,8 @@ static void reference(int ta, int tb, size_t i, size_t j, size_t k, const float 
 {
 	*sum = *abs_sum = 0;
 	for (size_t p = 0; p < k; p++) {
-		double x = (double)(ta ? A[p * lda + i] : A[i * lda + p]) * (tb ? B[j * ldb + p] : B[p * ldb + j]);
+		float a = ta ? A[p * lda + i] : A[i * lda + p], b = tb ? B[j * ldb + p] : B[p * ldb + j];
+		double x = bf16 ? (double)to_bf16(a) * to_bf16(b) : (double)a * b;
 		*sum += x, *abs_sum += fabs(x);
 	}
 }
@@ -72,29 +88,51 @@ static double product_case(size_t m, size_t n, size_t k, int ta, int tb, float a
 	return worst;
 }
 
-TEST(every_kernel_matches_double_precision_at_every_edge)
+/* The edges under the kernel in use, named name. */
+static void every_edge(const char *name)
 {
 	/* m x n x k: one element; partial tiles of 12 x 32 and 6 x 16 on both sides; k of 0, 1, odd,
 	 * past the k block (384, stretched to 480) and past two of them */
 	static const size_t shapes[][3] = { { 1, 1, 1 },   { 13, 33, 1 },  { 12, 32, 7 },   { 37, 29, 53 },
 					    { 25, 47, 0 }, { 100, 65, 385 }, { 7, 100, 501 }, { 64, 17, 64 },
 					    { 3, 130, 33 } };
+	threads_set(2);
+	for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+		for (int t = 0; t < 4; t++)
+			for (int v = 0; v < 4; v++) {
+				size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+				float alpha = v & 1 ? 0.5f : 1.0f, beta = v & 2 ? 1.0f : 0.0f;
+				int outside;
+				double w = product_case(m, n, k, t & 1, t >> 1, alpha, beta, &outside);
+				CHECK(w <= 1, "%s: %zux%zux%zu ta %d tb %d alpha %g beta %g: error %.3g of its bound", name, m, n,
+				      k, t & 1, t >> 1, alpha, beta, w);
+				CHECK(!outside, "%s: %zux%zux%zu ta %d tb %d: wrote outside C", name, m, n, k, t & 1, t >> 1);
+			}
+}
+
+TEST(every_kernel_matches_double_precision_at_every_edge)
+{
 	for (int g = 0; g < nrunnable; g++) {
 		CHECK(gemm_use(runnable[g]) == 0, "%s: %s", runnable[g], err_msg());
-		threads_set(2);
-		for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
-			for (int t = 0; t < 4; t++)
-				for (int v = 0; v < 4; v++) {
-					size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
-					float alpha = v & 1 ? 0.5f : 1.0f, beta = v & 2 ? 1.0f : 0.0f;
-					int outside;
-					double w = product_case(m, n, k, t & 1, t >> 1, alpha, beta, &outside);
-					CHECK(w <= 1, "%s: %zux%zux%zu ta %d tb %d alpha %g beta %g: error %.3g of its bound",
-					      runnable[g], m, n, k, t & 1, t >> 1, alpha, beta, w);
-					CHECK(!outside, "%s: %zux%zux%zu ta %d tb %d: wrote outside C", runnable[g], m, n, k,
-					      t & 1, t >> 1);
-				}
+		every_edge(runnable[g]);
 	}
+}
+
+TEST(bf16_products_match_double_precision_on_rounded_inputs)
+{
+	/* the bf16 kernel (AVX512_BF16), and the emulation on each float kernel of elsa's: the
+	 * reference multiplies the inputs rounded to bf16 (their products exact in double) */
+	bf16 = 1;
+	for (int g = 0; g < nrunnable; g++) {
+		if (gemm_use(runnable[g]) < 0 || gemm_compute(1) < 0) {
+			CHECK(!cpu_info()->avx2, "%s: bf16 refused on a processor with AVX2: %s", runnable[g], err_msg());
+			continue;
+		}
+		CHECK(gemm_bf16(), "%s: bf16 not in use", runnable[g]);
+		every_edge(gemm_kernel());
+	}
+	bf16 = 0;
+	gemm_use(NULL);
 }
 
 /* C of one product at `threads` threads, in a new array. */
@@ -180,6 +218,7 @@ int main(void)
 			check_skip(kernels[g], err_msg());
 	}
 	RUN(every_kernel_matches_double_precision_at_every_edge);
+	RUN(bf16_products_match_double_precision_on_rounded_inputs);
 	RUN(every_kernel_gives_the_same_bits_at_any_thread_count);
 	RUN(a_row_does_not_depend_on_its_batch);
 	RUN(kernels_are_chosen_by_rule_and_refused_by_name);
