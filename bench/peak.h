@@ -17,7 +17,7 @@ static int peak_args(int argc, char **argv, int *rounds)
 			threads = argv[++i];
 		else
 			*rounds = (int)cli_long("ROUNDS", argv[i], 1, 1000);
-	return cli_compute(threads);
+	return cli_compute(threads, NULL);
 }
 
 #endif

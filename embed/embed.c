@@ -117,7 +117,7 @@ int main(int argc, char **argv)
 {
 	cli_init("elsa-embed");
 	struct options o = parse_options(argc, argv);
-	cli_compute(o.threads);
+	cli_compute(o.threads, NULL);
 	struct model m;
 	struct params ps;
 	struct emb_weights w;

@@ -18,8 +18,8 @@
 #include "stream.h"
 
 static const char usage[] =
-	"usage: elsa-encode -m MODEL_DIR --to J [--save I=FILE ...] [-o FILE] [--dtype TYPE] [-j N] [--shard K/N]\n"
-	"                   [--stats FILE] [FILE|-]\n"
+	"usage: elsa-encode -m MODEL_DIR --to J [--save I=FILE ...] [-o FILE] [--dtype TYPE] [--compute TYPE]\n"
+	"                   [-j N] [--shard K/N] [--stats FILE] [FILE|-]\n"
 	"Reads a tensor stream of hidden states at some layer (its header says which) and runs them\n"
 	"through the model's encoder layers up to layer J, writing the states at layer J.\n"
 	"  -m, --model DIR     Hugging Face model folder (config.json, model.safetensors)\n"
@@ -27,6 +27,7 @@ static const char usage[] =
 	"  -s, --save I=FILE   also write the states at layer I (input layer < I <= J) to FILE\n"
 	"  -o, --output FILE   write the layer-J stream to FILE instead of stdout\n"
 	"      --dtype TYPE    storage of the written states: f32 (default), f16 or bf16\n"
+	"      --compute TYPE  the matrix products' inputs: f32 (default) or bf16 (sums in f32)\n"
 	"  -j, --threads N     threads (default: ELSA_THREADS, else the usable CPUs)\n"
 	"  -q, --quiet         no progress on a terminal\n"
 	"      --stats FILE    write what was done (examples, tokens, layers, seconds) as YAML\n"
@@ -72,7 +73,8 @@ static void write_stats(const char *path, size_t examples, size_t tokens, int fr
 				examples, tokens, from, to, seconds, (double)tokens / (seconds > 0 ? seconds : 1e-9),
 				threads_get(), gs, gf / 1e9, peak_memory_mb()) < 0 ||
 	    out_yaml_string(o, m.cpu) < 0 ||
-	    out_printf(o, "\ncpu_family: %s\nblis: %s\ngemm: %s\nsimd: %s\n", m.cpu_family, m.blis, m.gemm, m.simd) < 0 ||
+	    out_printf(o, "\ncpu_family: %s\nblis: %s\ngemm: %s\nsimd: %s\ncompute: %s\n", m.cpu_family, m.blis, m.gemm,
+		       m.simd, gemm_compute_name(gemm_bf16())) < 0 ||
 	    out_commit(o) < 0)
 		die_lib();
 }
@@ -88,6 +90,10 @@ static struct stream_reader *open_input(const char *path, const struct model *m,
 		die_lib();
 	if (to <= from)
 		die("--to %d: %s already holds layer %d", to, stream_name(in), from);
+	if (from > 0 && (int)stream_header(in)->compute != gemm_bf16())
+		die("%s: its layers were computed with %s products, this pass computes with %s ones: give --compute %s "
+		    "(one compute type a cache)", stream_name(in), gemm_compute_name((int)stream_header(in)->compute),
+		    gemm_compute_name(gemm_bf16()), gemm_compute_name((int)stream_header(in)->compute));
 	for (int i = 0; i < nsaves; i++)
 		if (saves[i].layer <= from || saves[i].layer > to)
 			die("--save %d: the layer must lie in %d..%d (after the input's layer %d)", saves[i].layer, from + 1, to,
@@ -105,7 +111,7 @@ static _Noreturn void fail(struct stream_writer *out)
 }
 
 struct options {
-	const char *model_dir, *output, *threads, *to_arg, *stats, *input;
+	const char *model_dir, *output, *threads, *to_arg, *stats, *input, *compute;
 	int dtype;
 	struct shard shard;
 };
@@ -115,7 +121,8 @@ static struct options parse_options(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "model", 1, 0, 'm' }, { "to", 1, 0, 't' },	  { "save", 1, 0, 's' },   { "output", 1, 0, 'o' },
 		{ "dtype", 1, 0, 'd' }, { "threads", 1, 0, 'j' }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' },
-		{ "version", 0, 0, 'V' }, { "stats", 1, 0, 'S' }, { "shard", 1, 0, 'k' },	  { 0 },
+		{ "version", 0, 0, 'V' }, { "stats", 1, 0, 'S' }, { "shard", 1, 0, 'k' },	  { "compute", 1, 0, 'c' },
+		{ 0 },
 	};
 	struct options o = { .output = "-", .dtype = DT_F32 };
 	int c;
@@ -129,6 +136,7 @@ static struct options parse_options(int argc, char **argv)
 		case 'j': o.threads = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'S': o.stats = optarg; break;
+		case 'c': o.compute = optarg; break;
 		case 'k':
 			if (shard_parse(optarg, &o.shard) < 0)
 				die_lib();
@@ -154,6 +162,7 @@ static struct stream_writer *open_outputs(const struct options *o, const struct 
 	struct stream_header h = *hin;
 	h.model = m->fingerprint;
 	h.dtype = (uint32_t)o->dtype;
+	h.compute = (uint32_t)gemm_bf16();
 	h.layer = (uint32_t)to;
 	struct stream_writer *out = stream_create(o->output, &h, STREAM_ZSTD_LEVEL);
 	if (!out)
@@ -217,7 +226,7 @@ int main(int argc, char **argv)
 {
 	cli_init("elsa-encode");
 	struct options o = parse_options(argc, argv);
-	cli_compute(o.threads);
+	cli_compute(o.threads, o.compute);
 	struct model m;
 	if (model_open(&m, o.model_dir) < 0)
 		die_lib();

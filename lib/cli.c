@@ -215,8 +215,11 @@ static void wait_passively(void)
 	free(cmdline);
 }
 
-int cli_compute(const char *arg)
+int cli_compute(const char *arg, const char *compute)
 {
+	int bf16 = compute ? gemm_compute_parse(compute) : 0;
+	if (bf16 < 0)
+		die("--compute: '%s' is not f32 or bf16", compute);
 	const char *env = getenv("ELSA_THREADS");
 	long n;
 	if (arg)
@@ -230,6 +233,8 @@ int cli_compute(const char *arg)
 	threads_set((int)n);
 	if (gemm_init() < 0 || simd_init() < 0)
 		die_lib();
+	if (gemm_compute(bf16) < 0)
+		die("--compute bf16: %s", err_msg());
 	return (int)n;
 }
 

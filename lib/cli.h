@@ -52,8 +52,9 @@ int cli_dtype(const char *arg);
  * more than one thread, a passive wait for OpenMP's threads (the tool runs itself again with
  * OMP_WAIT_POLICY=passive unless the user set a policy); the products' kernel (gemm_init) and
  * the SIMD build (simd_init), dying when ELSA_GEMM or ELSA_SIMD names one this processor cannot
- * run. Returns the thread count. */
-int cli_compute(const char *arg);
+ * run; and the products' inputs, --compute's f32 or bf16 (compute; NULL: f32), dying when the
+ * processor cannot compute them. Returns the thread count. */
+int cli_compute(const char *arg, const char *compute);
 
 /* Closes stdout and checks it (a full disk must not exit 0), and that no read of stdin failed.
  * Returns the exit status, 0. */

@@ -9,6 +9,7 @@
 
 #include "err.h"
 #include "experiment.h"
+#include "gemm.h"
 #include "glue.h"
 #include "half.h"
 #include "json.h"
@@ -38,14 +39,14 @@ static void fail(struct reader *r, const char *fmt, ...)
 /* The settings an experiment file may give, and names users bring from elsewhere. */
 static const char *const settings[] = {
 	"model", "data", "tasks", "frozen", "lr", "seeds", "epochs", "batch", "max_len", "max_steps", "jobs",
-	"warmup", "weight_decay", "dropout", "dtype", "train_embeddings", "keep", "slurm", "shards",
+	"warmup", "weight_decay", "dropout", "dtype", "train_embeddings", "keep", "compute", "slurm", "shards",
 };
 static const char *const slurm_settings[] = { "partition", "account", "time", "mem", "cpus_per_task", "extra" };
 static const char *const aliases[][2] = {
 	{ "learning_rate", "lr" },      { "max_length", "max_len" },   { "max_seq_length", "max_len" },
 	{ "num_train_epochs", "epochs" }, { "batch_size", "batch" },   { "per_device_train_batch_size", "batch" },
 	{ "warmup_ratio", "warmup" },   { "task", "tasks" },           { "task_name", "tasks" },
-	{ "seed", "seeds" }, { "load_best_model_at_end", "keep" },            { "model_name_or_path", "model" }, { "frozen_layers", "frozen" },
+	{ "seed", "seeds" }, { "load_best_model_at_end", "keep" }, { "bf16", "compute" },            { "model_name_or_path", "model" }, { "frozen_layers", "frozen" },
 };
 
 /* The setting a user most likely meant by name, or NULL. */
@@ -314,6 +315,10 @@ int experiment_read(const char *path, struct experiment *e)
 	if (keep < 0)
 		fail(&r, "line %zu: keep: best or last", json_line(r.j, kp));
 	e->keep_best = keep == 1;
+	int cp = key(&r, "compute", 0);
+	e->bf16 = gemm_compute_parse(cp ? json_str(r.j, cp, NULL) : "f32");
+	if (e->bf16 < 0)
+		fail(&r, "line %zu: compute: f32 or bf16", json_line(r.j, cp));
 	read_slurm(&r, e);
 	read_shards(&r, e);
 	json_free(r.j);

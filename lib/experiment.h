@@ -25,6 +25,7 @@ struct experiment {
 	char *dtype;
 	int train_embeddings;
 	int keep_best;           /* keep: best (each run keeps its best dev epoch) or last */
+	int bf16;                /* compute: bf16 (the caches' and runs' products take bf16 inputs) or f32 */
 	long shards[2];          /* parts the caches of each split (train, dev) are computed in, as jobs of their own */
 	struct {                 /* the slurm: section, for elsa-sweep --slurm; NULL or 0: not given */
 		char *partition, *account, *time, *mem;

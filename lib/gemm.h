@@ -38,6 +38,10 @@ int gemm_use(const char *name);
  * what the processor lacks (AVX2 and FMA, for the emulation). gemm_bf16 says which is in use. */
 int gemm_compute(int bf16);
 int gemm_bf16(void);
+/* The products' input type as options and records name it: "f32" (0) or "bf16" (1); parse gives
+ * -1 for another name. */
+int gemm_compute_parse(const char *name);
+const char *gemm_compute_name(int bf16);
 /* The kernel in use: "avx512", "avx2", "blis", "avx512bf16", or a float kernel with " (bf16
  * emulated)"; and BLIS's configuration ("skx", "haswell", "zen3", "generic"). */
 const char *gemm_kernel(void);

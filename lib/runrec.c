@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "gemm.h"
 #include "glue.h"
 #include "io.h"
 #include "json.h"
@@ -70,6 +71,7 @@ int run_write(const char *path, const struct run_record *r)
 	rc = rc ? rc : out_printf(o, "  train_examples: %zu\n  train_tokens: %zu\n", r->train_examples, r->train_tokens);
 	rc = rc ? rc : put_key_str(o, "  ", "dev", r->dev);
 	rc = rc ? rc : out_printf(o, "  dev_examples: %zu\n", r->dev_examples);
+	rc = rc ? rc : out_printf(o, "  cache_compute: %s\n", gemm_compute_name(r->cache_compute));
 	rc = rc ? rc : out_printf(o, "hyperparameters:\n");
 	rc = rc ? rc : put_key_num(o, "  ", "lr", r->lr);
 	rc = rc ? rc : out_printf(o, "  epochs: %d\n  batch: %d\n", r->epochs, r->batch);
@@ -82,6 +84,7 @@ int run_write(const char *path, const struct run_record *r)
 	rc = rc ? rc : out_printf(o, "  seed: %" PRIu64 "\n  max_steps: %ld\n  shuffle: %s\n  threads: %d\n", r->seed,
 				  r->max_steps, r->shuffle ? "true" : "false", r->threads);
 	rc = rc ? rc : out_printf(o, "  keep: %s\n", run_keep_name(r->keep_best));
+	rc = rc ? rc : out_printf(o, "  compute: %s\n", gemm_compute_name(r->compute));
 	rc = rc ? rc : out_printf(o, "steps: %ld\ntrain_loss:\n", r->steps);
 	for (size_t i = 0; i < r->nloss && rc == 0; i++) {
 		char l[32], lr[32];
@@ -179,6 +182,17 @@ static void get_optional(struct reader *rd, int parent, const char *key, char *d
 {
 	if (json_get(rd->j, parent, key))
 		get_fixed(rd, parent, key, dst, n);
+}
+
+/* A compute type of a record, f32 when absent (records written before bf16 products). */
+static int read_compute(struct reader *rd, int parent, const char *key)
+{
+	char name[8] = "f32";
+	get_optional(rd, parent, key, name, sizeof name);
+	int bf16 = gemm_compute_parse(name);
+	if (bf16 < 0 && rd->rc == 0)
+		rd->rc = err_set(E_FORMAT, "%s: %s: '%s' is not f32 or bf16", rd->path, key, name);
+	return bf16 > 0;
 }
 
 static void read_evals(struct reader *rd, struct run_record *r, int list, const struct task *task)
@@ -287,6 +301,8 @@ int run_read(const char *path, struct run_record *r)
 	r->shuffle = json_bool(j, node(&rd, hp, "shuffle")) == 1;
 	r->threads = (int)get_long(&rd, hp, "threads");
 	read_keep(&rd, r, hp);
+	r->compute = read_compute(&rd, hp, "compute");
+	r->cache_compute = read_compute(&rd, data, "cache_compute");
 	r->steps = get_long(&rd, root, "steps");
 	int losses = node(&rd, root, "train_loss");
 	size_t nl = json_len(j, losses);

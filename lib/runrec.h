@@ -37,6 +37,8 @@ struct run_record {
 	double lr, warmup, weight_decay, dropout, max_grad_norm;
 	int epochs, batch, shuffle, threads;
 	int keep_best;           /* --keep best: the weights and predictions of the best dev epoch */
+	int compute;             /* the products' inputs: 1 bf16, 0 f32 (gemm_compute) */
+	int cache_compute;       /* and those of the layers of the cache it trained from */
 	long max_steps, steps, warmup_steps;
 	uint64_t seed;
 	struct run_loss *loss;
@@ -47,7 +49,7 @@ struct run_record {
 	double seconds, train_seconds, tokens_per_second, peak_mb;
 	double gemm_seconds, gemm_gflop; /* the GEMM share of the training (gemm_totals) */
 	struct run_machine {             /* what computed it (machine.h); "" in records before them */
-		char cpu[49], cpu_family[32], blis[16], gemm[16], simd[16];
+		char cpu[49], cpu_family[32], blis[16], gemm[32], simd[16];
 	} machine;
 };
 

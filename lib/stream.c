@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "gemm.h"
 #include "io.h"
 #include "stream.h"
 
@@ -15,6 +16,11 @@
 #define END_TAG 0x45534c45u /* "ELSE" */
 #define REC_FIXED 24        /* tag, len, id length, flags, label */
 
+static void put16(unsigned char *p, uint16_t v)
+{
+	memcpy(p, &v, 2);
+}
+
 static void put32(unsigned char *p, uint32_t v)
 {
 	memcpy(p, &v, 4); /* elsa runs on little-endian machines (x86-64, arm64) */
@@ -23,6 +29,13 @@ static void put32(unsigned char *p, uint32_t v)
 static void put64(unsigned char *p, uint64_t v)
 {
 	memcpy(p, &v, 8);
+}
+
+static uint16_t get16(const unsigned char *p)
+{
+	uint16_t v;
+	memcpy(&v, p, 2);
+	return v;
 }
 
 static uint32_t get32(const unsigned char *p)
@@ -49,7 +62,8 @@ static void put_header(unsigned char *b, const struct stream_header *h)
 	put64(b + 24, h->tokenizer);
 	put32(b + 32, h->layer);
 	put32(b + 36, h->hidden);
-	put32(b + 40, h->dtype);
+	put16(b + 40, (uint16_t)h->dtype);
+	put16(b + 42, (uint16_t)h->compute);
 	put32(b + 44, h->max_len);
 	memcpy(b + 48, h->task, strnlen(h->task, 15));
 }
@@ -88,6 +102,8 @@ const char *stream_header_diff(const struct stream_header *a, const struct strea
 		snprintf(buf, n, "hidden size %u vs %u", a->hidden, b->hidden);
 	else if (a->dtype != b->dtype)
 		snprintf(buf, n, "dtype %s vs %s", dtype_name(a->dtype), dtype_name(b->dtype));
+	else if (a->compute != b->compute)
+		snprintf(buf, n, "compute %s vs %s", gemm_compute_name(a->compute), gemm_compute_name(b->compute));
 	else if (strcmp(a->task, b->task))
 		snprintf(buf, n, "task %s vs %s", a->task[0] ? a->task : "-", b->task[0] ? b->task : "-");
 	else if (a->tokenizer != b->tokenizer)
@@ -155,7 +171,8 @@ static int parse_header(struct stream_reader *r, const unsigned char *b, struct 
 	h->tokenizer = get64(b + 24);
 	h->layer = get32(b + 32);
 	h->hidden = get32(b + 36);
-	h->dtype = get32(b + 40);
+	h->dtype = get16(b + 40);
+	h->compute = get16(b + 42);
 	h->max_len = get32(b + 44);
 	memcpy(h->task, b + 48, 16);
 	if (h->layer > LAYER_MAX)
@@ -164,6 +181,8 @@ static int parse_header(struct stream_reader *r, const unsigned char *b, struct 
 		return err_set(E_FORMAT, "%s: hidden size %u is out of range", name, h->hidden);
 	if (h->dtype > DT_BF16)
 		return err_set(E_FORMAT, "%s: unknown dtype %u", name, h->dtype);
+	if (h->compute > 1)
+		return err_set(E_FORMAT, "%s: unknown compute type %u", name, h->compute);
 	if (h->task[15])
 		return err_set(E_FORMAT, "%s: task name is not terminated", name);
 	for (const char *p = h->task; *p; p++)

@@ -22,6 +22,7 @@ struct stream_header {
 	uint32_t layer;     /* 0: the embedding output; i: after encoder layer i */
 	uint32_t hidden;
 	uint32_t dtype;     /* enum dtype: how states are stored; always f32 in memory */
+	uint32_t compute;   /* 1: the states were computed with bf16 products (gemm_compute), 0: f32 ones, or none */
 	uint32_t max_len;   /* the tokenizer's truncation length (0: none) */
 	char task[16];      /* NUL-terminated; "" when unknown */
 };

@@ -322,6 +322,8 @@ static void same_settings(const struct run *a, const struct run *b)
 			   x->weight_decay != y->weight_decay	? "weight_decay" :
 			   x->dropout != y->dropout		? "dropout" :
 			   x->keep_best != y->keep_best	? "keep (best or last epoch)" :
+			   x->compute != y->compute		? "compute (f32 or bf16 products)" :
+			   x->cache_compute != y->cache_compute ? "caches' compute (f32 or bf16 products)" :
 			   x->train_examples != y->train_examples ? "the training examples" :
 			   x->dev_examples != y->dev_examples	? "the dev examples" :
 									  NULL;
@@ -485,6 +487,21 @@ static void print_keep_note(const struct table *tb, struct out *o)
 			      "it is scored on, so an optimistic estimate.\n");
 }
 
+/* Runs whose products took bf16 inputs (elsa-train --compute bf16), or trained from caches
+ * computed so: said, since their numbers are not f32's. */
+static void print_compute_note(const struct table *tb, struct out *o)
+{
+	size_t bf16 = 0;
+	for (size_t i = 0; i < tb->nruns; i++)
+		bf16 += tb->runs[i].r.compute || tb->runs[i].r.cache_compute;
+	if (bf16 == tb->nruns)
+		out_printf(o, "Every run ");
+	else if (bf16)
+		out_printf(o, "%zu of the %zu runs ", bf16, tb->nruns);
+	if (bf16)
+		out_printf(o, "computed its matrix products, or its cache's, with bf16 inputs (--compute bf16; sums in f32).\n");
+}
+
 /* " (2 collapsed, 1 failed)" */
 static const char *cell_notes(const struct cell *c, char *buf, size_t n)
 {
@@ -561,6 +578,7 @@ static void print_caption(const struct table *tb, struct out *o)
 		      "the dev examples (elsa-evaluate --bootstrap), bound by bound averaged over the seeds.\n",
 		   tb->nruns, tb->nruns == 1 ? "" : "s", tb->layers);
 	print_keep_note(tb, o);
+	print_compute_note(tb, o);
 	print_no_claims(tb, o);
 }
 

@@ -20,6 +20,7 @@
 #include "cpu.h"
 #include "err.h"
 #include "experiment.h"
+#include "gemm.h"
 #include "glue.h"
 #include "io.h"
 #include "json.h"
@@ -108,10 +109,10 @@ static char *train_command(const struct experiment *e, const char *T, int N, dou
 	run_name(name, sizeof name, N, lr, seed, emb);
 	return xprintf("%s/elsa-train -m %s -t %s --train %s/cache/%s/train.L%d.zst --dev %s/cache/%s/dev.L%d.zst "
 			  "-o %s/runs/%s/%s%s --lr %g --seed %ld --epochs %ld --batch %ld --warmup %g --weight-decay %g "
-			  "--dropout %g --max-steps %ld --keep %s%s",
+			  "--dropout %g --max-steps %ld --keep %s --compute %s%s",
 			  BIN, MODEL, T, S, T, N, S, T, N, S, T, name, force ? " --force" : "", lr, seed, e->epochs, e->batch,
 			  e->warmup, e->weight_decay, e->dropout, e->max_steps, run_keep_name(e->keep_best),
-			  emb ? " --train-embeddings" : "");
+			  gemm_compute_name(e->bf16), emb ? " --train-embeddings" : "");
 }
 
 /* A run's failure marker, NAME.failed beside its folder: what the run was and its log's last
@@ -131,8 +132,8 @@ static void encode_rule(const struct experiment *e, const char *T, const char *s
 	for (int f = 0; f < e->nfrozen; f++)
 		if (e->frozen[f] > 0)
 			emit(mk, "$(S)/cache/%s/%s.L%d%s.zst ", T, split, e->frozen[f], suffix);
-	emit(mk, "&: $(S)/cache/%s/%s.L0%s.zst\n\t$(BIN)/elsa-encode -m $(MODEL) --to %d --dtype %s", T, split, suffix,
-	     top, e->dtype);
+	emit(mk, "&: $(S)/cache/%s/%s.L0%s.zst\n\t$(BIN)/elsa-encode -m $(MODEL) --to %d --dtype %s --compute %s", T, split,
+	     suffix, top, e->dtype, gemm_compute_name(e->bf16));
 	for (int f = 0; f < e->nfrozen; f++)
 		if (e->frozen[f] > 0 && e->frozen[f] < top)
 			emit(mk, " --save %d=$(S)/cache/%s/%s.L%d%s.zst", e->frozen[f], T, split, e->frozen[f], suffix);
@@ -487,12 +488,12 @@ static void folders(const struct experiment *e, const char *path, const char *ou
  * storage settings, runs on the training ones. */
 static void write_jobs(const struct experiment *e, const char *dir, const char *bin, int jobs)
 {
-	char *text = xprintf("max_len %ld\ndtype %s\n", e->max_len, e->dtype);
+	char *text = xprintf("max_len %ld\ndtype %s\ncompute %s\n", e->max_len, e->dtype, gemm_compute_name(e->bf16));
 	stamp(dir, "settings.cache", text);
 	free(text);
-	text = xprintf("epochs %ld\nbatch %ld\nwarmup %g\nweight_decay %g\ndropout %g\nmax_steps %ld\nkeep %s\n",
+	text = xprintf("epochs %ld\nbatch %ld\nwarmup %g\nweight_decay %g\ndropout %g\nmax_steps %ld\nkeep %s\ncompute %s\n",
 			  e->epochs, e->batch, e->warmup, e->weight_decay, e->dropout, e->max_steps,
-			  run_keep_name(e->keep_best));
+			  run_keep_name(e->keep_best), gemm_compute_name(e->bf16));
 	stamp(dir, "settings.train", text);
 	free(text);
 	char *mkpath = xprintf("%s/Makefile", dir), *listpath = xprintf("%s/runs.list", dir);

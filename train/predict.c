@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "err.h"
+#include "gemm.h"
 #include "infer.h"
 #include "io.h"
 #include "predictions.h"
@@ -47,8 +48,8 @@ static void predict_stream(struct finetune *f, const struct model *m, struct str
 }
 
 static const char usage[] =
-	"usage: elsa-train --predict RUN_DIR -m MODEL_DIR [--scores] [-o FILE] [-j N] [STREAM|-]\n"
-	"       elsa-train --predict FINETUNED_DIR [-t TASK] [--scores] [-o FILE] [-j N] [STREAM|-]\n"
+	"usage: elsa-train --predict RUN_DIR -m MODEL_DIR [--scores] [--compute TYPE] [-o FILE] [-j N] [STREAM|-]\n"
+	"       elsa-train --predict FINETUNED_DIR [-t TASK] [--scores] [--compute TYPE] [-o FILE] [-j N] [STREAM|-]\n"
 	"Writes the predictions file (elsa-predictions(5)) of a trained run, or of a fine-tuned model\n"
 	"folder (elsa-export's, or any with a classification head), for every example of a tensor\n"
 	"stream (a test set, for a GLUE submission).\n"
@@ -59,11 +60,14 @@ static const char usage[] =
 	"      --label-order O    number the classes as glue (elsa's, the default) or datasets (Hugging\n"
 	"                         Face datasets'; MNLI and AX differ); and a model folder's outputs so when\n"
 	"                         its id2label does not name the task's classes\n"
+	"      --compute TYPE     the matrix products' inputs: f32 or bf16 (default: the run's, a\n"
+	"                         model folder's f32)\n"
 	"  -o, --output FILE      write FILE (complete or not at all) instead of stdout\n"
 	"  -j, --threads N        threads (default: ELSA_THREADS, else the usable CPUs)\n"
 	"  -h, --help         this help;  -V, --version  the version\n";
 
 struct predictor {
+	int compute_said; /* --compute given: the run's own compute type is not used */
 	struct model m;
 	const struct task *task;
 	struct finetune f;
@@ -94,6 +98,8 @@ static void from_run(struct predictor *p, const char *run_dir, const char *model
 		die_lib();
 	if (loaded != p->f.ps.n)
 		die("%s: holds %zu of the run's %zu trained tensors", path, loaded, p->f.ps.n);
+	if (!p->compute_said && rec.compute && gemm_compute(1) < 0) /* the run's own products */
+		die("%s: a run of bf16 products: %s (--compute f32 predicts with f32 ones)", run_dir, err_msg());
 	weights_close(&w);
 	run_free(&rec);
 }
@@ -217,10 +223,10 @@ int main_predict(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "predict", 1, 0, 'p' }, { "model", 1, 0, 'm' }, { "output", 1, 0, 'o' }, { "threads", 1, 0, 'j' },
 		{ "task", 1, 0, 't' },	  { "scores", 0, 0, 's' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' },
-		{ "label-order", 1, 0, 'L' },
+		{ "label-order", 1, 0, 'L' }, { "compute", 1, 0, 'c' },
 		{ 0 },
 	};
-	const char *run_dir = NULL, *model_dir = NULL, *output = "-", *threads = NULL, *task = NULL;
+	const char *run_dir = NULL, *model_dir = NULL, *output = "-", *threads = NULL, *task = NULL, *compute = NULL;
 	int c, scores = 0;
 	enum label_order order = ORDER_UNSAID;
 	while ((c = getopt_long(argc, argv, "m:o:j:t:hV", opts, NULL)) != -1) {
@@ -231,6 +237,7 @@ int main_predict(int argc, char **argv)
 		case 'j': threads = optarg; break;
 		case 't': task = optarg; break;
 		case 's': scores = 1; break;
+		case 'c': compute = optarg; break;
 		case 'L':
 			order = cli_label_order(optarg);
 			break;
@@ -243,10 +250,10 @@ int main_predict(int argc, char **argv)
 		die("--predict DIR is required (see --help)");
 	if (argc - optind > 1)
 		die("one stream at a time");
-	cli_compute(threads);
+	cli_compute(threads, compute);
 
 	char path[4096];
-	struct predictor p = { 0 };
+	struct predictor p = { .compute_said = compute != NULL };
 	struct stream_reader *r = stream_open(optind < argc ? argv[optind] : "-");
 	if (!r)
 		die_lib();

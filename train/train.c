@@ -45,6 +45,8 @@ static const char usage[] =
 	"      --dropout X        in trained layers and the head; 0 turns it off (0.1)\n"
 	"      --seed N           shuffling, dropout and new head weights (42)\n"
 	"      --max-steps N      stop after N optimizer steps (0: epochs decide)\n"
+	"      --compute TYPE     the matrix products' inputs: f32 (default) or bf16 (sums, the\n"
+	"                         optimizer and its master weights in f32)\n"
 	"      --keep last|best   the weights and dev predictions kept: the last epoch's (default),\n"
 	"                         or the epoch's with the best dev score (needs --dev)\n"
 	"      --no-shuffle       batches in input order\n"
@@ -63,7 +65,7 @@ static const char usage[] =
 	"  -h, --help         this help;  -V, --version  the version\n";
 
 struct options {
-	const char *model_dir, *task, *train, *dev, *run_dir, *threads;
+	const char *model_dir, *task, *train, *dev, *run_dir, *threads, *compute;
 	double lr, warmup, weight_decay, dropout;
 	int epochs, batch, shuffle, log_every, force, train_embeddings, resume, keep_best;
 	long max_steps, checkpoint_every;
@@ -179,6 +181,9 @@ static void setup(struct session *s, const struct options *o)
 		check_stream(&s->dev.h, s->dev.name, &s->m, s->task);
 		if (s->dev.h.layer != s->tr.h.layer)
 			die("%s: layer %u, but %s holds layer %u", s->dev.name, s->dev.h.layer, s->tr.name, s->tr.h.layer);
+		if (s->dev.h.compute != s->tr.h.compute)
+			die("%s: computed with %s products, but %s with %s ones", s->dev.name, gemm_compute_name((int)s->dev.h.compute),
+			    s->tr.name, gemm_compute_name((int)s->tr.h.compute));
 		check_labels(&s->dev, s->task);
 	}
 	int N = (int)s->tr.h.layer, new_head;
@@ -207,7 +212,8 @@ static void setup(struct session *s, const struct options *o)
 				      .warmup = o->warmup, .weight_decay = o->weight_decay, .dropout = o->dropout,
 				      .max_grad_norm = 1.0, .epochs = o->epochs, .batch = o->batch, .shuffle = o->shuffle,
 				      .threads = threads_get(), .max_steps = o->max_steps, .steps = s->total,
-				      .warmup_steps = s->warmup, .seed = o->seed, .keep_best = o->keep_best };
+				      .warmup_steps = s->warmup, .seed = o->seed, .keep_best = o->keep_best,
+				      .compute = gemm_bf16(), .cache_compute = (int)s->tr.h.compute };
 	snprintf(s->rec.task, sizeof s->rec.task, "%s", s->task->name);
 	snprintf(s->rec.model_type, sizeof s->rec.model_type, "%s", model_type_name(s->m.cfg.type));
 }
@@ -264,6 +270,7 @@ static size_t run_settings(const struct session *s, struct ckpt_setting *set)
 	setting(set, &n, "--no-shuffle", "%s", o->shuffle ? "no" : "yes");
 	setting(set, &n, "--log-every", "%d", o->log_every);
 	setting(set, &n, "--keep", "%s", run_keep_name(o->keep_best));
+	setting(set, &n, "--compute", "%s", gemm_compute_name(gemm_bf16()));
 	return n;
 }
 
@@ -485,7 +492,7 @@ static int train(const struct options *o)
 int main(int argc, char **argv)
 {
 	enum { LR = 256, EPOCHS, BATCH, WARMUP, DECAY, DROPOUT, SEED, MAX_STEPS, NO_SHUFFLE, LOG_EVERY, FORCE, TRAIN, DEV, PREDICT, TRAIN_EMB,
-	       CHECKPOINT_EVERY, NO_RESUME, KEEP };
+	       CHECKPOINT_EVERY, NO_RESUME, KEEP, COMPUTE };
 	static const struct option opts[] = {
 		{ "model", 1, 0, 'm' },	      { "task", 1, 0, 't' },	       { "train", 1, 0, TRAIN },
 		{ "dev", 1, 0, DEV },	      { "output", 1, 0, 'o' },	       { "lr", 1, 0, LR },
@@ -494,7 +501,7 @@ int main(int argc, char **argv)
 		{ "max-steps", 1, 0, MAX_STEPS }, { "no-shuffle", 0, 0, NO_SHUFFLE }, { "log-every", 1, 0, LOG_EVERY },
 		{ "force", 0, 0, FORCE },     { "train-embeddings", 0, 0, TRAIN_EMB },     { "threads", 1, 0, 'j' },	       { "predict", 1, 0, PREDICT },
 		{ "checkpoint-every", 1, 0, CHECKPOINT_EVERY }, { "no-resume", 0, 0, NO_RESUME },
-		{ "keep", 1, 0, KEEP },	      { "quiet", 0, 0, 'q' },
+		{ "keep", 1, 0, KEEP },	      { "quiet", 0, 0, 'q' },	       { "compute", 1, 0, COMPUTE },
 		{ "help", 0, 0, 'h' },	      { "version", 0, 0, 'V' },	       { 0 },
 	};
 	struct options o = { .lr = 2e-5, .weight_decay = 0.01, .dropout = 0.1, .epochs = 3, .batch = 16, .shuffle = 1,
@@ -527,6 +534,7 @@ int main(int argc, char **argv)
 		case TRAIN_EMB: o.train_embeddings = 1; break;
 		case CHECKPOINT_EVERY: o.checkpoint_every = cli_long("--checkpoint-every", optarg, 0, (long)1 << 40); break;
 		case NO_RESUME: o.resume = 0; break;
+		case COMPUTE: o.compute = optarg; break;
 		case KEEP:
 			if ((o.keep_best = run_keep_parse(optarg)) < 0)
 				die("--keep '%s': best or last", optarg);
@@ -540,6 +548,6 @@ int main(int argc, char **argv)
 		die("-m MODEL_DIR, -t TASK, --train FILE and -o RUN_DIR are required (see --help)");
 	if (optind < argc)
 		die("unexpected argument '%s' (streams go with --train and --dev)", argv[optind]);
-	cli_compute(o.threads);
+	cli_compute(o.threads, o.compute);
 	return train(&o);
 }

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "err.h"
+#include "gemm.h"
 #include "io.h"
 #include "record.h"
 #include "stream.h"
@@ -61,8 +62,9 @@ static void view_tensors(struct in *in, enum mode mode)
 	if (mode == HEADER) {
 		printf("format\telsa-stream %d\nmodel\t%016" PRIx64 "\ntokenizer\t%016" PRIx64 "\n", STREAM_VERSION, h->model,
 		       h->tokenizer);
-		printf("layer\t%" PRIu32 "\nhidden\t%" PRIu32 "\ndtype\t%s\nmax_len\t%" PRIu32 "\ntask\t%s\n", h->layer,
-		       h->hidden, dtype_name(h->dtype), h->max_len, h->task[0] ? h->task : "-");
+		printf("layer\t%" PRIu32 "\nhidden\t%" PRIu32 "\ndtype\t%s\ncompute\t%s\nmax_len\t%" PRIu32 "\ntask\t%s\n",
+		       h->layer, h->hidden, dtype_name(h->dtype), gemm_compute_name((int)h->compute), h->max_len,
+		       h->task[0] ? h->task : "-");
 		stream_close(r);
 		return;
 	}
