@@ -110,11 +110,9 @@ static blksz_t block(bszid_t id, dim_t def, dim_t max, cntx_t *ctx)
  * rounded. */
 static void register_ukr(const struct gemm_ukr *u, int rounded, cntx_t *ctx)
 {
-	int MC = u->mc, KC = u->kc, NC = u->nc; /* TUNING */
-	if (getenv("ELSA_GEMM_BLOCKS")) sscanf(getenv("ELSA_GEMM_BLOCKS"), "%d,%d,%d", &MC, &KC, &NC);
 	blksz_t mr = block(BLIS_MR, u->mr, u->mr, ctx), nr = block(BLIS_NR, u->nr, u->nr, ctx);
-	blksz_t mc = block(BLIS_MC, MC, MC, ctx), nc = block(BLIS_NC, NC, NC, ctx);
-	blksz_t kc = block(BLIS_KC, KC, KC * 5 / 4, ctx); /* a short last block joins the one before */
+	blksz_t mc = block(BLIS_MC, u->mc, u->mc, ctx), nc = block(BLIS_NC, u->nc, u->nc, ctx);
+	blksz_t kc = block(BLIS_KC, u->kc, u->kc * 5 / 4, ctx); /* a short last block joins the one before */
 	bli_cntx_set_l3_nat_ukrs(1, BLIS_GEMM_UKR, BLIS_FLOAT, (void_fp)u->kernel, FALSE, ctx);
 	bli_cntx_set_blkszs(BLIS_NAT, 5, BLIS_NC, &nc, BLIS_NR, BLIS_KC, &kc, BLIS_KR, BLIS_MC, &mc, BLIS_MR,
 			    BLIS_NR, &nr, BLIS_NR, BLIS_MR, &mr, BLIS_MR, ctx);
