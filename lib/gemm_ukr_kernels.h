@@ -86,6 +86,7 @@ static void ukr(dim_t m, dim_t n, dim_t k, float *restrict alpha, float *restric
 #pragma GCC unroll 4
 		for (int v = 0; v < NV; v++)
 			acc[j][v] = V_ZERO();
+#pragma GCC unroll 4
 	for (dim_t p = 0; p < (k + PAIR - 1) / PAIR; p++, a += MR, b += NR) {
 		V av[NV];
 #pragma GCC unroll 4
