@@ -102,7 +102,7 @@ TEST(layernorm_backward)
 	struct ln_ctx c = { randn(N * C, 1), randn(C, 1), randn(C, 1), randn(N * C, 1), malloc(N * C * 4), N, C };
 	float mean[5], rstd[5], *dx = malloc(N * C * 4), *dw = calloc(C, 4), *db = calloc(C, 4);
 	layernorm_forward(c.y, mean, rstd, c.x, c.w, c.b, N, C, 1e-5f);
-	layernorm_backward(dx, NULL, NULL, dw, db, c.r, c.x, c.w, mean, rstd, N, C, 0, 0, 0, NULL);
+	layernorm_backward(dx, NULL, NULL, dw, db, c.r, NULL, c.x, c.w, mean, rstd, N, C, 0, 0, 0, NULL);
 	CHECK(fd_error(ln_f, &c, c.x, dx, N * C, 40, 1e-2f) < 2e-2, "d input");
 	CHECK(fd_error(ln_f, &c, c.w, dw, C, 20, 1e-2f) < 2e-3, "d weight");
 	CHECK(fd_error(ln_f, &c, c.b, db, C, 20, 1e-2f) < 2e-3, "d bias");
@@ -314,14 +314,15 @@ TEST(first_token_layer_equals_the_whole_layer_at_those_rows)
 	params_free(&ps);
 }
 
-/* The head and its loss, both model types, classification and regression. */
+/* The head and its loss, every family's, classification and regression; the head reads every
+ * token's row (as when no layer trains), so the gradient of the rows it does not read is 0. */
 struct head_ctx {
+	struct model_config mc;
 	struct params ps;
 	struct head_weights w;
 	struct head_acts a;
 	struct batch b;
 	struct dropout_cfg d;
-	enum model_type type;
 	size_t C;
 	float *y;
 	double labels[3];
@@ -330,7 +331,7 @@ struct head_ctx {
 static double head_f(void *p)
 {
 	struct head_ctx *c = p;
-	head_forward(&c->a, &c->w, c->type, c->y, c->b.start, c->b.n, 16, c->C, &c->d, 99);
+	head_forward(&c->a, &c->w, &c->mc, c->y, &c->b, 0, c->C, &c->d, 99);
 	return head_loss(&c->a, c->labels, c->b.n, c->C, c->C == 1);
 }
 
@@ -342,26 +343,24 @@ static uint64_t head_branches(void *p)
 
 static void head_case(enum model_type type, size_t C)
 {
-	struct model_config mc = { .type = type, .hidden = 16, .layers = 1, .heads = 2, .intermediate = 8, .vocab = 4,
-				   .max_pos = 8, .type_vocab = 1 };
-	struct head_ctx c = { .type = type, .C = C, .labels = { 1, 0, C == 1 ? 2.5 : (double)(2 % C) } };
+	struct head_ctx c = { .mc = { .type = type, .hidden = 16, .layers = 1, .heads = 2, .intermediate = 8, .vocab = 4,
+				      .max_pos = 8, .type_vocab = 1, .eps = 1e-5, .head_act = family_of(type)->head_act },
+			      .C = C, .labels = { 1, 0, C == 1 ? 2.5 : (double)(2 % C) } };
 	uint32_t len[3] = { 4, 2, 3 };
-	params_init(&c.ps, &mc, 0, 1, 1, (int)C);
+	params_init(&c.ps, &c.mc, 0, 1, 1, (int)C);
 	for (size_t i = 0; i < c.ps.size; i++)
 		c.ps.mem[i] = (float)(0.5 * rng_normal(&rng));
 	params_head(&c.ps, c.ps.mem, &c.w);
 	batch_set(&c.b, 3, len, 2);
-	head_acts_reserve(&c.a, 3, 16, C);
+	head_acts_reserve(&c.a, &c.mc, &c.b, C);
 	c.d = (struct dropout_cfg){ 0.2f, 77 };
 	c.y = randn(c.b.T * 16, 1);
-	float *grad = calloc(c.ps.size, 4), *dy = calloc(c.b.T * 16, 4), dcls[3 * 16];
+	float *grad = calloc(c.ps.size, 4), *dy = calloc(c.b.T * 16, 4);
 	struct head_weights g;
 	params_head(&c.ps, grad, &g);
-	fd_branches = family_of(type)->head_act == ACT_RELU ? head_branches : NULL;
+	fd_branches = c.mc.head_act == ACT_RELU ? head_branches : NULL;
 	head_f(&c);
-	head_backward(dcls, &g, &c.a, &c.w, type, c.b.n, 16, C, &c.d, 99);
-	for (size_t e = 0; e < c.b.n; e++) /* the first tokens' gradients; every other token's is 0 */
-		memcpy(dy + c.b.start[e] * 16, dcls + e * 16, 16 * 4);
+	head_backward(dy, &g, &c.a, &c.w, &c.mc, c.y, &c.b, 0, C, &c.d, 99);
 	CHECK(fd_error(head_f, &c, c.y, dy, c.b.T * 16, 40, 1e-2f) < 2e-2, "%s C=%zu: d states", model_type_name(type), C);
 	for (size_t t = 0; t < c.ps.n; t++) {
 		const struct param *pa = &c.ps.p[t];

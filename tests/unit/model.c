@@ -31,7 +31,7 @@ static void check_loads(const char *dir, enum model_type type, int layers, int l
 	params_layer(&ps, ps.mem, layers - 1, &w);
 	char name[160];
 	snprintf(name, sizeof name, "%s%s.%d.%s", m.prefix, family_of(type)->layers, layers - 1,
-		 family_of(type)->layer_names[1]);
+		 family_of(type)->layer[1].name);
 	const struct wt_tensor *t = weights_find(&m.w, name);
 	size_t H = (size_t)m.cfg.hidden;
 	float *key = malloc(H * H * sizeof *key);
@@ -99,7 +99,7 @@ TEST(family_configs)
 	CHECK(parse("{\"model_type\": \"distilbert\", \"activation\": \"relu\"}", &c) == E_FORMAT &&
 		      strstr(err_msg(), "activation relu"), "%s", err_msg());
 	CHECK(parse("{\"model_type\": \"albert\"}", &c) == E_FORMAT &&
-		      strstr(err_msg(), "model_type albert: elsa reads bert, roberta, distilbert and electra"), "%s", err_msg());
+		      strstr(err_msg(), "model_type albert: elsa reads bert, roberta, distilbert, electra and modernbert"), "%s", err_msg());
 	CHECK(parse("{\"model_type\": \"distilbert\", \"dim\": 8}", &c) == E_FORMAT && strstr(err_msg(), "no n_layers"),
 	      "%s", err_msg());
 }
