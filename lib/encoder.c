@@ -516,12 +516,13 @@ static void tail_backward(float *dres, struct layer_weights *g, const float *dy,
 }
 
 /* The attention's input's gradient dxin [T, H], through the attention norm of a pre-LayerNorm
- * layer: its weights' gradients, and dx = that plus dx's own (the residual stream's, passing
- * the norm by; dx NULL: not needed). */
-static void attention_norm_backward(float *dx, float *dxin, struct layer_weights *g, const struct layer_acts *a,
-				    const struct layer_weights *w, const struct model_config *c, size_t T)
+ * layer: its weights' gradients, and dx = that plus dskip (the residual stream's, passing the
+ * norm by, which may be dx itself; NULL: none). dx NULL: not needed. */
+static void attention_norm_backward(float *dx, const float *dskip, float *dxin, struct layer_weights *g,
+				    const struct layer_acts *a, const struct layer_weights *w, const struct model_config *c,
+				    size_t T)
 {
-	layernorm_backward(dx, NULL, NULL, g->ln1_w, g->ln1_b, dxin, dx, a->x, w->ln1_w, a->mean0, a->rstd0, T,
+	layernorm_backward(dx, NULL, NULL, g->ln1_w, g->ln1_b, dxin, dskip, a->x, w->ln1_w, a->mean0, a->rstd0, T,
 			   (size_t)c->hidden, 0, 0, 0, NULL);
 }
 
@@ -550,7 +551,7 @@ static void layer_backward_first(float *dx, struct layer_weights *g, const float
 		gemm(0, 0, T, H, 2 * H, 1, s->dqkv + H, H3, w->qkv_w + H * H, H, 0, s->d2, H);
 		gemm(0, 0, B, H, H, 1, s->dqc, H, w->qkv_w, H, 0, s->d1, H);
 		add_first(s->d2, s->d1, b, H);
-		attention_norm_backward(dx, s->d2, g, a, w, c, T);
+		attention_norm_backward(dx, NULL, s->d2, g, a, w, c, T);
 		if (dx)
 			add_first(dx, s->dxc, b, H);
 		return;
@@ -581,7 +582,7 @@ void layer_backward(float *dx, struct layer_weights *g, float *dy, const struct 
 		bias_backward(g->qkv_b, s->dqkv, T, 3 * H, 3 * H);
 	if (norm) {
 		gemm(0, 0, T, H, 3 * H, 1, s->dqkv, 3 * H, w->qkv_w, H, 0, s->d1, H);
-		attention_norm_backward(dx, s->d1, g, a, w, c, T);
+		attention_norm_backward(dx, dx, s->d1, g, a, w, c, T);
 	} else if (dx) {
 		gemm(0, 0, T, H, 3 * H, 1, s->dqkv, 3 * H, w->qkv_w, H, 1, dx, H);
 	}

@@ -29,13 +29,19 @@ BUILD = sys.argv[1] if len(sys.argv) > 1 else os.path.join(TOP, "build")
 ONLY = set(sys.argv[2:])
 OUT = os.path.join(TOP, "tests", "fixtures")
 
+# ModernBERT's models: windows of 8 and 16 tokens (so that the examples of up to 128 tokens see
+# a part of them in the local layers), weights wide enough (--std) that each layer changes its
+# input, and a wrong window or rotary base changes the states far past the tolerance.
 MODELS = {
     "bert": "--type bert --layers 3 --hidden 32 --heads 4 --max-pos 128 --seed 11",
     "roberta": "--type roberta --layers 3 --hidden 32 --heads 4 --max-pos 130 --seed 12",
     "distilbert": "--type distilbert --layers 3 --hidden 32 --heads 4 --max-pos 128 --seed 13",
     "electra": "--type electra --layers 3 --hidden 32 --heads 4 --embedding-size 16 --max-pos 128 --seed 14",
+    "modernbert": "--type modernbert --layers 4 --hidden 32 --heads 2 --window 8 --global-every 2 --std 0.1 --seed 15",
+    "modernbert-bias": "--type modernbert --layers 3 --hidden 32 --heads 4 --window 16 --global-every 3 --bias "
+                       "--rope-global 20000 --rope-local 5000 --std 0.1 --seed 16",
 }
-SEEDS = {"bert": 1, "roberta": 2, "distilbert": 3, "electra": 4}
+SEEDS = {"bert": 1, "roberta": 2, "distilbert": 3, "electra": 4, "modernbert": 5, "modernbert-bias": 6}
 LENGTHS = [1, 2, 3, 7, 16, 31, 64, 128]
 
 
@@ -52,7 +58,7 @@ def encoder_records(model, rng):
         tokens = rng.integers(5, vocab, n).tolist()
         pair = i % 2 == 1 and n >= 3
         types = [0] * n
-        if pair and model.type != "roberta":  # DistilBERT's are read and ignored
+        if pair and model.type not in ("roberta", "modernbert"):  # DistilBERT's are read and ignored
             types = [0] * (n // 2) + [1] * (n - n // 2)
         if model.type == "roberta" and n == 31:
             tokens[10] = model.pad
@@ -90,6 +96,14 @@ TRAIN_CASES = {  # name: (mkmodel arguments, outputs); "-emb": the embeddings tr
     "electra-cls": ("--type electra --layers 3 --hidden 16 --heads 2 --intermediate 32 --embedding-size 8 --max-pos 128 --labels 3 --seed 30", 3),
     "electra-reg": ("--type electra --layers 3 --hidden 16 --heads 2 --intermediate 32 --max-pos 128 --labels 1 --seed 31", 1),
     "electra-emb": ("--type electra --layers 2 --hidden 16 --heads 2 --intermediate 32 --embedding-size 8 --max-pos 128 --labels 2 --seed 32", 2),
+    # ModernBERT: the top layer local (every 3) or global (every 2), at the first token alone
+    # (cls) or at every token (mean), with and without biases; the embeddings and layer 0 (no
+    # attention norm) trained too
+    "modernbert-cls": ("--type modernbert --layers 3 --hidden 16 --heads 2 --intermediate 24 --window 8 --pooling cls --std 0.1 --labels 2 --seed 33", 2),
+    "modernbert-mean": ("--type modernbert --layers 3 --hidden 16 --heads 2 --intermediate 24 --window 8 --global-every 2 --pooling mean --std 0.1 --labels 3 --seed 34", 3),
+    "modernbert-cls-reg": ("--type modernbert --layers 3 --hidden 16 --heads 2 --intermediate 24 --window 8 --pooling cls --bias --std 0.1 --labels 1 --seed 35", 1),
+    "modernbert-mean-reg": ("--type modernbert --layers 3 --hidden 16 --heads 2 --intermediate 24 --window 8 --pooling mean --bias --std 0.1 --labels 1 --seed 36", 1),
+    "modernbert-emb": ("--type modernbert --layers 2 --hidden 16 --heads 2 --intermediate 24 --window 8 --global-every 2 --pooling mean --bias --std 0.1 --labels 2 --seed 37", 2),
 }
 TRAIN_SETUP = dict(first=1, lr=1e-3, warmup=0.1, weight_decay=0.01, steps=20, batch=4)
 

@@ -1,7 +1,7 @@
 /* Training against the PyTorch reference (tests/fixtures/train, made by tests/ref/make_fixtures.py):
  * the first step's loss and every gradient, then the loss of each of 20 steps of AdamW with
- * warmup, decay and clipping; BERT and RoBERTa, classification and regression, and a full
- * fine-tune that trains the embeddings too. */
+ * warmup, decay and clipping; every family, classification and regression, and a full
+ * fine-tune that trains the embeddings too; ModernBERT with either pooling. */
 #include <errno.h>
 #include <math.h>
 
@@ -168,6 +168,11 @@ TEST(distilbert_with_embeddings) { run_case("distilbert-emb"); }
 TEST(electra_classification) { run_case("electra-cls"); }
 TEST(electra_regression) { run_case("electra-reg"); }
 TEST(electra_with_projected_embeddings) { run_case("electra-emb"); }
+TEST(modernbert_cls_pooling_classification) { run_case("modernbert-cls"); }
+TEST(modernbert_mean_pooling_classification) { run_case("modernbert-mean"); }
+TEST(modernbert_cls_pooling_regression_with_biases) { run_case("modernbert-cls-reg"); }
+TEST(modernbert_mean_pooling_regression_with_biases) { run_case("modernbert-mean-reg"); }
+TEST(modernbert_with_embeddings) { run_case("modernbert-emb"); }
 
 int main(void)
 {
@@ -183,5 +188,10 @@ int main(void)
 	RUN(electra_classification);
 	RUN(electra_regression);
 	RUN(electra_with_projected_embeddings);
+	RUN(modernbert_cls_pooling_classification);
+	RUN(modernbert_mean_pooling_classification);
+	RUN(modernbert_cls_pooling_regression_with_biases);
+	RUN(modernbert_mean_pooling_regression_with_biases);
+	RUN(modernbert_with_embeddings);
 	return check_done();
 }
