@@ -35,7 +35,7 @@ struct cand {
 struct bpe {
 	struct bpe_options o;
 	struct vocab *vocab;
-	uint32_t byte_id[256];    /* id of each byte's token */
+	uint32_t byte_id[256];    /* id of each byte's token; UINT32_MAX: none (see byte_ids) */
 	char byte_text[256][2];   /* each byte's character (byte-to-unicode), in UTF-8 */
 	int byte_len[256];
 	struct merge *merges;     /* open addressing on pair */
@@ -84,13 +84,17 @@ static int read_vocab(struct bpe *b, const char *path)
 	return rc;
 }
 
+/* The id of each byte's token. The bytes that well-formed UTF-8 never holds (0xC0, 0xC1, 0xF5 to
+ * 0xFF) may have none, as in vocabularies learnt from UTF-8 text alone (ModernBERT's): texts are
+ * checked before they are encoded, so those are never looked up. */
 static int byte_ids(struct bpe *b, const char *path)
 {
 	for (int c = 0; c < 256; c++) {
 		long id = vocab_get(b->vocab, b->byte_text[c], (size_t)b->byte_len[c]);
-		if (id < 0)
+		int in_utf8 = c < 0xC0 || (c >= 0xC2 && c <= 0xF4);
+		if (id < 0 && in_utf8)
 			return err_set(E_FORMAT, "%s: no token for byte 0x%02X", path, c);
-		b->byte_id[c] = (uint32_t)id;
+		b->byte_id[c] = id < 0 ? UINT32_MAX : (uint32_t)id;
 	}
 	return 0;
 }

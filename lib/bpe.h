@@ -1,5 +1,5 @@
-/* bpe.h: byte-level BPE, GPT-2's and RoBERTa's, read from vocab.json and merges.txt or from
- * tokenizer.json's model section: the GPT-2 pre-tokenization pattern (matched by hand with
+/* bpe.h: byte-level BPE, GPT-2's, RoBERTa's and ModernBERT's, read from vocab.json and merges.txt
+ * or from tokenizer.json's model section: the GPT-2 pre-tokenization pattern (matched by hand with
  * utf8proc's categories), the byte-to-unicode table, merges applied by rank as Hugging Face
  * tokenizers applies them, and a bounded cache of words already merged. */
 #ifndef ELSA_BPE_H

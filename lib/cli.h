@@ -47,9 +47,12 @@ const struct task *cli_task(const char *name);
 int cli_label_order(const char *arg);
 /* The storage dtype named by --dtype's argument, or dies. */
 int cli_dtype(const char *arg);
-/* Sets up a tool that computes: the thread count from -j (arg, may be NULL), else ELSA_THREADS,
- * else the CPUs this process may use (cpu_usable); and the products' kernel (gemm_init), dying
- * when ELSA_GEMM names one this processor cannot run. Returns the thread count. */
+/* Sets up a tool that computes, before it reads or writes anything: the thread count from -j
+ * (arg, may be NULL), else ELSA_THREADS, else the CPUs this process may use (cpu_usable); on
+ * more than one thread, a passive wait for OpenMP's threads (the tool runs itself again with
+ * OMP_WAIT_POLICY=passive unless the user set a policy); the products' kernel (gemm_init) and
+ * the SIMD build (simd_init), dying when ELSA_GEMM or ELSA_SIMD names one this processor cannot
+ * run. Returns the thread count. */
 int cli_compute(const char *arg);
 
 /* Closes stdout and checks it (a full disk must not exit 0), and that no read of stdin failed.

@@ -19,11 +19,12 @@
 #define MAX_PARTS 16   /* pieces of a template */
 #define MAX_SPECIAL 64 /* special token ids of both templates */
 
-/* A token matched in the raw text (normalized 0) or in the normalized text (normalized 1). */
+/* A token matched in the raw text (normalized 0) or in the normalized text (normalized 1); order:
+ * its place in the file. */
 struct added {
 	char *text;
 	size_t len;
-	uint32_t id;
+	uint32_t id, order;
 	int lstrip, rstrip, normalized;
 };
 
@@ -43,16 +44,21 @@ struct template {
 struct tokenizer {
 	int bpe_model;             /* 0: WordPiece, 1: byte-level BPE */
 	struct wordpiece wp;
-	struct bert_normalizer norm;
+	struct bert_normalizer norm; /* WordPiece's normalizer */
 	struct bpe *bpe;
+	int nfc;                   /* BPE's normalizer: none (0) or NFC (1) */
 	const struct vocab *vocab; /* the model's */
 	struct added *added;
 	size_t nadded, added_cap;
-	unsigned char starts[2][256]; /* bytes that begin an added token, raw and normalized */
+	/* The added tokens of each kind (raw, normalized) that begin with byte b, longest first (then in
+	 * the file's order): added[first[kind][b] .. first[kind][b + 1]) (see index_added). */
+	size_t first[2][257];
 	struct template single, pair;
 	uint32_t special[MAX_SPECIAL];
 	size_t nspecial;
-	struct buf normalized;     /* scratch */
+	struct buf normalized;     /* scratch: a text the BERT normalizer made */
+	int32_t *nfc_work;         /* scratch: a text NFC made (uc_nfc) */
+	size_t nfc_cap;
 	struct ids ids[2];         /* the texts' ids, before truncation */
 	char note[1024];           /* what tokenizer_note says, "" for nothing */
 };
@@ -129,47 +135,113 @@ static long token_id(const struct tokenizer *t, const char *text)
 	return vocab_get(t->vocab, text, strlen(text));
 }
 
+/* Normalizing */
+
+/* The normalizer's form of s[0..n) (well-formed UTF-8): *out is s itself when the normalizer keeps
+ * it as it is at a glance (none; NFC on a text uc_nfc_quick passes), else scratch of t that the
+ * next call reuses. 0, E_NOMEM, or E_FORMAT. */
+static int normalize(struct tokenizer *t, const char *s, size_t n, const char **out, size_t *len)
+{
+	*out = s;
+	*len = n;
+	if (!t->bpe_model) {
+		t->normalized.n = 0;
+		if (bert_normalize(&t->norm, s, n, &t->normalized) < 0)
+			return E_NOMEM;
+		*out = t->normalized.p;
+		*len = t->normalized.n;
+	} else if (t->nfc && !uc_nfc_quick(s, n)) {
+		long made = uc_nfc(s, n, &t->nfc_work, &t->nfc_cap);
+		if (made < 0)
+			return (int)made;
+		*out = (const char *)t->nfc_work;
+		*len = (size_t)made;
+	}
+	return 0;
+}
+
 /* Added tokens */
 
+/* An added token, matched in the raw text, or (normalized) in the normalized text as its text
+ * normalized, as Hugging Face's AddedVocabulary matches it. */
 static int add_token(struct tokenizer *t, const char *text, uint32_t id, int lstrip, int rstrip, int normalized)
 {
 	size_t len = strlen(text);
+	if (normalized && normalize(t, text, len, &text, &len) < 0)
+		return E_NOMEM;
 	if (!len)
 		return 0;
 	if (grow((void **)&t->added, &t->added_cap, t->nadded + 1, sizeof *t->added) < 0)
 		return E_NOMEM;
 	struct added *a = &t->added[t->nadded];
-	if (!(a->text = strdup(text)))
+	if (!(a->text = malloc(len + 1)))
 		return err_set(E_NOMEM, "out of memory");
-	t->nadded++;
+	memcpy(a->text, text, len);
+	a->text[len] = 0;
+	a->order = (uint32_t)t->nadded++;
 	a->len = len;
 	a->id = id;
 	a->lstrip = lstrip;
 	a->rstrip = rstrip;
 	a->normalized = normalized;
-	t->starts[normalized][(unsigned char)text[0]] = 1;
 	return 0;
 }
 
-static int added_from_json(struct tokenizer *t, const struct json *j, int list, const char *file)
+/* The id Hugging Face gives an added token of that text as it reads the list: the id the model or
+ * an earlier entry (seen) gave the text, else the next after the model's vocabulary and the ids
+ * given before (top, the highest of them; -1 for none). */
+static long long added_id(const struct tokenizer *t, const struct vocab *seen, const char *text, long long top)
 {
-	for (size_t i = 0; i < json_len(j, list); i++) {
-		int tok = json_at(j, list, i, NULL);
-		long long id;
-		int single = 0, lstrip = 0, rstrip = 0, normalized = 1;
-		const char *text = get_str(j, tok, "content", NULL);
-		if (!text || json_int(j, json_get(j, tok, "id"), 0, UINT32_MAX - 1, &id) < 0)
-			return err_set(E_FORMAT, "%s: added token %zu has no content or id", file, i + 1);
-		if (get_bool(j, tok, "single_word", &single, file) < 0 || get_bool(j, tok, "lstrip", &lstrip, file) < 0 ||
-		    get_bool(j, tok, "rstrip", &rstrip, file) < 0 ||
-		    get_bool(j, tok, "normalized", &normalized, file) < 0)
-			return E_FORMAT;
-		if (single)
-			return err_set(E_FORMAT, "%s: added token '%s': single_word is not supported", file, text);
-		if (add_token(t, text, (uint32_t)id, lstrip, rstrip, normalized) < 0)
-			return E_NOMEM;
-	}
+	size_t n = strlen(text);
+	long id = vocab_get(seen, text, n);
+	long long size = (long long)vocab_count(t->vocab);
+	if (id < 0)
+		id = vocab_get(t->vocab, text, n);
+	if (id >= 0)
+		return id;
+	return top >= 0 && (top >= size || size == 0) ? top + 1 : size;
+}
+
+/* Entry i of added_tokens, node tok. Its id must be the one Hugging Face gives it (added_id), which
+ * it uses whatever the file says. */
+static int added_entry(struct tokenizer *t, const struct json *j, int tok, size_t i, struct vocab *seen,
+		       long long *top, const char *file)
+{
+	int single = 0, lstrip = 0, rstrip = 0, normalized = 1;
+	long long id;
+	char shown[84];
+	const char *text = get_str(j, tok, "content", NULL);
+	if (!text || json_int(j, json_get(j, tok, "id"), 0, UINT32_MAX - 1, &id) < 0)
+		return err_set(E_FORMAT, "%s: added token %zu has no content or id", file, i + 1);
+	err_shown(text, strlen(text), shown);
+	if (get_bool(j, tok, "single_word", &single, file) < 0 || get_bool(j, tok, "lstrip", &lstrip, file) < 0 ||
+	    get_bool(j, tok, "rstrip", &rstrip, file) < 0 || get_bool(j, tok, "normalized", &normalized, file) < 0)
+		return E_FORMAT;
+	if (single)
+		return err_set(E_FORMAT, "%s: added token '%s': single_word is not supported", file, shown);
+	if (!*text)
+		return 0; /* Hugging Face skips it */
+	long long given = added_id(t, seen, text, *top);
+	if (given != id)
+		return err_set(E_FORMAT, "%s: added token '%s' has id %lld, where Hugging Face gives it %lld (its id in the "
+				       "model, else the next free one)", file, shown, id, given);
+	*top = id > *top ? id : *top;
+	if (vocab_put(seen, text, strlen(text), (uint32_t)id) < 0 ||
+	    add_token(t, text, (uint32_t)id, lstrip, rstrip, normalized) < 0)
+		return E_NOMEM;
 	return 0;
+}
+
+static int added_from_json(struct tokenizer *t, const struct json *j, const char *file)
+{
+	struct vocab *seen = vocab_new(); /* the texts read so far, and their ids */
+	int list = json_get(j, json_root(j), "added_tokens");
+	long long top = -1;
+	int rc = seen ? 0 : E_NOMEM;
+	for (size_t i = 0; rc == 0 && i < json_len(j, list); i++)
+		rc = added_entry(t, j, json_at(j, list, i, NULL), i, seen, &top, file);
+	vocab_free(seen);
+	return rc;
 }
 
 /* The special tokens of the model's class in transformers, under the names tokenizer_config.json
@@ -241,35 +313,68 @@ static int processor_token(const struct json *j, int proc, const char *key, uint
 	return 0;
 }
 
+/* One SpecialToken piece of a template: the ids post_processor.special_tokens gives its name. */
+static int template_special(struct tokenizer *t, struct template *tp, const struct json *j, int proc, int item,
+			    const char *key, const char *file)
+{
+	const char *name = get_str(j, item, "id", "");
+	int ids = json_get(j, json_get(j, json_get(j, proc, "special_tokens"), name), "ids");
+	long long type;
+	char shown[84];
+	err_shown(name, strlen(name), shown);
+	if (json_int(j, json_get(j, item, "type_id"), 0, UINT32_MAX, &type) < 0)
+		return err_set(E_FORMAT, "%s: post_processor.%s: special token '%s' has no type_id", file, key, shown);
+	if (json_type(j, ids) != J_ARRAY)
+		return err_set(E_FORMAT, "%s: post_processor.%s: special token '%s' has no ids in post_processor.special_tokens",
+			       file, key, shown);
+	for (size_t k = 0; k < json_len(j, ids); k++) {
+		long long id;
+		if (json_int(j, json_at(j, ids, k, NULL), 0, UINT32_MAX - 1, &id) < 0)
+			return err_set(E_FORMAT, "%s: post_processor.special_tokens: '%s': id %zu is not a token id", file,
+				       shown, k + 1);
+		if (add_special(t, tp, (uint32_t)id, (uint32_t)type) < 0)
+			return err_prefix(E_FORMAT, "%s: post_processor.%s", file, key);
+	}
+	return 0;
+}
+
+/* TemplateProcessing's template key ("single" or "pair"): its pieces in order, each text ($A, $B)
+ * with its type id, each special token with its ids and type id. elsa takes each text once, as
+ * the templates of Hugging Face's builder do: $A in the single template, $A and $B in the pair. */
 static int template_pieces(struct tokenizer *t, struct template *tp, const struct json *j, int proc, const char *key,
 			   const char *file)
 {
-	int list = json_get(j, proc, key), specials = json_get(j, proc, "special_tokens");
+	int list = json_get(j, proc, key), pair = !strcmp(key, "pair"), seen[2] = { 0, 0 };
+	if (json_type(j, list) != J_ARRAY)
+		return err_set(E_FORMAT, "%s: post_processor.%s is not a list of pieces", file, key);
 	for (size_t i = 0; i < json_len(j, list); i++) {
 		const char *kind = NULL;
 		int item = json_at(j, json_at(j, list, i, NULL), 0, &kind);
 		const char *name = get_str(j, item, "id", "");
 		long long type;
-		if (json_int(j, json_get(j, item, "type_id"), 0, UINT32_MAX, &type) < 0)
-			return err_set(E_FORMAT, "%s: post_processor.%s: piece %zu has no type_id", file, key, i + 1);
-		if (kind && !strcmp(kind, "Sequence")) {
-			if (strcmp(name, "A") && strcmp(name, "B"))
-				return err_set(E_FORMAT, "%s: post_processor.%s: sequence '%s'", file, key, name);
-			if (add_part(tp, name[0] - 'A', (uint32_t)type, 0, 0) < 0)
+		char shown[84];
+		if (kind && !strcmp(kind, "SpecialToken")) {
+			if (template_special(t, tp, j, proc, item, key, file) < 0)
 				return E_FORMAT;
 			continue;
 		}
-		int ids = json_get(j, json_get(j, specials, name), "ids");
-		if (!kind || strcmp(kind, "SpecialToken") || !json_len(j, ids))
-			return err_set(E_FORMAT, "%s: post_processor.%s: piece %zu is not a known special token", file,
-				       key, i + 1);
-		for (size_t k = 0; k < json_len(j, ids); k++) {
-			long long id;
-			if (json_int(j, json_at(j, ids, k, NULL), 0, UINT32_MAX - 1, &id) < 0 ||
-			    add_special(t, tp, (uint32_t)id, (uint32_t)type) < 0)
-				return err_set(E_FORMAT, "%s: post_processor: special token '%s'", file, name);
-		}
+		if (!kind || strcmp(kind, "Sequence"))
+			return err_set(E_FORMAT, "%s: post_processor.%s: piece %zu is neither a Sequence nor a SpecialToken",
+				       file, key, i + 1);
+		if (strcmp(name, "A") && strcmp(name, "B"))
+			return err_set(E_FORMAT, "%s: post_processor.%s: piece %zu: sequence '%s' is neither A nor B", file, key,
+				       i + 1, err_shown(name, strlen(name), shown));
+		if (json_int(j, json_get(j, item, "type_id"), 0, UINT32_MAX, &type) < 0)
+			return err_set(E_FORMAT, "%s: post_processor.%s: piece %zu has no type_id", file, key, i + 1);
+		seen[name[0] - 'A']++;
+		if (add_part(tp, name[0] - 'A', (uint32_t)type, 0, 0) < 0)
+			return err_prefix(E_FORMAT, "%s: post_processor.%s", file, key);
 	}
+	if (seen[0] != 1 || (pair && seen[1] != 1))
+		return err_set(E_FORMAT, "%s: post_processor.%s: $%c appears %d times, not once", file, key,
+			       seen[0] != 1 ? 'A' : 'B', seen[0] != 1 ? seen[0] : seen[1]);
+	if (!pair && seen[1])
+		return err_set(E_FORMAT, "%s: post_processor.single: $B in the template of a single text", file);
 	return 0;
 }
 
@@ -470,13 +575,15 @@ static int bpe_model_options(const struct json *j, int model, struct bpe_options
 	return 0;
 }
 
-static int bpe_settings_json(const struct json *j, struct bpe_options *o, const char *file)
+/* The normalizer (none, or NFC), the pre-tokenizer and the model's options of a BPE model. */
+static int bpe_settings_json(struct tokenizer *t, const struct json *j, struct bpe_options *o, const char *file)
 {
 	int root = json_root(j), pre = json_get(j, root, "pre_tokenizer");
 	int regex = 1;
-	if (*type_of(j, json_get(j, root, "normalizer")))
-		return err_set(E_FORMAT, "%s: normalizer '%s' is not supported with BPE", file,
-			       type_of(j, json_get(j, root, "normalizer")));
+	const char *norm = type_of(j, json_get(j, root, "normalizer"));
+	t->nfc = !strcmp(norm, "NFC");
+	if (*norm && !t->nfc)
+		return err_set(E_FORMAT, "%s: normalizer '%s' is not supported with BPE (none, or NFC)", file, norm);
 	if (strcmp(type_of(j, pre), "ByteLevel"))
 		return err_set(E_FORMAT, "%s: pre-tokenizer '%s' is not supported with BPE", file, type_of(j, pre));
 	o->add_prefix_space = 1;
@@ -505,7 +612,7 @@ static int load_bpe(struct tokenizer *t, const struct folder_paths *files, const
 static int bpe_from_tokenizer_json(struct tokenizer *t, const struct json *j, const char *file)
 {
 	struct bpe_options o = { 0, 0 };
-	if (bpe_settings_json(j, &o, file) < 0 || !(t->bpe = bpe_from_json(j, json_get(j, json_root(j), "model"), &o, file)))
+	if (bpe_settings_json(t, j, &o, file) < 0 || !(t->bpe = bpe_from_json(j, json_get(j, json_root(j), "model"), &o, file)))
 		return E_FORMAT;
 	t->vocab = bpe_vocab(t->bpe);
 	return 0;
@@ -621,7 +728,7 @@ static int load_tokenizer_json(struct tokenizer *t, const struct folder_paths *f
 		return E_FORMAT;
 	t->bpe_model = type;
 	if ((type ? bpe_from_tokenizer_json(t, *tj, path) : wordpiece_from_json(t, *tj, path)) < 0 ||
-	    added_from_json(t, *tj, json_get(*tj, root, "added_tokens"), path) < 0 || template_from_json(t, *tj, path) < 0)
+	    added_from_json(t, *tj, path) < 0 || template_from_json(t, *tj, path) < 0)
 		return E_FORMAT;
 	note_older_files(t, files);
 	return 0;
@@ -644,6 +751,38 @@ static int load_older_files(struct tokenizer *t, const struct folder_paths *file
 	return template_default(t, *cfg, files->dir);
 }
 
+/* The kind of an added token and its first byte, as one number: what find_added looks up. */
+static int added_key(const struct added *a)
+{
+	return a->normalized * 256 + (unsigned char)a->text[0];
+}
+
+static int added_cmp(const void *pa, const void *pb)
+{
+	const struct added *a = pa, *b = pb;
+	if (added_key(a) != added_key(b))
+		return added_key(a) - added_key(b);
+	if (a->len != b->len)
+		return a->len > b->len ? -1 : 1;
+	return a->order < b->order ? -1 : 1;
+}
+
+/* Sorts the added tokens by kind, first byte and length (longest first), and notes where each
+ * kind and first byte begins, so that find_added tries at a place only the tokens that begin
+ * there, and stops at the longest. */
+static void index_added(struct tokenizer *t)
+{
+	size_t k = 0;
+	if (t->nadded)
+		qsort(t->added, t->nadded, sizeof *t->added, added_cmp);
+	for (int kind = 0; kind < 2; kind++)
+		for (int b = 0; b <= 256; b++) {
+			while (k < t->nadded && added_key(&t->added[k]) < kind * 256 + b)
+				k++;
+			t->first[kind][b] = k;
+		}
+}
+
 static int load(struct tokenizer *t, const char *dir, struct json **tj, struct json **cfg)
 {
 	struct stat st;
@@ -657,6 +796,8 @@ static int load(struct tokenizer *t, const char *dir, struct json **tj, struct j
 		return rc;
 	rc = exists(&files, TOKENIZER_JSON) ? load_tokenizer_json(t, &files, tj) : load_older_files(t, &files, cfg);
 	paths_free(&files);
+	if (rc == 0)
+		index_added(t);
 	return rc;
 }
 
@@ -688,6 +829,7 @@ void tokenizer_free(struct tokenizer *t)
 		free(t->added[i].text);
 	free(t->added);
 	free(t->normalized.p);
+	free(t->nfc_work);
 	free(t->ids[0].p);
 	free(t->ids[1].p);
 	free(t);
@@ -709,26 +851,23 @@ int tokenizer_specials(const struct tokenizer *t, int pair)
 
 /* Encoding */
 
-/* The leftmost, then longest, added token of the given kind in s[from..n). */
+/* The leftmost, then longest (then first in the file), added token of the given kind in
+ * s[from..n). Its second byte is compared before the rest: runs of spaces (ModernBERT's tokens
+ * of 2 to 24 spaces) are tried at every space. */
 static const struct added *find_added(const struct tokenizer *t, const char *s, size_t n, size_t from, int normalized,
 				      size_t *at)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	for (size_t i = from; i < n; i++) {
-		if (!t->starts[normalized][u[i]])
-			continue;
-		const struct added *best = NULL;
-		for (size_t k = 0; k < t->nadded; k++) {
+	const size_t *first = t->first[normalized];
+	for (size_t i = from; i < n; i++)
+		for (size_t k = first[u[i]]; k < first[u[i] + 1]; k++) {
 			const struct added *a = &t->added[k];
-			if (a->normalized == normalized && a->len <= n - i && (!best || a->len > best->len) &&
-			    !memcmp(s + i, a->text, a->len))
-				best = a;
+			if (a->len <= n - i && (a->len == 1 || (unsigned char)a->text[1] == u[i + 1]) &&
+			    !memcmp(s + i, a->text, a->len)) {
+				*at = i;
+				return a;
+			}
 		}
-		if (best) {
-			*at = i;
-			return best;
-		}
-	}
 	return NULL;
 }
 
@@ -763,17 +902,14 @@ static size_t space_after(const char *s, size_t n, size_t i)
 
 static int encode_split(struct tokenizer *t, const char *s, size_t n, int normalized, struct ids *out, size_t *room);
 
-/* A text with no added token of the given kind in it. 0, 1 (the room is used up), or E_NOMEM. */
+/* A text with no added token of the given kind in it. 0, 1 (the room is used up), or E_NOMEM (or
+ * E_FORMAT from NFC, see uc_nfc). */
 static int encode_plain(struct tokenizer *t, const char *s, size_t n, int normalized, struct ids *out, size_t *room)
 {
 	if (normalized)
 		return t->bpe_model ? bpe_encode(t->bpe, s, n, out, room) : wordpiece_encode(&t->wp, s, n, out, room);
-	if (t->bpe_model)
-		return encode_split(t, s, n, 1, out, room);
-	t->normalized.n = 0;
-	if (bert_normalize(&t->norm, s, n, &t->normalized) < 0)
-		return E_NOMEM;
-	return encode_split(t, t->normalized.p, t->normalized.n, 1, out, room);
+	int rc = normalize(t, s, n, &s, &n);
+	return rc < 0 ? rc : encode_split(t, s, n, 1, out, room);
 }
 
 /* Splits s at the added tokens of the given kind (raw or normalized), as Hugging Face's
@@ -829,8 +965,9 @@ int tokenizer_encode(struct tokenizer *t, const char *a, size_t alen, const char
 			return err_set(E_FORMAT, "invalid UTF-8 in text %c (byte %zu)", 'a' + i, bad + 1);
 		size_t room = max_len ? max_len : SIZE_MAX;
 		t->ids[i].n = 0;
-		if (encode_split(t, text[i], len[i], 0, &t->ids[i], &room) < 0)
-			return E_NOMEM;
+		int rc = encode_split(t, text[i], len[i], 0, &t->ids[i], &room);
+		if (rc < 0)
+			return rc;
 		n[i] = t->ids[i].n;
 	}
 	int specials = tokenizer_specials(t, pair);

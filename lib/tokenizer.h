@@ -1,11 +1,11 @@
-/* tokenizer.h: a Hugging Face tokenizer read from a model folder: BERT's WordPiece or RoBERTa's
- * byte-level BPE. With tokenizer.json, everything comes from it (model, normalizer, pre-tokenizer,
- * post-processor, added tokens), as in Hugging Face's fast tokenizers, and the older files beside
- * it are only compared with its model; without it, the model is vocab.txt (WordPiece), or
- * vocab.json and merges.txt (BPE), with the settings of tokenizer_config.json. It encodes one
- * example, a text or a pair, into a record's token ids and token type ids exactly as Hugging Face
- * tokenizers (Rust) does, truncation included; and it fingerprints the tokenizer's files so that a
- * token stream names the tokenizer that made it. */
+/* tokenizer.h: a Hugging Face tokenizer read from a model folder: BERT's WordPiece, or the
+ * byte-level BPE of RoBERTa and of ModernBERT (after NFC). With tokenizer.json, everything comes
+ * from it (model, normalizer, pre-tokenizer, post-processor, added tokens), as in Hugging Face's
+ * fast tokenizers, and the older files beside it are only compared with its model; without it, the
+ * model is vocab.txt (WordPiece), or vocab.json and merges.txt (BPE), with the settings of
+ * tokenizer_config.json. It encodes one example, a text or a pair, into a record's token ids and
+ * token type ids exactly as Hugging Face tokenizers (Rust) does, truncation included; and it
+ * fingerprints the tokenizer's files so that a token stream names the tokenizer that made it. */
 #ifndef ELSA_TOKENIZER_H
 #define ELSA_TOKENIZER_H
 

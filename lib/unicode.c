@@ -1,5 +1,7 @@
 #include <utf8proc.h>
 
+#include "err.h"
+#include "mem.h"
 #include "unicode.h"
 
 int utf8_decode(const unsigned char *s, size_t n, int32_t *cp)
@@ -116,4 +118,49 @@ int uc_lowercase(int32_t c, int32_t out[2])
 	}
 	out[0] = utf8proc_tolower(c);
 	return 1;
+}
+
+/* Whether NFC keeps c, U+0300 or above, as it is, and never composes it with the character before
+ * it (see uc_nfc_quick). */
+static int nfc_stable(int32_t c)
+{
+	int32_t d[UC_DECOMPOSE_MAX];
+	utf8proc_category_t k = category(c);
+	if (uc_combining_class(c) || k == UTF8PROC_CATEGORY_MN || k == UTF8PROC_CATEGORY_MC || k == UTF8PROC_CATEGORY_ME)
+		return 0;
+	if ((c >= 0x1161 && c <= 0x1175) || (c >= 0x11A8 && c <= 0x11C2)) /* Hangul V and T jamo */
+		return 0;
+	return uc_decompose(c, d) == 1 && d[0] == c;
+}
+
+int uc_nfc_quick(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0; i < n; i++) {
+		/* Bytes below 0xCC are ASCII, continuation bytes or the lead bytes of U+0080..U+02FF. */
+		if (u[i] < 0xCC)
+			continue;
+		int32_t c;
+		int len = utf8_decode(u + i, n - i, &c);
+		if (!len || !nfc_stable(c))
+			return 0;
+		i += (size_t)len - 1;
+	}
+	return 1;
+}
+
+long uc_nfc(const char *s, size_t n, int32_t **work, size_t *cap)
+{
+	const utf8proc_option_t nfc = UTF8PROC_STABLE | UTF8PROC_COMPOSE;
+	for (;;) {
+		utf8proc_ssize_t len = utf8proc_decompose((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, *work,
+							  (utf8proc_ssize_t)*cap, nfc);
+		if (len < 0)
+			return err_set(E_FORMAT, "NFC: %s", utf8proc_errmsg(len));
+		/* utf8proc_reencode ends the bytes with a NUL, which may need one more place. */
+		if ((size_t)len < *cap)
+			return (long)utf8proc_reencode(*work, len, nfc);
+		if (grow((void **)work, cap, (size_t)len + 1, sizeof **work) < 0)
+			return E_NOMEM;
+	}
 }

@@ -1,6 +1,6 @@
 /* unicode.h: UTF-8 decoding and the Unicode properties and mappings the tokenizers need (general
- * categories, White_Space, canonical decomposition and combining classes, lowercase), all read from
- * utf8proc's tables, never from tables of our own. */
+ * categories, White_Space, canonical decomposition and combining classes, lowercase, NFC), all read
+ * from utf8proc's tables, never from tables of our own. */
 #ifndef ELSA_UNICODE_H
 #define ELSA_UNICODE_H
 
@@ -32,5 +32,15 @@ int uc_decompose(int32_t c, int32_t out[UC_DECOMPOSE_MAX]);
 /* The full lowercase mapping of c (as Rust's char::to_lowercase: U+0130 gives two characters)
  * into out; returns the count, 1 or 2. */
 int uc_lowercase(int32_t c, int32_t out[2]);
+
+/* Whether NFC certainly leaves s[0..n) (well-formed UTF-8) as it is, by a quick look at each
+ * character: 1 when every one is below U+0300, or is a starter (combining class 0) that is no mark,
+ * has no canonical decomposition and is no Hangul vowel or final jamo (so that no composition takes
+ * it as its second character); 0 when NFC may change the text. */
+int uc_nfc_quick(const char *s, size_t n);
+/* The NFC form of s[0..n) (well-formed UTF-8), as utf8proc makes it: written as UTF-8 from the
+ * start of *work, an array of *cap code points grown with mem.h's grow(); returns its length in
+ * bytes, or E_NOMEM (E_FORMAT when utf8proc refuses the text, which well-formed UTF-8 never is). */
+long uc_nfc(const char *s, size_t n, int32_t **work, size_t *cap);
 
 #endif

@@ -1,15 +1,15 @@
-# The man pages' examples, run. Every shell session the pages show (man1, man5, man7, in page
-# order: the lines "$ CMD" of their .EX/.nf blocks, unescaped, with their continuations) runs in a
-# sandbox made once by the tools themselves, as the pages describe it: "model", the test-sized
-# 12-layer model of hidden size 64 with the real bert-base-uncased vocabulary; "small" (hidden
-# size 4); the real tokenizer as bert-base-uncased; the real GLUE data as glue; RTE's token
+# The man pages' examples, run. Every shell session the pages show (man1, man5, man7, in page order:
+# the lines "$ CMD" of their .EX/.nf blocks, unescaped, with their continuations) runs in a sandbox
+# made once by the tools themselves, as the pages describe it: "model", the test-sized 12-layer
+# model of hidden size 64 with the real bert-base-uncased vocabulary; "small" (hidden size 4); the
+# real tokenizers as bert-base-uncased and modernbert-base; the real GLUE data as glue; RTE's token
 # streams and caches (train.* from its first 300 training examples, to keep it fast). Each example
 # must exit 0; where its output does not depend on the random model's numbers (those listed in
 # COMPARED below) or is "same", it must be the output the page shows. Each page starts from the
-# sandbox as made (what an earlier page wrote is removed); a file a page shows by "cat FILE" and
-# no example of it made is written from the text shown (study.yaml). SKIPPED lists the examples
-# that cannot run here, and Python lines whose modules are missing are skipped saying which.
-# Under SAN=1, a smaller training set and SAN_SKIPPED too. Skipped without ../shared.
+# sandbox as made (what an earlier page wrote is removed); a file a page shows by "cat FILE" and no
+# example of it made is written from the text shown (study.yaml). SKIPPED lists the examples that
+# cannot run here, and Python lines whose modules are missing are skipped saying which. Under SAN=1,
+# a smaller training set and SAN_SKIPPED too. Skipped without ../shared.
 . "${ELSA_TOP:-.}/tests/lib.sh"
 if [ ! -f "$S/glue/RTE/dev.tsv" ] || [ ! -f "$S/models/bert-base-uncased/vocab.txt" ]; then
 	skip_all "the man pages' examples" "no ../shared/glue and ../shared/models/bert-base-uncased (ELSA_SHARED)"
@@ -31,6 +31,7 @@ elsa-encode.1	elsa-encode -m model --to 12 --stats enc.yaml dev.l9.zst | elsa-vi
 elsa-encode.1	cat enc.yaml	/^(seconds|tokens_per_second|threads|gemm_seconds|peak_memory_mb|cpu|cpu_family|blis|gemm|simd):/d
 elsa-sweep.1	cat study.yaml
 elsa-tokenize.1	elsa-tokenize -m bert-base-uncased -t sst2 glue/SST-2/dev.tsv | head -3
+elsa-tokenize.1	elsa-tokenize -m modernbert-base -t sst2 glue/SST-2/dev.tsv | head -3
 elsa-train.1	ls rte.n9
 elsa-view.1	elsa-view dev.tok | head -2 | cut -c1-60
 elsa-view.1	elsa-view -H dev.tok
@@ -136,6 +137,7 @@ ok "sandbox: model (mkmodel: 12 layers, hidden size 64, bert-base-uncased's voca
 	sh -c "mkmodel --layers 12 --hidden 64 --heads 4 --max-pos 512 --tokenizer '$S/models/bert-base-uncased' model &&
 		mkmodel --layers 2 --hidden 4 --heads 2 small"
 ln -s "$S/models/bert-base-uncased" bert-base-uncased
+ln -s "$S/models/modernbert-base" modernbert-base
 ln -s "$S/glue" glue
 ntrain=300
 [ $san = 1 ] && ntrain=100 # (training on them takes 15 s there, twice)

@@ -2,8 +2,9 @@
 # (the expected ids worked out by hand from it), stdin, -o and pipelines, tokenizer.json alone and
 # beside a vocab.txt that disagrees, truncation, and each kind of bad input. With ../shared: every
 # GLUE file tokenizes with its official example count, tokenizer.json alone gives the ids of the
-# whole folder, and when the Hugging Face peer is installed (scripts/deps --bench), the ids are its
-# ids.
+# whole folder (modernbert-base's too, whose folder has no other tokenizer file), a setting elsa
+# does not implement in modernbert-base's tokenizer.json is refused in one line, and when the
+# Hugging Face peer is installed (scripts/deps --bench), the ids are its ids.
 . "$(dirname "$0")/../lib.sh"
 
 M=$T/model
@@ -211,7 +212,7 @@ fi
 
 # ... the same ids from tokenizer.json alone (with config.json and tokenizer_config.json).
 if [ -d "$G" ] && [ -d "$S/models/bert-base-uncased" ]; then
-	for m in bert-base-uncased bert-base-cased roberta-base; do
+	for m in bert-base-uncased bert-base-cased roberta-base modernbert-base; do
 		mkdir "$T/$m"
 		for f in config.json tokenizer.json tokenizer_config.json; do
 			[ -f "$S/models/$m/$f" ] && ln -s "$S/models/$m/$f" "$T/$m/$f"
@@ -221,6 +222,17 @@ if [ -d "$G" ] && [ -d "$S/models/bert-base-uncased" ]; then
 		check "$m: RTE dev from tokenizer.json alone, the ids of the whole folder" \
 			"[ -s '$T/full.ids' ] && cmp -s '$T/full.ids' '$T/alone.ids' && [ ! -s '$T/alone.err' ]"
 	done
+	# ($T/full.ids: modernbert-base's, the loop's last)
+	mkdir "$T/mb-json"
+	ln -s "$S/models/modernbert-base/tokenizer.json" "$T/mb-json/tokenizer.json"
+	elsa-tokenize -m "$T/mb-json" -t rte "$G/RTE/dev.tsv" 2>"$T/alone.err" | sed 1d >"$T/alone.ids"
+	check "modernbert-base: RTE dev from a folder of tokenizer.json only, the ids of the whole folder" \
+		"[ -s '$T/full.ids' ] && cmp -s '$T/full.ids' '$T/alone.ids' && [ ! -s '$T/alone.err' ]"
+	mkdir "$T/nfkc"
+	sed 's/"type": "NFC"/"type": "NFKC"/' "$S/models/modernbert-base/tokenizer.json" >"$T/nfkc/tokenizer.json"
+	fails "a normalizer elsa does not implement" \
+		"^elsa-tokenize: .*/nfkc/tokenizer.json: normalizer 'NFKC' is not supported with BPE \\(none, or NFC\\)\$" \
+		elsa-tokenize -m "$T/nfkc" -t rte "$G/RTE/dev.tsv"
 else
 	skip "RTE dev from tokenizer.json alone" "no ../shared/glue (ELSA_SHARED)"
 fi
@@ -228,12 +240,16 @@ fi
 # ... and Hugging Face's own ids for them, when its peer is installed.
 PEER=$TOP/build/peers/hf-tokenizers
 if [ -d "$G" ] && [ -d "$PEER/node_modules/tokenizers" ] && command -v node >/dev/null; then
-	for m in bert-base-uncased bert-base-cased roberta-base; do
+	for m in bert-base-uncased bert-base-cased roberta-base modernbert-base; do
 		node "$PEER/hf-tokenize.js" "$S/models/$m/tokenizer.json" "$G/RTE/dev.tsv" 2 3 --skip-header --max-len 128 \
 			--ids "$T/hf.ids" 2>/dev/null
 		elsa-tokenize -m "$S/models/$m" -t rte "$G/RTE/dev.tsv" | sed '1d;$d' | cut -f3,4 >"$T/our.ids"
 		same "$m: RTE dev ids as Hugging Face tokenizers'" "$T/hf.ids" "$T/our.ids"
 	done
+	node "$PEER/hf-tokenize.js" "$S/models/modernbert-base/tokenizer.json" "$G/SST-2/dev.tsv" 1 --skip-header \
+		--ids "$T/hf.ids" 2>/dev/null
+	elsa-tokenize -m "$S/models/modernbert-base" -t sst2 --max-len 0 "$G/SST-2/dev.tsv" | sed '1d;$d' | cut -f3,4 >"$T/our.ids"
+	same "modernbert-base: SST-2 dev ids, untruncated, as Hugging Face tokenizers'" "$T/hf.ids" "$T/our.ids"
 else
 	skip "ids against Hugging Face tokenizers" "its peer is not installed (scripts/deps --bench)"
 fi

@@ -1,11 +1,14 @@
 /* The tokenizer files (tokenizer.h): vocab.txt, or vocab.json and merges.txt, with or without
- * tokenizer.json and tokenizer_config.json, loaded by tokenizer_load, then texts encoded with it.
+ * tokenizer.json and tokenizer_config.json, or tokenizer.json alone, loaded by tokenizer_load, then
+ * texts encoded with it.
  *
  * Input: one flag byte, then sections separated by the byte 0x1E (see SEP):
  *   flags & 1: BPE (sections vocab.json, merges.txt) else WordPiece (section vocab.txt)
  *   flags & 2: a tokenizer.json section follows; flags & 4: a tokenizer_config.json section
  *   flags >> 3: max_len (0: none, else 2 + that)
- *   the last section: texts to encode, one example a line, a TAB before a pair's second text. */
+ *   the last section: texts to encode, one example a line, a TAB before a pair's second text.
+ * An empty section is no file: an empty vocab.txt section and a tokenizer.json section make a
+ * folder of tokenizer.json alone. */
 #include <ftw.h>
 #include <limits.h>
 
@@ -29,12 +32,12 @@ static void cleanup(void)
 		nftw(dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Writes (or, with data NULL, removes) file name in the scratch folder. */
+/* Writes (or, with data NULL or empty, removes) file name in the scratch folder. */
 static void put(const char *name, const uint8_t *data, size_t n)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/%s", dir, name);
-	if (!data) {
+	if (!data || !n) {
 		unlink(path);
 		return;
 	}

@@ -13,6 +13,7 @@
 #include "hash.h"
 #include "record.h"
 #include "tokenizer.h"
+#include "unicode.h"
 
 /* Model folders */
 
@@ -662,6 +663,203 @@ TEST(bpe_model_options)
 	}
 }
 
+/* ModernBERT's kind of tokenizer.json */
+
+/* The pieces of modern_json: the NFC normalizer; three added tokens after RoBERTa's five (270
+ * "e\u0301t", matched in the normalized text, where it is "\u00e9t"; 271 "o\u0308", matched in
+ * the raw text only; 272 two spaces, in the normalized text); ModernBERT's templates with <s>
+ * and </s> for [CLS] and [SEP], but $B and its </s> with type id 1. */
+#define NFC_NORMALIZER "{\"type\": \"NFC\"}"
+#define MODERN_ADDED \
+	", {\"id\": 270, \"content\": \"e\u0301t\", \"normalized\": true, \"special\": false}" \
+	", {\"id\": 271, \"content\": \"o\u0308\", \"normalized\": false, \"special\": false}" \
+	", {\"id\": 272, \"content\": \"  \", \"normalized\": true, \"special\": false}"
+#define PIECE(kind, id, type) "{\"" kind "\": {\"id\": \"" id "\", \"type_id\": " #type "}}"
+#define CLS PIECE("SpecialToken", "<s>", 0)
+#define SEP PIECE("SpecialToken", "</s>", 0)
+#define SEQ_A PIECE("Sequence", "A", 0)
+#define MODERN_SINGLE "[" CLS ", " SEQ_A ", " SEP "]"
+#define MODERN_PAIR "[" CLS ", " SEQ_A ", " SEP ", " PIECE("Sequence", "B", 1) ", " PIECE("SpecialToken", "</s>", 1) "]"
+
+/* A tokenizer.json as ModernBERT's, on the BPE vocabulary and merges above: normalizer (a JSON
+ * value), ByteLevel without a prefix space, RoBERTa's five special tokens matched in the raw text
+ * (<mask> taking the spaces before it) and then the added tokens of added (entries, each after
+ * a comma), TemplateProcessing with the templates single and pair (JSON values, or NULL for
+ * none) and three special tokens: <s>, </s> and <sep2>, which is </s> <s>. */
+static const char *modern_json(const char *normalizer, const char *added, const char *single, const char *pair)
+{
+	static struct text t;
+	t.n = 0;
+	add(&t, "{\"added_tokens\": [");
+	for (int i = 0; i < 5; i++)
+		add(&t, "%s{\"id\": %d, \"content\": \"%s\", \"single_word\": false, \"lstrip\": %s, \"rstrip\": false,"
+			" \"normalized\": false, \"special\": true}", i ? ", " : "", 265 + i, specials[i], i == 4 ? "true" : "false");
+	add(&t, "%s], \"normalizer\": %s, \"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": false,"
+		" \"trim_offsets\": true, \"use_regex\": true}, \"post_processor\": {\"type\": \"TemplateProcessing\"",
+	    added, normalizer);
+	if (single)
+		add(&t, ", \"single\": %s", single);
+	if (pair)
+		add(&t, ", \"pair\": %s", pair);
+	add(&t, ", \"special_tokens\": {\"<s>\": {\"id\": \"<s>\", \"ids\": [265], \"tokens\": [\"<s>\"]},"
+		" \"</s>\": {\"id\": \"</s>\", \"ids\": [266], \"tokens\": [\"</s>\"]},"
+		" \"<sep2>\": {\"id\": \"<sep2>\", \"ids\": [266, 265], \"tokens\": [\"</s>\", \"<s>\"]}}},"
+		" \"model\": {\"type\": \"BPE\", \"dropout\": null, \"unk_token\": null, \"vocab\": %s, \"merges\": ",
+	    bpe_vocab_json());
+	add_merges(&t, merges, 0);
+	add(&t, "}}");
+	return t.s;
+}
+
+static struct tokenizer *load_modern(const char *normalizer, const char *added, const char *single, const char *pair)
+{
+	static struct file files[] = { { "tokenizer.json", NULL }, { NULL, NULL } };
+	files[0].text = modern_json(normalizer, added, single, pair);
+	return load(make_model("modern", files));
+}
+
+TEST(nfc_normalizer)
+{
+	struct tokenizer *t = load_modern(NFC_NORMALIZER, MODERN_ADDED, MODERN_SINGLE, MODERN_PAIR), *plain = load(bpe_dir);
+	/* e + U+0301 composes to U+00E9 (bytes C3 A9); without a normalizer it stays two pieces */
+	EXPECT(t, "e\u0301", NULL, 0, LIST(265, 0xC3, 0xA9, 266));
+	EXPECT(plain, "e\u0301", NULL, 0, LIST(265, 'e', 0xCC, 0x81, 266));
+	/* the Angstrom sign is U+00C5 in NFC; Hangul jamo L V T compose to the syllable U+AC01 */
+	EXPECT(t, "\u212b", NULL, 0, LIST(265, 0xC3, 0x85, 266));
+	EXPECT(t, "\u1100\u1161\u11a8", NULL, 0, LIST(265, 0xEA, 0xB0, 0x81, 266));
+	/* d with dot above, then dot below: reordered, d + dot below composes (U+1E0D), the dot above
+	 * stays (U+0307) */
+	EXPECT(t, "\u1e0b\u0323", NULL, 0, LIST(265, 0xE1, 0xB8, 0x8D, 0xCC, 0x87, 266));
+	/* text already in NFC, ASCII or not, is what it was */
+	EXPECT(t, " the \u00e9", NULL, 0, LIST(265, 258, ' ', 0xC3, 0xA9, 266));
+	tokenizer_free(t);
+	tokenizer_free(plain);
+}
+
+TEST(nfc_and_added_tokens)
+{
+	struct tokenizer *t = load_modern(NFC_NORMALIZER, MODERN_ADDED, MODERN_SINGLE, MODERN_PAIR);
+	/* a normalized token is matched as its NFC form, in text composed or not */
+	EXPECT(t, "\u00e9t", NULL, 0, LIST(265, 270, 266));
+	EXPECT(t, "e\u0301t", NULL, 0, LIST(265, 270, 266));
+	/* a raw token is matched before NFC, as it is written: o + U+0308, not U+00F6 */
+	EXPECT(t, "o\u0308", NULL, 0, LIST(265, 271, 266));
+	EXPECT(t, "\u00f6", NULL, 0, LIST(265, 0xC3, 0xB6, 266));
+	/* the text each side of a raw token is normalized alone: U+0301 after it stays */
+	EXPECT(t, "eo\u0308\u0301", NULL, 0, LIST(265, 'e', 271, 0xCC, 0x81, 266));
+	/* two spaces are a token of their own, before pre-tokenization; <mask> takes the spaces before it */
+	EXPECT(t, "a  b", NULL, 0, LIST(265, 'a', 272, 'b', 266));
+	EXPECT(t, "a   <mask>", NULL, 0, LIST(265, 'a', 269, 266));
+	tokenizer_free(t);
+}
+
+TEST(template_processing)
+{
+	struct tokenizer *t = load_modern(NFC_NORMALIZER, MODERN_ADDED, MODERN_SINGLE, MODERN_PAIR);
+	EXPECT_TYPES(t, "a", "b", 0, LIST(265, 'a', 266, 'b', 266), LIST(0, 0, 0, 1, 1));
+	EXPECT_TYPES(t, "a", NULL, 0, LIST(265, 'a', 266), LIST(0, 0, 0));
+	/* an empty second text leaves a pair; an empty single text its two special tokens */
+	EXPECT_TYPES(t, "a", "", 0, LIST(265, 'a', 266, 266), LIST(0, 0, 0, 1));
+	EXPECT_TYPES(t, "", "", 0, LIST(265, 266, 266), LIST(0, 0, 1));
+	EXPECT_TYPES(t, "", NULL, 0, LIST(265, 266), LIST(0, 0));
+	CHECK(t && tokenizer_specials(t, 0) == 2 && tokenizer_specials(t, 1) == 3, "special token counts");
+	/* budget 8 - 3 = 5 for 4 + 8 tokens: both cut, 2 + 3; a single text, 4 - 2 */
+	EXPECT_TYPES(t, "aaaaaaaa", "bbbbbbbb", 8, LIST(265, 259, 259, 266, 'b', 'b', 'b', 266), LIST(0, 0, 0, 0, 1, 1, 1, 1));
+	EXPECT(t, "aaaaaaaa", NULL, 4, LIST(265, 259, 259, 266));
+	tokenizer_free(t);
+	/* a special token of two ids, type 2, and the texts in the other order */
+	t = load_modern("null", "", "[" SEQ_A ", " PIECE("SpecialToken", "<s>", 0) "]",
+			"[" PIECE("Sequence", "B", 0) ", " PIECE("SpecialToken", "<sep2>", 2) ", " SEQ_A "]");
+	EXPECT_TYPES(t, "a", "b", 0, LIST('b', 266, 265, 'a'), LIST(0, 2, 2, 0));
+	CHECK(t && tokenizer_specials(t, 0) == 1 && tokenizer_specials(t, 1) == 2, "special token counts");
+	EXPECT_TYPES(t, "a", NULL, 0, LIST('a', 265), LIST(0, 0));
+	tokenizer_free(t);
+}
+
+TEST(modern_settings_refused)
+{
+	static struct file files[] = { { "tokenizer.json", NULL }, { NULL, NULL } };
+	static const char *const bad[][5] = {
+		{ "{\"type\": \"NFKC\"}", "", MODERN_SINGLE, MODERN_PAIR, "normalizer 'NFKC' is not supported with BPE (none, or NFC)" },
+		{ "{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"NFC\"}]}", "", MODERN_SINGLE, MODERN_PAIR,
+		  "normalizer 'Sequence' is not supported with BPE" },
+		{ "null", ", {\"id\": 270, \"content\": \"xyz\", \"single_word\": true}", MODERN_SINGLE, MODERN_PAIR,
+		  "added token 'xyz': single_word is not supported" },
+		{ "null", ", {\"id\": 271, \"content\": \"xyz\"}", MODERN_SINGLE, MODERN_PAIR,
+		  "added token 'xyz' has id 271, where Hugging Face gives it 270" },
+		{ "null", ", {\"id\": 270, \"content\": \"<s>\"}", MODERN_SINGLE, MODERN_PAIR,
+		  "added token '<s>' has id 270, where Hugging Face gives it 265" },
+		{ "null", "", NULL, MODERN_PAIR, "post_processor.single is not a list of pieces" },
+		{ "null", "", "[" CLS ", " SEQ_A ", " PIECE("Sequence", "B", 0) "]", MODERN_PAIR,
+		  "post_processor.single: $B in the template of a single text" },
+		{ "null", "", "[" SEQ_A ", " SEQ_A "]", MODERN_PAIR, "post_processor.single: $A appears 2 times, not once" },
+		{ "null", "", MODERN_SINGLE, "[" CLS ", " SEQ_A "]", "post_processor.pair: $B appears 0 times, not once" },
+		{ "null", "", MODERN_SINGLE, "[" SEQ_A ", " PIECE("Sequence", "C", 0) "]",
+		  "post_processor.pair: piece 2: sequence 'C' is neither A nor B" },
+		{ "null", "", MODERN_SINGLE, "[" SEQ_A ", " PIECE("Text", "B", 0) "]",
+		  "post_processor.pair: piece 2 is neither a Sequence nor a SpecialToken" },
+		{ "null", "", "[" PIECE("SpecialToken", "[CLS]", 0) ", " SEQ_A "]", MODERN_PAIR,
+		  "post_processor.single: special token '[CLS]' has no ids in post_processor.special_tokens" },
+		{ "null", "", "[{\"Sequence\": {\"id\": \"A\"}}]", MODERN_PAIR, "post_processor.single: piece 1 has no type_id" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		files[0].text = modern_json(bad[i][0], bad[i][1], bad[i][2], bad[i][3]);
+		REFUSED(make_model("modernbad", files), bad[i][4]);
+	}
+}
+
+TEST(bytes_outside_utf8_need_no_token)
+{
+	/* 0xC0 (its character U+00C0) without a token loads, as ModernBERT's vocabulary does; 0xC2 is a
+	 * lead byte of UTF-8, and refused */
+	static struct text json;
+	static struct file files[] = { { "tokenizer.json", json.s }, { NULL, NULL } };
+	add(&json, "%s", modern_json(NFC_NORMALIZER, "", MODERN_SINGLE, MODERN_PAIR));
+	replace(&json, "\"\u00c0\": 192", "\"\u0500\": 192");
+	struct tokenizer *t = load(make_model("noc0", files));
+	EXPECT(t, "\u00c0\u00ff", NULL, 0, LIST(265, 0xC3, 0x80, 0xC3, 0xBF, 266));
+	tokenizer_free(t);
+	replace(&json, "\"\u00c2\": 194", "\"\u0501\": 194");
+	REFUSED(make_model("noc2", files), "model.vocab: no token for byte 0xC2");
+}
+
+TEST(nfc_quick_check_never_misses)
+{
+	/* Over every code point: one that uc_nfc_quick passes is its own NFC, and so is the first
+	 * character of its canonical decomposition; the last character of a composite's decomposition
+	 * (what composes with the characters before it) is never passed. So a text of characters it
+	 * passes is in NFC. */
+	int32_t *work = NULL;
+	size_t cap = 0;
+	long wrong = 0, passed = 0, composites = 0;
+	for (int32_t c = 0; c <= 0x10FFFF; c++) {
+		char u[4], f[4], l[4];
+		int32_t d[UC_DECOMPOSE_MAX];
+		if (c >= 0xD800 && c <= 0xDFFF)
+			continue;
+		int n = utf8_encode(c, u), k = uc_decompose(c, d);
+		long made = uc_nfc(u, (size_t)n, &work, &cap);
+		int own = made == n && !memcmp(work, u, (size_t)n);
+		if (uc_nfc_quick(u, (size_t)n)) {
+			passed++;
+			if (!own || !uc_nfc_quick(f, (size_t)utf8_encode(d[0], f)))
+				wrong += printf("# U+%04X passed, but NFC changes it or its first character\n", c) > 0;
+		}
+		if (k > 1 && own) {
+			composites++;
+			if (uc_nfc_quick(l, (size_t)utf8_encode(d[k - 1], l)))
+				wrong += printf("# U+%04X passed, but U+%04X composes with it\n", d[k - 1], c) > 0;
+		}
+	}
+	CHECK(!wrong && passed > 1000000 && composites > 10000, "%ld wrong, %ld passed, %ld composites", wrong, passed,
+	      composites);
+	/* and on texts: ASCII and Latin-1 pass; a mark, the Angstrom sign, a Hangul syllable do not */
+	static const char *const texts[] = { "caf\u00e9 \u00c5 \u4e2d\U0001F600", "cafe\u0301", "\u212b", "\uac01" };
+	for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
+		CHECK(uc_nfc_quick(texts[i], strlen(texts[i])) == !i, "uc_nfc_quick('%s')", texts[i]);
+	free(work);
+}
+
 TEST(other_model_types_refused)
 {
 	/* refused even with a vocab.txt beside them: tokenizer.json is what is read */
@@ -779,10 +977,11 @@ TEST(bpe_older_files_disagree)
 		    "merges.txt and tokenizer.json disagree (merge 1: '\u0120 t' vs 'h e'); using tokenizer.json");
 	static struct text json;
 	add(&json, "%s", bpe_json(merges, 0, ROBERTA_MODEL));
-	replace(&json, "\"<mask>\": 269}", "\"<mask>\": 270}");
+	/* "ab" moved to 270 (not an added token, whose id must stay the model's: see added_token_ids) */
+	replace(&json, "\"ab\": 264,", "\"ab\": 270,");
 	files[2].text = json.s;
 	EXPECT_NOTE(make_model("bpevocab", files),
-		    "vocab.json and tokenizer.json disagree (id 269: '<mask>' vs none); using tokenizer.json");
+		    "vocab.json and tokenizer.json disagree (id 264: 'ab' vs none); using tokenizer.json");
 	/* vocab.json without merges.txt */
 	static struct file alone[] = { { "vocab.json", NULL }, { "tokenizer.json", NULL }, { NULL, NULL } };
 	alone[0].text = bpe_vocab_json();
@@ -837,6 +1036,12 @@ int main(void)
 	RUN(wordpiece_model_settings);
 	RUN(bpe_from_tokenizer_json_alone);
 	RUN(bpe_model_options);
+	RUN(nfc_normalizer);
+	RUN(nfc_and_added_tokens);
+	RUN(template_processing);
+	RUN(modern_settings_refused);
+	RUN(bytes_outside_utf8_need_no_token);
+	RUN(nfc_quick_check_never_misses);
 	RUN(other_model_types_refused);
 	RUN(malformed_model_refused);
 	RUN(wordpiece_older_file_disagrees);
