@@ -112,7 +112,7 @@ void embeddings_forward(float *out, struct emb_acts *a, const struct emb_weights
 	dropout(ln, ln, b->T * E, emb_rate(c, d), d ? d->seed : 0, site);
 	if (w->proj_w) {
 		gemm(0, 1, b->T, H, E, 1, ln, E, w->proj_w, E, 0, out, H);
-		bias_add(out, out, w->proj_b, NULL, b->T, H);
+		bias_add(out, out, w->proj_b, b->T, H);
 	}
 }
 
@@ -398,8 +398,10 @@ static void pre_tail_forward(struct layer_acts *a, const float *res, const struc
 	gemm(0, 1, R, 2 * I, H, 1, a->h1, H, w->fc1_w, H, 0, a->f, 2 * I);
 	geglu_forward(a->gelu, a->f, w->fc1_b, R, I, dropout_rate(d, c->mlp_dropout), seed,
 		      site * LAYER_SITES + SITE_FFN_OUT, tok);
-	gemm(0, 1, R, H, I, 1, a->gelu, I, w->fc2_w, I, 0, a->y, H);
-	bias_add(a->y, a->y, w->fc2_b, a->r1, R, H);
+	memcpy(a->y, a->r1, R * H * sizeof *a->y); /* y = r1 + gelu Wo^T, the residual added by the product */
+	gemm(0, 1, R, H, I, 1, a->gelu, I, w->fc2_w, I, 1, a->y, H);
+	if (w->fc2_b)
+		bias_add(a->y, a->y, w->fc2_b, R, H);
 }
 
 static void tail_forward(struct layer_acts *a, const float *res, const struct layer_weights *w,

@@ -116,7 +116,8 @@ void head_forward(struct head_acts *a, const struct head_weights *w, const struc
 	if (c->head_act == ACT_GELU) {
 		bias_gelu_forward(a->h, a->pre, w->dense_b, B, H);
 	} else {
-		bias_add(a->h, a->h, w->dense_b, NULL, B, H);
+		if (w->dense_b)
+			bias_add(a->h, a->h, w->dense_b, B, H);
 		(c->head_act == ACT_TANH ? tanh_forward : relu_forward)(a->h, B * H);
 	}
 	/* z = dropout(h), or ModernBERT's dropout(head.norm(h)) */
@@ -124,7 +125,7 @@ void head_forward(struct head_acts *a, const struct head_weights *w, const struc
 		layernorm_forward(a->z, a->nmean, a->nrstd, a->h, w->norm_w, w->norm_b, B, H, (float)c->eps);
 	dropout(a->z, w->norm_w ? a->z : a->h, B * H, p, seed, site + SITE_OUT);
 	gemm(0, 1, B, C, H, 1, a->z, H, w->out_w, H, 0, a->logits, C);
-	bias_add(a->logits, a->logits, w->out_b, NULL, B, C);
+	bias_add(a->logits, a->logits, w->out_b, B, C);
 }
 
 double head_loss(struct head_acts *a, const double *labels, size_t B, size_t C, int regression)

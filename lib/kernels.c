@@ -77,17 +77,12 @@ void layernorm_backward(float *dinp, float *dbranch, float *dbias, float *dw, fl
 	}
 }
 
-void bias_add(float *out, const float *inp, const float *bias, const float *res, size_t N, size_t C)
+void bias_add(float *out, const float *inp, const float *bias, size_t N, size_t C)
 {
 	#pragma omp parallel for schedule(static) if (PARALLEL(N * C))
-	for (size_t n = 0; n < N; n++) {
-		float *o = out + n * C;
-		const float *x = inp + n * C, *r = res ? res + n * C : NULL;
-		for (size_t c = 0; c < C; c++) {
-			float v = bias ? x[c] + bias[c] : x[c];
-			o[c] = r ? v + r[c] : v;
-		}
-	}
+	for (size_t n = 0; n < N; n++)
+		for (size_t c = 0; c < C; c++)
+			out[n * C + c] = inp[n * C + c] + bias[c];
 }
 
 void bias_backward(float *dbias, const float *dout, size_t N, size_t C, size_t ld)

@@ -44,8 +44,8 @@ void layernorm_backward(float *dinp, float *dbranch, float *dbias, float *dw, fl
 			const float *dskip, const float *inp, const float *w, const float *mean, const float *rstd, size_t N,
 			size_t C, float p, uint64_t seed, uint64_t site, const size_t *tok);
 
-/* out = inp + bias (per column; NULL: none) + res (NULL: none); out may equal inp or res. */
-void bias_add(float *out, const float *inp, const float *bias, const float *res, size_t N, size_t C);
+/* out = inp + bias (per column); out may equal inp. */
+void bias_add(float *out, const float *inp, const float *bias, size_t N, size_t C);
 /* dbias = column sums of dout (N rows of C, row stride ld). */
 void bias_backward(float *dbias, const float *dout, size_t N, size_t C, size_t ld);
 
