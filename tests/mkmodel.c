@@ -538,7 +538,8 @@ static void write_weights(const char *dir, struct params *ps, const struct model
 	free(dec);
 }
 
-int main(int argc, char **argv)
+/* The options, into the settings above. */
+static void parse(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "type", 1, 0, 't' },	  { "layers", 1, 0, 'l' },     { "hidden", 1, 0, 'H' },    { "heads", 1, 0, 'a' },
@@ -549,7 +550,6 @@ int main(int argc, char **argv)
 		{ "pooling", 1, 0, 'P' }, { "bias", 0, 0, 'b' }, { "dropout", 1, 0, 'D' }, { "std", 1, 0, 'S' }, { 0 },
 	};
 	int o;
-	cli_init("mkmodel");
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (o) {
 		case 't': type_s = optarg; break;
@@ -578,6 +578,12 @@ int main(int argc, char **argv)
 		default: cli_usage_error();
 		}
 	}
+}
+
+int main(int argc, char **argv)
+{
+	cli_init("mkmodel");
+	parse(argc, argv);
 	if (optind + 1 != argc)
 		die("expected one output folder (see --help)");
 	enum model_type t = MODEL_BERT;
