@@ -5,8 +5,9 @@
 
 TOKENS is the token stream elsa embedded; LAYERk is elsa's tensor stream of layer k (its header
 says which). Prints the largest absolute difference per layer; exits 1 when one exceeds 1e-5
-(or --tol). --batch N: the reference's examples padded into batches of N (4). --cache FILE keeps the reference's states in FILE (numpy's npz) and reads them from
-there when FILE exists, for comparisons of several runs of elsa with one reference."""
+(or --tol). --batch N: the reference's examples padded into batches of N (4). --cache FILE
+keeps the reference's states in FILE (numpy's npz) and reads them from there when FILE exists,
+for comparisons of several runs of elsa with one reference."""
 import argparse
 import os
 import sys
@@ -32,7 +33,8 @@ def main():
     else:
         want = elsa_ref.all_layers(elsa_ref.Model(a.model), recs, a.batch)
         if a.cache:
-            np.savez(a.cache, layers=len(want), **{f"{l}/{i}": s for l, per in enumerate(want) for i, s in enumerate(per)})
+            states = {f"{l}/{i}": s for l, per in enumerate(want) for i, s in enumerate(per)}
+            np.savez(a.cache, layers=len(want), **states)
     bad = 0
     for path in a.streams:
         header, got = elsa_ref.read_stream(path)

@@ -295,7 +295,7 @@ class Model:
 
     def full_name(self, k):
         """The checkpoint's name of tensor k of self.w."""
-        bare = ("classifier", "pre_classifier", "head.", "decoder.") if self.type == "modernbert" else ("classifier", "pre_classifier")
+        bare = ("classifier", "pre_classifier") + (("head.", "decoder.") if self.type == "modernbert" else ())
         return k if k.startswith(bare) else self.prefix + k
 
 
