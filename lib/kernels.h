@@ -39,7 +39,7 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, c
  * stream, which passes the LayerNorm by); dbranch = dropout(dinp), the gradient of the sublayer's
  * output (inp + bias), with the forward's mask; dbias = its column sums, the bias's gradient;
  * dw, db = LayerNorm's (db NULL: no bias). dinp, dbranch and dbias may each be NULL (dbias needs
- * dbranch). tok as for the forward. */
+ * dbranch); dinp may equal dskip. tok as for the forward. */
 void layernorm_backward(float *dinp, float *dbranch, float *dbias, float *dw, float *db, const float *dout,
 			const float *dskip, const float *inp, const float *w, const float *mean, const float *rstd, size_t N,
 			size_t C, float p, uint64_t seed, uint64_t site, const size_t *tok);
