@@ -308,6 +308,9 @@ static int modernbert_attention(struct model_config *c, const struct json *j, co
 	if (c->window % 2)
 		return err_set(E_FORMAT, "%s: local_attention %d is not even: the window is local_attention / 2 tokens on "
 					 "each side of the query", name, c->window);
+	if ((c->hidden / c->heads) % 2)
+		return err_set(E_FORMAT, "%s: num_attention_heads %d makes heads of %d, an odd size: rotary embeddings turn "
+					 "pairs", name, c->heads, c->hidden / c->heads);
 	int scaling = json_get(j, json_root(j), "rope_scaling");
 	if (scaling && json_type(j, scaling) != J_NULL)
 		return err_set(E_FORMAT, "%s: rope_scaling: elsa computes default rotary embeddings only", name);

@@ -211,6 +211,7 @@ TEST(modernbert_configs)
 		{ "global_attn_every_n_layers", "0", "global_attn_every_n_layers is not a whole number in [1, 1024]" },
 		{ "norm_bias", "\"yes\"", "config.json: norm_bias is not true or false" },
 		{ "mlp_dropout", "1.5", "config.json: mlp_dropout is not a rate in [0, 1)" },
+		{ "num_attention_heads", "256", "config.json: num_attention_heads 256 makes heads of 3, an odd size" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
 		CHECK(modernbert_with(bad[i].key, bad[i].value, &c) == E_FORMAT && strstr(err_msg(), bad[i].msg), "%s %s: %s",
