@@ -22,7 +22,7 @@ static const char usage[] =
 	"Writes the fine-tuned model of a run (elsa-train's RUN_DIR) as a Hugging Face model folder:\n"
 	"the frozen tensors of MODEL_DIR, the run's trained ones and its head, under the names\n"
 	"transformers' sequence-classification class of the family loads (BertFor..., RobertaFor...,\n"
-	"DistilBertFor..., ElectraForSequenceClassification).\n"
+	"DistilBertFor..., ElectraFor..., ModernBertForSequenceClassification).\n"
 	"  -m, --model DIR     the model the run was trained on\n"
 	"  -o, --output DIR    the folder to write (complete or not at all)\n"
 	"      --dtype TYPE    storage of the tensors: f32, f16 or bf16 (default: the base model's)\n"
@@ -56,7 +56,7 @@ static const char *torch_dtype(enum dtype d)
 static enum dtype base_dtype(const struct model *m)
 {
 	char name[96];
-	snprintf(name, sizeof name, "%sembeddings.word_embeddings.weight", m->prefix);
+	snprintf(name, sizeof name, "%s%s", m->prefix, family_of(m->cfg.type)->emb[0].name);
 	const struct wt_tensor *t = weights_find(&m->w, name);
 	return t && wt_float_dtype(t) >= 0 ? (enum dtype)wt_float_dtype(t) : DT_F32;
 }

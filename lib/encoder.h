@@ -1,7 +1,9 @@
-/* encoder.h: the BERT / RoBERTa encoder on a batch of examples laid end to end, each at its own
- * length (no padding, so no attention mask): the embedding layer, and the post-LayerNorm
- * encoder layer forward (inference, or training with dropout and the activations backward
- * needs) and backward.
+/* encoder.h: the encoder on a batch of examples laid end to end, each at its own length (no
+ * padding, so no attention mask): the embedding layer, and the encoder layer forward (inference,
+ * or training with dropout and the activations backward needs) and backward: BERT's
+ * post-LayerNorm layer (RoBERTa's, DistilBERT's, ELECTRA's), or ModernBERT's pre-LayerNorm one
+ * (an attention norm but in layer 0, rotary embeddings, attention within a window in its local
+ * layers, an MLP norm and GeGLU; its output the residual stream, which the next layer normalizes).
  *
  * Letters: T tokens in the batch, H hidden, I intermediate, A heads, D = H / A head size. */
 #ifndef ELSA_ENCODER_H
@@ -54,11 +56,19 @@ struct dropout_cfg {
  * puts the head's and the embeddings' past every layer's). */
 #define LAYER_SITES 4
 
+/* The rate at a site: the config's own for it (own >= 0: ModernBERT's rates, a head's
+ * classifier_dropout) or the run's, and none when the run's is 0 or there is no dropout. */
+static inline float dropout_rate(const struct dropout_cfg *d, double own)
+{
+	return !d || d->p <= 0 ? 0.0f : own >= 0 ? (float)own : d->p;
+}
+
 /* out [T, H] = dropout(LayerNorm(word[token] + token_type[type] + position)) for every example,
  * then ELECTRA's projection (out = that Wp^T + bp) when its embeddings are narrower; no token
  * types for DistilBERT; positions as BertEmbeddings (0..len-1) or RobertaEmbeddings (padding_idx
- * + 1 + index among non-pad tokens, padding_idx for pad tokens) compute them. a (reserved for
- * the batch) keeps what backward needs; d NULL: no dropout (inference), site its masks. */
+ * + 1 + index among non-pad tokens, padding_idx for pad tokens) compute them; ModernBERT's
+ * dropout(LayerNorm(word[token])), at its embedding_dropout. a (reserved for the batch) keeps
+ * what backward needs; d NULL: no dropout (inference), site its masks. */
 void embeddings_forward(float *out, struct emb_acts *a, const struct emb_weights *w, const struct model_config *c,
 			const struct batch *b, const uint32_t *tokens, const uint32_t *types, const struct dropout_cfg *d,
 			uint64_t site);
@@ -77,40 +87,50 @@ void embeddings_backward(struct emb_weights *g, float *dout, struct emb_acts *a,
 enum layer_mode { LAYER_INFERENCE, LAYER_ALL_TOKENS, LAYER_FIRST_TOKENS };
 
 /* The activations of one layer, in one allocation (mem) laid out for the batch. R rows: T, or
- * n (one per example) in LAYER_FIRST_TOKENS. */
+ * n (one per example) in LAYER_FIRST_TOKENS. Pre-LayerNorm layers (ModernBERT's) use f, gelu and
+ * the rest as their comments say after "pre:". */
 struct layer_acts {
 	enum layer_mode mode;
 	float *x;             /* [T, H] input: the previous layer's y, not owned */
+	float *xn;            /* [T, H] pre: LayerNorm(x), the attention's input (but in layer 0) */
+	float *mean0, *rstd0; /* [T] pre: its statistics */
 	float *qkv;           /* [T, 3H] x Wqkv^T + bqkv: queries, keys, values, heads side by side */
 	float *probs;         /* [P] attention probabilities (before dropout), example by example */
 	float *ctx;           /* [T, H] attention output per head, heads side by side */
 	float *r1;            /* [R, H] dropout(ctx Wo^T + bo) + x */
 	float *mean1, *rstd1; /* [R] */
 	float *h1;            /* [R, H] LayerNorm(r1) */
-	float *f;             /* [R, I] h1 W1^T + b1 */
-	float *gelu;          /* [R, I] GELU(f); the same memory as f in inference */
+	float *f;             /* [R, I] h1 W1^T + b1; pre: [R, 2I], GeGLU's input and gate */
+	float *gelu;          /* [R, I] GELU(f), the same memory as f in inference; pre: dropout(GeGLU(f)) */
 	float *r2;            /* [R, H] dropout(gelu W2^T + b2) + h1 */
 	float *mean2, *rstd2; /* [R] */
-	float *y;             /* [R, H] LayerNorm(r2): the layer's output */
+	float *y;             /* [R, H] LayerNorm(r2): the layer's output; pre: r1 + gelu W2^T + b2 */
 	float *xc, *cc;       /* [n, H] first tokens only: their rows of x, and of ctx */
+	float *xnc;           /* [n, H] pre, first tokens only: their rows of xn */
 	float *scratch;       /* per thread, scratch_each floats: attention's */
 	size_t scratch_each;
 	void *mem;
 	size_t cap;           /* bytes in mem */
+	float *rope;          /* pre: the rotary tables of positions 0..rope_len-1, D / 2 columns each:
+			       * cos and sin at global_rope_theta, then at local_rope_theta */
+	size_t rope_len;
 };
 
-/* Makes room for batch b in that mode. 0 or E_NOMEM. */
+/* Makes room for batch b in that mode (and makes the rotary tables of its longest example).
+ * 0 or E_NOMEM. */
 int layer_acts_reserve(struct layer_acts *a, const struct model_config *c, const struct batch *b, enum layer_mode mode);
 void layer_acts_free(struct layer_acts *a);
 
-/* One encoder layer: a->y from a->x, in a's mode. site names the layer for dropout masks. */
+/* One encoder layer (w->layer of the model: whether ModernBERT's is local or global, and has an
+ * attention norm): a->y from a->x, in a's mode. site names the layer for dropout masks. */
 void layer_forward(struct layer_acts *a, const struct layer_weights *w, const struct model_config *c,
 		   const struct batch *b, const struct dropout_cfg *d, uint64_t site);
 
 /* Scratch memory of backward, shared by the layers of a step, in one allocation. */
 struct layer_scratch {
 	float *d1, *d2, *dqkv; /* [T, H], [T, H], [T, 3H] */
-	float *dI;             /* [T, I] */
+	float *dI;             /* [T, I]; pre-LayerNorm layers: [T, 2I] */
+	float *dg;             /* [T, I] pre-LayerNorm layers: GeGLU's output's */
 	float *dxc, *dqc;      /* [n, H] first tokens only: the residual's and the query's */
 	float *attn;           /* per thread, attn_each floats: attention's */
 	size_t attn_each;

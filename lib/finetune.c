@@ -1,3 +1,4 @@
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,8 +13,22 @@
 #define HEAD_SITE ((uint64_t)(LAYER_MAX + 1) * LAYER_SITES)
 #define EMB_SITE ((uint64_t)(LAYER_MAX + 2) * LAYER_SITES)
 
+/* How transformers' _init_weights draws a new head weight matrix: N(0, 0.02) (BERT's families);
+ * ModernBERT's N(0, sd) cut at cutoff sd (its initializer_cutoff_factor), sd hidden_size^-1/2
+ * for the classifier, initializer_range / sqrt(2 layers) for head.dense. */
+static float new_weight(const struct model_config *c, const struct param *p, struct rng *r)
+{
+	if (!family_of(c->type)->pre_norm)
+		return (float)(0.02 * rng_normal(r));
+	double sd = p->slot == HW_OUT_W ? 1 / sqrt((double)c->hidden) : c->init_range / sqrt(2.0 * c->layers), x;
+	do
+		x = rng_normal(r);
+	while (fabs(x) > c->init_cutoff);
+	return (float)(sd * x);
+}
+
 /* Head tensors the checkpoint lacks, as Hugging Face's _init_weights makes new ones: Linear
- * weights ~ N(0, 0.02), biases 0. */
+ * weights drawn (new_weight), biases 0, LayerNorm weights 1 (ModernBERT's head.norm). */
 static void init_head(struct finetune *f, uint64_t seed)
 {
 	struct rng r;
@@ -24,7 +39,7 @@ static void init_head(struct finetune *f, uint64_t seed)
 			continue;
 		float *x = f->ps.mem + p->offset;
 		for (int64_t k = 0; k < p->rows * (p->cols ? p->cols : 1); k++)
-			x[k] = p->cols ? (float)(0.02 * rng_normal(&r)) : 0.0f;
+			x[k] = p->cols ? new_weight(&f->c, p, &r) : p->slot == HW_NORM_W ? 1.0f : 0.0f;
 	}
 }
 
@@ -91,6 +106,13 @@ void finetune_free(struct finetune *f)
 	memset(f, 0, sizeof *f);
 }
 
+/* Is the top layer trained and computed at the first tokens only? Where the head reads them
+ * alone: not with mean pooling, which reads every token. */
+static int top_firsts(const struct finetune *f)
+{
+	return f->first < f->c.layers && !(family_of(f->c.type)->pre_norm && f->c.pool_mean);
+}
+
 int finetune_batch(struct finetune *f, size_t n, const uint32_t *len)
 {
 	size_t H = (size_t)f->c.hidden;
@@ -106,11 +128,13 @@ int finetune_batch(struct finetune *f, size_t n, const uint32_t *len)
 		return rc;
 	for (int l = f->first; l < f->c.layers; l++)
 		if ((rc = layer_acts_reserve(&f->acts[l - f->first], &f->c, &f->b,
-					     l == f->c.layers - 1 ? LAYER_FIRST_TOKENS : LAYER_ALL_TOKENS)) < 0)
+					     l == f->c.layers - 1 && top_firsts(f) ? LAYER_FIRST_TOKENS : LAYER_ALL_TOKENS)) < 0)
 			return rc;
 	if ((rc = layer_scratch_reserve(&f->scratch, &f->c, &f->b)) < 0)
 		return rc;
-	return head_acts_reserve(&f->head, n, H, f->outputs);
+	if (head_acts_reserve(&f->head, &f->c, &f->b, f->outputs) < 0)
+		return err_set(E_NOMEM, "out of memory for the head of %zu examples", n);
+	return 0;
 }
 
 static struct dropout_cfg step_dropout(const struct finetune *f, int train, long step)
@@ -124,11 +148,16 @@ static struct dropout_cfg step_dropout(const struct finetune *f, int train, long
 static struct dropout_cfg head_dropout(const struct finetune *f, const struct dropout_cfg *d)
 {
 	struct dropout_cfg h = *d;
-	if (h.p > 0 && f->c.head_dropout >= 0)
-		h.p = (float)f->c.head_dropout;
+	h.p = dropout_rate(d, f->c.head_dropout);
 	return h;
 }
 
+/* The head's input: the top layer's output (its first tokens' rows alone, or every row), or the
+ * input states when no layer trains. */
+static const float *head_input(const struct finetune *f)
+{
+	return f->first < f->c.layers ? f->acts[f->c.layers - 1 - f->first].y : f->x;
+}
 
 void finetune_forward(struct finetune *f, int train, long step)
 {
@@ -142,19 +171,17 @@ void finetune_forward(struct finetune *f, int train, long step)
 		layer_forward(a, &f->w[l - f->first], &f->c, &f->b, &d, (uint64_t)l);
 		x = a->y;
 	}
-	/* The head reads the top layer's rows (first tokens only), or the input's first tokens */
 	struct dropout_cfg hd = head_dropout(f, &d);
-	head_forward(&f->head, &f->hw, f->c.type, x, f->first < f->c.layers ? NULL : f->b.start, f->b.n,
-		     (size_t)f->c.hidden, f->outputs, &hd, HEAD_SITE);
+	head_forward(&f->head, &f->hw, &f->c, x, &f->b, top_firsts(f), f->outputs, &hd, HEAD_SITE);
 }
 
 double finetune_backward(struct finetune *f, const double *labels, int train, long step)
 {
 	struct dropout_cfg d = step_dropout(f, train, step);
-	size_t H = (size_t)f->c.hidden;
 	struct dropout_cfg hd = head_dropout(f, &d);
 	double loss = head_loss(&f->head, labels, f->b.n, f->outputs, f->regression);
-	head_backward(f->dy, &f->hg, &f->head, &f->hw, f->c.type, f->b.n, H, f->outputs, &hd, HEAD_SITE);
+	head_backward(f->first < f->c.layers ? f->dy : NULL, &f->hg, &f->head, &f->hw, &f->c, head_input(f), &f->b,
+		      top_firsts(f), f->outputs, &hd, HEAD_SITE);
 	for (int l = f->c.layers - 1; l >= f->first; l--) {
 		float *dx = l > f->first || f->emb ? f->dy : NULL; /* no gradient into a frozen input */
 		layer_backward(dx, &f->gw[l - f->first], f->dy, &f->acts[l - f->first], &f->w[l - f->first], &f->c, &f->b,

@@ -1,7 +1,9 @@
-/* finetune.h: a model under fine-tuning: the trained top layers N..L-1 and the task head (and,
- * for a full fine-tune, the embeddings), with their parameters, gradients and activations; a
- * training step's forward and backward (and the forward alone, which infer.h runs over a set).
- * Frozen layers never appear here: their output, read from a cache, is the input. */
+/* finetune.h: a model under fine-tuning: the trained top layers N..L-1 and the task head (with
+ * ModernBERT's final norm; and, for a full fine-tune, the embeddings), with their parameters,
+ * gradients and activations; a training step's forward and backward (and the forward alone,
+ * which infer.h runs over a set). Frozen layers never appear here: their output, read from a
+ * cache, is the input. The top layer is computed at each example's first token alone, which
+ * the head reads; but under ModernBERT's mean pooling, which reads every token. */
 #ifndef ELSA_FINETUNE_H
 #define ELSA_FINETUNE_H
 

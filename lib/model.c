@@ -10,31 +10,124 @@
 #include "model.h"
 #include "stream.h"
 
-#define BERT_LAYER_NAMES                                                                                   \
-	{ "attention.self.query.weight", "attention.self.key.weight", "attention.self.value.weight",         \
-	  "attention.self.query.bias", "attention.self.key.bias", "attention.self.value.bias",                \
-	  "attention.output.dense.weight", "attention.output.dense.bias", "attention.output.LayerNorm.weight", \
-	  "attention.output.LayerNorm.bias", "intermediate.dense.weight", "intermediate.dense.bias",           \
-	  "output.dense.weight", "output.dense.bias", "output.LayerNorm.weight", "output.LayerNorm.bias" }
-#define DENSE_OUT_HEAD { "classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight", "classifier.out_proj.bias" }
+/* The families' tensors (tensor_spec in model.h): Hugging Face's modeling_bert, modeling_roberta,
+ * modeling_distilbert, modeling_electra and modeling_modernbert. */
+static const struct tensor_spec bert_emb[] = {
+	{ "embeddings.word_embeddings.weight", 'V', 'E', NULL, EW_WORD, 0 },
+	{ "embeddings.position_embeddings.weight", 'P', 'E', NULL, EW_POS, 0 },
+	{ "embeddings.token_type_embeddings.weight", 'Y', 'E', "y", EW_TYPE, 0 },
+	{ "embeddings.LayerNorm.weight", 'E', 0, NULL, EW_LN_W, 0 },
+	{ "embeddings.LayerNorm.bias", 'E', 0, NULL, EW_LN_B, 0 },
+	{ "embeddings_project.weight", 'H', 'E', "p", EW_PROJ_W, 0 },
+	{ "embeddings_project.bias", 'H', 0, "p", EW_PROJ_B, 0 },
+	{ NULL, 0, 0, NULL, 0, 0 },
+};
+static const struct tensor_spec bert_layer[] = {
+	{ "attention.self.query.weight", 'H', 'H', NULL, LW_QKV_W, 0 },
+	{ "attention.self.key.weight", 'H', 'H', NULL, SLOT_NEXT, 0 },
+	{ "attention.self.value.weight", 'H', 'H', NULL, SLOT_NEXT, 0 },
+	{ "attention.self.query.bias", 'H', 0, NULL, LW_QKV_B, 0 },
+	{ "attention.self.key.bias", 'H', 0, NULL, SLOT_NEXT, 0 },
+	{ "attention.self.value.bias", 'H', 0, NULL, SLOT_NEXT, 0 },
+	{ "attention.output.dense.weight", 'H', 'H', NULL, LW_O_W, 0 },
+	{ "attention.output.dense.bias", 'H', 0, NULL, LW_O_B, 0 },
+	{ "attention.output.LayerNorm.weight", 'H', 0, NULL, LW_LN1_W, 0 },
+	{ "attention.output.LayerNorm.bias", 'H', 0, NULL, LW_LN1_B, 0 },
+	{ "intermediate.dense.weight", 'I', 'H', NULL, LW_FC1_W, 0 },
+	{ "intermediate.dense.bias", 'I', 0, NULL, LW_FC1_B, 0 },
+	{ "output.dense.weight", 'H', 'I', NULL, LW_FC2_W, 0 },
+	{ "output.dense.bias", 'H', 0, NULL, LW_FC2_B, 0 },
+	{ "output.LayerNorm.weight", 'H', 0, NULL, LW_LN2_W, 0 },
+	{ "output.LayerNorm.bias", 'H', 0, NULL, LW_LN2_B, 0 },
+	{ NULL, 0, 0, NULL, 0, 0 },
+};
+static const struct tensor_spec distil_layer[] = {
+	{ "attention.q_lin.weight", 'H', 'H', NULL, LW_QKV_W, 0 },
+	{ "attention.k_lin.weight", 'H', 'H', NULL, SLOT_NEXT, 0 },
+	{ "attention.v_lin.weight", 'H', 'H', NULL, SLOT_NEXT, 0 },
+	{ "attention.q_lin.bias", 'H', 0, NULL, LW_QKV_B, 0 },
+	{ "attention.k_lin.bias", 'H', 0, NULL, SLOT_NEXT, 0 },
+	{ "attention.v_lin.bias", 'H', 0, NULL, SLOT_NEXT, 0 },
+	{ "attention.out_lin.weight", 'H', 'H', NULL, LW_O_W, 0 },
+	{ "attention.out_lin.bias", 'H', 0, NULL, LW_O_B, 0 },
+	{ "sa_layer_norm.weight", 'H', 0, NULL, LW_LN1_W, 0 },
+	{ "sa_layer_norm.bias", 'H', 0, NULL, LW_LN1_B, 0 },
+	{ "ffn.lin1.weight", 'I', 'H', NULL, LW_FC1_W, 0 },
+	{ "ffn.lin1.bias", 'I', 0, NULL, LW_FC1_B, 0 },
+	{ "ffn.lin2.weight", 'H', 'I', NULL, LW_FC2_W, 0 },
+	{ "ffn.lin2.bias", 'H', 0, NULL, LW_FC2_B, 0 },
+	{ "output_layer_norm.weight", 'H', 0, NULL, LW_LN2_W, 0 },
+	{ "output_layer_norm.bias", 'H', 0, NULL, LW_LN2_B, 0 },
+	{ NULL, 0, 0, NULL, 0, 0 },
+};
+static const struct tensor_spec bert_head[] = {
+	{ "pooler.dense.weight", 'H', 'H', NULL, HW_DENSE_W, 'p' },
+	{ "pooler.dense.bias", 'H', 0, NULL, HW_DENSE_B, 'p' },
+	{ "classifier.weight", 'C', 'H', NULL, HW_OUT_W, 'h' },
+	{ "classifier.bias", 'C', 0, NULL, HW_OUT_B, 'h' },
+	{ NULL, 0, 0, NULL, 0, 0 },
+};
+static const struct tensor_spec dense_out_head[] = {
+	{ "classifier.dense.weight", 'H', 'H', NULL, HW_DENSE_W, 'h' },
+	{ "classifier.dense.bias", 'H', 0, NULL, HW_DENSE_B, 'h' },
+	{ "classifier.out_proj.weight", 'C', 'H', NULL, HW_OUT_W, 'h' },
+	{ "classifier.out_proj.bias", 'C', 0, NULL, HW_OUT_B, 'h' },
+	{ NULL, 0, 0, NULL, 0, 0 },
+};
+static const struct tensor_spec distil_head[] = {
+	{ "pre_classifier.weight", 'H', 'H', NULL, HW_DENSE_W, 'h' },
+	{ "pre_classifier.bias", 'H', 0, NULL, HW_DENSE_B, 'h' },
+	{ "classifier.weight", 'C', 'H', NULL, HW_OUT_W, 'h' },
+	{ "classifier.bias", 'C', 0, NULL, HW_OUT_B, 'h' },
+	{ NULL, 0, 0, NULL, 0, 0 },
+};
+/* ModernBertEmbeddings, ModernBertEncoderLayer (no attention norm in layer 0), and
+ * ModernBertForSequenceClassification's final_norm (the body's), head and classifier. */
+static const struct tensor_spec modernbert_emb[] = {
+	{ "embeddings.tok_embeddings.weight", 'V', 'H', NULL, EW_WORD, 0 },
+	{ "embeddings.norm.weight", 'H', 0, NULL, EW_LN_W, 0 },
+	{ "embeddings.norm.bias", 'H', 0, "n", EW_LN_B, 0 },
+	{ NULL, 0, 0, NULL, 0, 0 },
+};
+static const struct tensor_spec modernbert_layer[] = {
+	{ "attn_norm.weight", 'H', 0, "1", LW_LN1_W, 0 },
+	{ "attn_norm.bias", 'H', 0, "1n", LW_LN1_B, 0 },
+	{ "attn.Wqkv.weight", 'T', 'H', NULL, LW_QKV_W, 0 },
+	{ "attn.Wqkv.bias", 'T', 0, "a", LW_QKV_B, 0 },
+	{ "attn.Wo.weight", 'H', 'H', NULL, LW_O_W, 0 },
+	{ "attn.Wo.bias", 'H', 0, "a", LW_O_B, 0 },
+	{ "mlp_norm.weight", 'H', 0, NULL, LW_LN2_W, 0 },
+	{ "mlp_norm.bias", 'H', 0, "n", LW_LN2_B, 0 },
+	{ "mlp.Wi.weight", 'G', 'H', NULL, LW_FC1_W, 0 },
+	{ "mlp.Wi.bias", 'G', 0, "m", LW_FC1_B, 0 },
+	{ "mlp.Wo.weight", 'H', 'I', NULL, LW_FC2_W, 0 },
+	{ "mlp.Wo.bias", 'H', 0, "m", LW_FC2_B, 0 },
+	{ NULL, 0, 0, NULL, 0, 0 },
+};
+static const struct tensor_spec modernbert_head[] = {
+	{ "final_norm.weight", 'H', 0, NULL, HW_FNORM_W, 'b' },
+	{ "final_norm.bias", 'H', 0, "n", HW_FNORM_B, 'b' },
+	{ "head.dense.weight", 'H', 'H', NULL, HW_DENSE_W, 'h' },
+	{ "head.dense.bias", 'H', 0, "c", HW_DENSE_B, 'h' },
+	{ "head.norm.weight", 'H', 0, NULL, HW_NORM_W, 'h' },
+	{ "head.norm.bias", 'H', 0, "n", HW_NORM_B, 'h' },
+	{ "classifier.weight", 'C', 'H', NULL, HW_OUT_W, 'h' },
+	{ "classifier.bias", 'C', 0, NULL, HW_OUT_B, 'h' },
+	{ NULL, 0, 0, NULL, 0, 0 },
+};
 
-/* Where the families differ: Hugging Face's modeling_bert, modeling_roberta, modeling_distilbert
- * and modeling_electra. */
+/* Where the families differ. */
 static const struct family families[] = {
-	[MODEL_BERT] = { "bert", "bert.", "BertForSequenceClassification", 1, 0, 1, 1, ACT_TANH, 0, 1, "encoder.layer",
-			 BERT_LAYER_NAMES, { "pooler.dense.weight", "pooler.dense.bias", "classifier.weight", "classifier.bias" } },
+	[MODEL_BERT] = { "bert", "bert.", "BertForSequenceClassification", 1, 0, 1, 1, ACT_TANH, 0, 0, "encoder.layer",
+			 bert_emb, bert_layer, bert_head },
 	[MODEL_ROBERTA] = { "roberta", "roberta.", "RobertaForSequenceClassification", 1, 1, 1, 1, ACT_TANH, 1, 0,
-			    "encoder.layer", BERT_LAYER_NAMES, DENSE_OUT_HEAD },
-	[MODEL_DISTILBERT] = { "distilbert", "distilbert.", "DistilBertForSequenceClassification", 0, 0, 0, 0, ACT_RELU, 0, 0,
-			       "transformer.layer",
-			       { "attention.q_lin.weight", "attention.k_lin.weight", "attention.v_lin.weight",
-				 "attention.q_lin.bias", "attention.k_lin.bias", "attention.v_lin.bias", "attention.out_lin.weight",
-				 "attention.out_lin.bias", "sa_layer_norm.weight", "sa_layer_norm.bias", "ffn.lin1.weight",
-				 "ffn.lin1.bias", "ffn.lin2.weight", "ffn.lin2.bias", "output_layer_norm.weight",
-				 "output_layer_norm.bias" },
-			       { "pre_classifier.weight", "pre_classifier.bias", "classifier.weight", "classifier.bias" } },
+			    "encoder.layer", bert_emb, bert_layer, dense_out_head },
+	[MODEL_DISTILBERT] = { "distilbert", "distilbert.", "DistilBertForSequenceClassification", 0, 0, 0, 0, ACT_RELU, 0,
+			       0, "transformer.layer", bert_emb, distil_layer, distil_head },
 	[MODEL_ELECTRA] = { "electra", "electra.", "ElectraForSequenceClassification", 1, 0, 1, 0, ACT_GELU, 1, 0,
-			    "encoder.layer", BERT_LAYER_NAMES, DENSE_OUT_HEAD },
+			    "encoder.layer", bert_emb, bert_layer, dense_out_head },
+	[MODEL_MODERNBERT] = { "modernbert", "model.", "ModernBertForSequenceClassification", 0, 0, 1, 0, ACT_GELU, 0, 1,
+			       "layers", modernbert_emb, modernbert_layer, modernbert_head },
 };
 #define FAMILIES (sizeof families / sizeof *families)
 
@@ -71,7 +164,29 @@ static int get_rate(const struct json *j, const char *key, double *v, const char
 	return 0;
 }
 
-/* The config keys of the sizes: BERT's names, or DistilBERT's own. */
+/* An optional number in [lo, hi] into *v (left alone when absent or null). */
+static int get_number(const struct json *j, const char *key, double lo, double hi, double *v, const char *name)
+{
+	int node = json_get(j, json_root(j), key);
+	if (!node || json_type(j, node) == J_NULL)
+		return 0;
+	if (json_number(j, node, v) < 0 || !(*v >= lo && *v <= hi))
+		return err_set(E_FORMAT, "%s: %s is not a number in [%g, %g]", name, key, lo, hi);
+	return 0;
+}
+
+/* An optional true or false into *v (left alone when absent or null). */
+static int get_bool(const struct json *j, const char *key, int *v, const char *name)
+{
+	int node = json_get(j, json_root(j), key);
+	if (!node || json_type(j, node) == J_NULL)
+		return 0;
+	if ((*v = json_bool(j, node)) < 0)
+		return err_set(E_FORMAT, "%s: %s is not true or false", name, key);
+	return 0;
+}
+
+/* The config keys of the sizes: BERT's names (ModernBERT's too), or DistilBERT's own. */
 static int sizes(struct model_config *c, const struct json *j, const char *name)
 {
 	int distil = c->type == MODEL_DISTILBERT, rc;
@@ -81,7 +196,7 @@ static int sizes(struct model_config *c, const struct json *j, const char *name)
 	    (rc = get_int(j, distil ? "hidden_dim" : "intermediate_size", 1, 1 << 20, &c->intermediate, name)) ||
 	    (rc = get_int(j, "vocab_size", 1, 1 << 24, &c->vocab, name)) ||
 	    (rc = get_int(j, "max_position_embeddings", 1, 1 << 20, &c->max_pos, name)) ||
-	    (!distil && (rc = get_int(j, "type_vocab_size", 1, 1 << 16, &c->type_vocab, name))))
+	    (family_of(c->type)->token_types && (rc = get_int(j, "type_vocab_size", 1, 1 << 16, &c->type_vocab, name))))
 		return rc;
 	c->embedding = c->hidden;
 	if (c->type == MODEL_ELECTRA) { /* ElectraConfig's default embedding_size is 128 */
@@ -113,6 +228,128 @@ static int unsupported(const struct model_config *c, const struct json *j, const
 	return 0;
 }
 
+/* A string setting of ModernBERT's among the choices ("gelu", "tanh", ...): its index into *v
+ * (left alone when absent or null), or a refusal naming the key and what elsa computes. */
+static int get_choice(const struct json *j, const char *key, const char *const *choices, int n, int *v, const char *name)
+{
+	int node = json_get(j, json_root(j), key);
+	if (!node || json_type(j, node) == J_NULL)
+		return 0;
+	const char *s = json_type(j, node) == J_STRING ? json_str(j, node, NULL) : "";
+	for (int k = 0; k < n; k++)
+		if (!strcmp(s, choices[k])) {
+			*v = k;
+			return 0;
+		}
+	char list[128] = "";
+	for (int k = 0; k < n; k++)
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? (k + 1 < n ? ", " : " or ") : "", choices[k]);
+	return err_set(E_FORMAT, "%s: %s %s: elsa computes %s", name, key, *s ? s : "(not a string)", list);
+}
+
+/* Newer configs (transformers 5) give the rotary bases as rope_parameters.full_attention and
+ * .sliding_attention, default rotary embeddings only. */
+static int rope_parameters(struct model_config *c, const struct json *j, const char *name)
+{
+	static const char *const kinds[2] = { "full_attention", "sliding_attention" };
+	int rp = json_get(j, json_root(j), "rope_parameters");
+	if (!rp || json_type(j, rp) == J_NULL)
+		return 0;
+	for (int k = 0; k < 2; k++) {
+		int kind = json_get(j, rp, kinds[k]), theta = json_get(j, kind, "rope_theta");
+		const char *type = json_str(j, json_get(j, kind, "rope_type"), NULL);
+		double *v = k ? &c->rope_local : &c->rope_global;
+		if (type && strcmp(type, "default"))
+			return err_set(E_FORMAT, "%s: rope_parameters.%s.rope_type %s: elsa computes default rotary "
+						 "embeddings only", name, kinds[k], type);
+		if (theta && (json_number(j, theta, v) < 0 || !(*v > 0)))
+			return err_set(E_FORMAT, "%s: rope_parameters.%s.rope_theta is not a positive number", name, kinds[k]);
+	}
+	return 0;
+}
+
+/* layer_types (transformers 5), when given, must be the pattern of global_attn_every_n_layers. */
+static int layer_types(const struct model_config *c, const struct json *j, const char *name)
+{
+	int lt = json_get(j, json_root(j), "layer_types");
+	if (!lt || json_type(j, lt) == J_NULL)
+		return 0;
+	if (json_type(j, lt) != J_ARRAY || json_len(j, lt) != (size_t)c->layers)
+		return err_set(E_FORMAT, "%s: layer_types is not a list of the %d layers' kinds", name, c->layers);
+	for (int l = 0; l < c->layers; l++) {
+		const char *kind = json_str(j, json_at(j, lt, (size_t)l, NULL), NULL);
+		const char *want = l % c->global_every ? "sliding_attention" : "full_attention";
+		if (!kind || strcmp(kind, want))
+			return err_set(E_FORMAT, "%s: layer_types: layer %d is %s, not %s: elsa computes every "
+						 "global_attn_every_n_layers-th layer (%d) global, the others local",
+				       name, l, kind ? kind : "not a string", want, c->global_every);
+	}
+	return 0;
+}
+
+/* ModernBERT's attention: the local window (an even number of tokens), which layers are global,
+ * and the rotary bases (local_rope_theta null: the global one), as ModernBertConfig reads them. */
+static int modernbert_attention(struct model_config *c, const struct json *j, const char *name)
+{
+	int rc, node = json_get(j, json_root(j), "local_rope_theta");
+	c->window = 128;
+	c->global_every = 3;
+	c->rope_global = 160000;
+	c->rope_local = 10000;
+	if ((json_get(j, json_root(j), "local_attention") && (rc = get_int(j, "local_attention", 1, 1 << 20, &c->window, name))) ||
+	    (json_get(j, json_root(j), "global_attn_every_n_layers") &&
+	     (rc = get_int(j, "global_attn_every_n_layers", 1, LAYER_MAX, &c->global_every, name))) ||
+	    (rc = get_number(j, "global_rope_theta", 1e-30, 1e30, &c->rope_global, name)) < 0)
+		return rc;
+	if (node && json_type(j, node) == J_NULL)
+		c->rope_local = c->rope_global;
+	else if ((rc = get_number(j, "local_rope_theta", 1e-30, 1e30, &c->rope_local, name)) < 0)
+		return rc;
+	if (c->window % 2)
+		return err_set(E_FORMAT, "%s: local_attention %d is not even: the window is local_attention / 2 tokens on "
+					 "each side of the query", name, c->window);
+	if ((c->hidden / c->heads) % 2)
+		return err_set(E_FORMAT, "%s: num_attention_heads %d makes heads of %d, an odd size: rotary embeddings turn "
+					 "pairs", name, c->heads, c->hidden / c->heads);
+	int scaling = json_get(j, json_root(j), "rope_scaling");
+	if (scaling && json_type(j, scaling) != J_NULL)
+		return err_set(E_FORMAT, "%s: rope_scaling: elsa computes default rotary embeddings only", name);
+	if ((rc = rope_parameters(c, j, name)) < 0)
+		return rc;
+	return layer_types(c, j, name);
+}
+
+/* ModernBertConfig's other keys and their defaults: the norms' epsilon, the biases, the
+ * activations, the pooling, the dropout rates, the initializer of new head tensors. */
+static int modernbert_settings(struct model_config *c, const struct json *j, const char *name)
+{
+	static const char *const gelu[] = { "gelu" }, *const acts[] = { "tanh", "gelu", "relu" }, *const pools[] = { "cls", "mean" };
+	int rc, unused = 0, act = ACT_GELU;
+	c->eps = 1e-5;
+	c->head_dropout = c->emb_dropout = c->attn_dropout = c->mlp_dropout = 0;
+	c->init_range = 0.02;
+	c->init_cutoff = 2;
+	if ((rc = get_number(j, "norm_eps", 1e-30, 1, &c->eps, name)) < 0 || (rc = get_bool(j, "norm_bias", &c->norm_bias, name)) < 0 ||
+	    (rc = get_bool(j, "attention_bias", &c->attn_bias, name)) < 0 || (rc = get_bool(j, "mlp_bias", &c->mlp_bias, name)) < 0 ||
+	    (rc = get_bool(j, "classifier_bias", &c->head_bias, name)) < 0 ||
+	    (rc = get_choice(j, "hidden_activation", gelu, 1, &unused, name)) < 0 ||
+	    (rc = get_choice(j, "classifier_activation", acts, 3, &act, name)) < 0 ||
+	    (rc = get_choice(j, "classifier_pooling", pools, 2, &c->pool_mean, name)) < 0 ||
+	    (rc = get_rate(j, "embedding_dropout", &c->emb_dropout, name)) < 0 ||
+	    (rc = get_rate(j, "attention_dropout", &c->attn_dropout, name)) < 0 ||
+	    (rc = get_rate(j, "mlp_dropout", &c->mlp_dropout, name)) < 0 ||
+	    (rc = get_rate(j, "classifier_dropout", &c->head_dropout, name)) < 0 ||
+	    (rc = get_number(j, "initializer_range", 0, 10, &c->init_range, name)) < 0)
+		return rc;
+	int cutoff = json_get(j, json_root(j), "initializer_cutoff_factor");
+	if (cutoff && json_type(j, cutoff) == J_NULL) /* as _init_weights takes None */
+		c->init_cutoff = 3;
+	else if ((rc = get_number(j, "initializer_cutoff_factor", 1e-3, 1e3, &c->init_cutoff, name)) < 0)
+		return rc;
+	c->head_act = (enum head_act)act;
+	return modernbert_attention(c, j, name);
+}
+
 /* id2label's names ({"0": "contradiction", ...}) into c->labels, by output; the rest stay "".
  * Without id2label, transformers' names for num_labels outputs: LABEL_0, LABEL_1, ... */
 static void label_names(struct model_config *c, const struct json *j, int id2label)
@@ -133,18 +370,27 @@ static void label_names(struct model_config *c, const struct json *j, int id2lab
 	}
 }
 
-/* The rest: LayerNorm's epsilon, the head's dropout, the task and labels of a fine-tuned model. */
+/* The rest: LayerNorm's epsilon, the head's dropout and activation, the biases (every one:
+ * ModernBERT's flags give its own), the task and labels of a fine-tuned model. */
 static int settings(struct model_config *c, const struct json *j, const char *name)
 {
 	int root = json_root(j), rc;
 	int eps = json_get(j, root, "layer_norm_eps");
 	c->eps = c->type == MODEL_ROBERTA ? 1e-5 : 1e-12; /* DistilBERT's is fixed at 1e-12 */
-	if (c->type != MODEL_DISTILBERT && eps && (json_number(j, eps, &c->eps) < 0 || c->eps <= 0 || c->eps > 1))
-		return err_set(E_FORMAT, "%s: layer_norm_eps is not a small positive number", name);
 	c->head_dropout = -1;
-	if ((rc = get_rate(j, c->type == MODEL_DISTILBERT ? "seq_classif_dropout" : "classifier_dropout", &c->head_dropout,
-			   name)) < 0)
-		return rc;
+	c->head_act = family_of(c->type)->head_act;
+	c->norm_bias = c->attn_bias = c->mlp_bias = c->head_bias = 1;
+	if (c->type == MODEL_MODERNBERT) {
+		c->norm_bias = c->attn_bias = c->mlp_bias = c->head_bias = 0;
+		if ((rc = modernbert_settings(c, j, name)) < 0)
+			return rc;
+	} else {
+		if (c->type != MODEL_DISTILBERT && eps && (json_number(j, eps, &c->eps) < 0 || c->eps <= 0 || c->eps > 1))
+			return err_set(E_FORMAT, "%s: layer_norm_eps is not a small positive number", name);
+		if ((rc = get_rate(j, c->type == MODEL_DISTILBERT ? "seq_classif_dropout" : "classifier_dropout",
+				   &c->head_dropout, name)) < 0)
+			return rc;
+	}
 	int ft = json_get(j, root, "finetuning_task");
 	const char *task = json_type(j, ft) == J_STRING ? json_str(j, ft, NULL) : NULL;
 	if (task && strlen(task) < sizeof c->task)
@@ -188,24 +434,74 @@ int config_parse(struct model_config *c, const char *text, size_t n, const char 
 	if (json_type(j, root) != J_OBJECT)
 		rc = err_set(E_FORMAT, "%s: not a JSON object", name);
 	else if (!type || f == FAMILIES)
-		rc = err_set(E_FORMAT, "%s: model_type %s: elsa reads bert, roberta, distilbert and electra", name,
+		rc = err_set(E_FORMAT, "%s: model_type %s: elsa reads bert, roberta, distilbert, electra and modernbert", name,
 			     type ? type : "is missing");
 	if (rc == 0) {
 		c->type = (enum model_type)f;
-		if ((rc = unsupported(c, j, name)) == 0 && (rc = sizes(c, j, name)) == 0 && (rc = settings(c, j, name)) == 0)
+		if ((c->type == MODEL_MODERNBERT || (rc = unsupported(c, j, name)) == 0) && (rc = sizes(c, j, name)) == 0 &&
+		    (rc = settings(c, j, name)) == 0)
 			rc = base_model(c, j, name);
 	}
 	json_free(j);
 	return rc;
 }
 
+/* A size letter of tensor_spec for config c, with C outputs. */
+static int64_t spec_dim(char code, const struct model_config *c, int64_t C)
+{
+	switch (code) {
+	case 'H': return c->hidden;
+	case 'I': return c->intermediate;
+	case 'T': return 3 * (int64_t)c->hidden;
+	case 'G': return 2 * (int64_t)c->intermediate;
+	case 'E': return c->embedding;
+	case 'V': return c->vocab;
+	case 'P': return c->max_pos;
+	case 'Y': return c->type_vocab;
+	case 'C': return C;
+	default: return 0;
+	}
+}
+
+/* Does tensor s exist (in layer l; -1: not a layer's) in a model of config c? */
+static int spec_present(const struct tensor_spec *s, const struct model_config *c, int l)
+{
+	for (const char *k = s->needs; k && *k; k++) {
+		int ok = *k == 'n' ? c->norm_bias : *k == 'a' ? c->attn_bias : *k == 'm' ? c->mlp_bias : *k == 'c' ? c->head_bias
+		       : *k == 'y' ? family_of(c->type)->token_types : *k == 'p' ? c->embedding != c->hidden : l != 0;
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+/* The spec of a slot among s, NULL when the family has none there. */
+static const struct tensor_spec *spec_of(const struct tensor_spec *s, int slot)
+{
+	for (; s->name; s++)
+		if (s->slot == slot)
+			return s;
+	return NULL;
+}
+
+/* The parameters of the tensors s (of layer l) that c has, those of the head's part where
+ * alone (0: every one), with C outputs. */
+static double spec_parameters(const struct tensor_spec *s, const struct model_config *c, int l, char where)
+{
+	double n = 0;
+	for (; s->name; s++)
+		if ((!where || s->where == where) && spec_present(s, c, l))
+			n += (double)spec_dim(s->rows, c, 1) * (double)(s->cols ? spec_dim(s->cols, c, 1) : 1);
+	return n;
+}
+
 double config_parameters(const struct model_config *c)
 {
 	const struct family *f = family_of(c->type);
-	double H = c->hidden, I = c->intermediate, E = c->embedding;
-	double emb = ((double)c->vocab + c->max_pos + c->type_vocab) * E + 2 * E + (E != H ? E * H + H : 0);
-	double layer = 4 * H * H + 4 * H + 2 * H * I + I + H + 4 * H;
-	return emb + c->layers * layer + (f->pooler ? H * H + H : 0);
+	double H = c->hidden, n = spec_parameters(f->emb, c, -1, 0) + spec_parameters(f->head, c, -1, 'b');
+	for (int l = 0; l < c->layers; l++)
+		n += spec_parameters(f->layer, c, l, 0);
+	return n + (f->pooler ? H * H + H : 0);
 }
 
 uint32_t config_max_tokens(const struct model_config *c)
@@ -233,30 +529,35 @@ static int config_misfit(const struct model *m, char *buf, size_t n)
 	const struct family *f = family_of(c->type);
 	int distil = c->type == MODEL_DISTILBERT;
 	const char *hidden = distil ? "dim" : "hidden_size", *emb = c->type == MODEL_ELECTRA ? "embedding_size" : hidden;
+	const struct tensor_spec *word = spec_of(f->emb, EW_WORD), *pos = spec_of(f->emb, EW_POS);
+	const struct tensor_spec *type = f->token_types ? spec_of(f->emb, EW_TYPE) : NULL;
+	const struct tensor_spec *qkv = spec_of(f->layer, LW_QKV_W), *fc1 = spec_of(f->layer, LW_FC1_W);
 	char query[96], inter[96], layer[96], full[160];
-	snprintf(query, sizeof query, "%s.0.%s", f->layers, f->layer_names[0]);
-	snprintf(inter, sizeof inter, "%s.0.%s", f->layers, f->layer_names[10]);
-	const struct { const char *tensor, *key; int dim, want; } sizes[] = {
-		{ "embeddings.word_embeddings.weight", "vocab_size", 0, c->vocab },
-		{ "embeddings.word_embeddings.weight", emb, 1, c->embedding },
-		{ "embeddings.position_embeddings.weight", "max_position_embeddings", 0, c->max_pos },
-		{ f->token_types ? "embeddings.token_type_embeddings.weight" : "", "type_vocab_size", 0, c->type_vocab },
-		{ query, hidden, 0, c->hidden },
-		{ inter, distil ? "hidden_dim" : "intermediate_size", 0, c->intermediate },
+	snprintf(query, sizeof query, "%s.0.%s", f->layers, qkv->name);
+	snprintf(inter, sizeof inter, "%s.0.%s", f->layers, fc1->name);
+	const struct { const struct tensor_spec *s; const char *tensor, *key; int dim, value; } sizes[] = {
+		{ word, word->name, "vocab_size", 0, c->vocab },
+		{ word, word->name, emb, 1, c->embedding },
+		{ pos, pos ? pos->name : "", "max_position_embeddings", 0, c->max_pos },
+		{ type, type ? type->name : "", "type_vocab_size", 0, c->type_vocab },
+		{ qkv, query, hidden, 1, c->hidden },
+		{ fc1, inter, distil ? "hidden_dim" : "intermediate_size", 0, c->intermediate },
 	};
 	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
-		const struct wt_tensor *t = find_either(m, sizes[i].tensor, full, sizeof full);
-		if (!t || t->ndim != 2 || t->shape[sizes[i].dim] == sizes[i].want)
+		const struct wt_tensor *t = sizes[i].s ? find_either(m, sizes[i].tensor, full, sizeof full) : NULL;
+		long long want[2] = { t ? t->shape[0] : 0, t ? t->shape[1] : 0 };
+		if (!t || t->ndim != 2)
 			continue;
-		long long want[2] = { t->shape[0], t->shape[1] };
-		want[sizes[i].dim] = sizes[i].want;
+		want[sizes[i].dim] = spec_dim(sizes[i].dim ? sizes[i].s->cols : sizes[i].s->rows, c, 0);
+		if (t->shape[sizes[i].dim] == want[sizes[i].dim])
+			continue;
 		snprintf(buf, n, "%s %d does not fit the weights: %s holds %s as %lld x %lld, not %lld x %lld", sizes[i].key,
-			 sizes[i].want, m->w.files[t->file].path, full, (long long)t->shape[0], (long long)t->shape[1], want[0],
+			 sizes[i].value, m->w.files[t->file].path, full, (long long)t->shape[0], (long long)t->shape[1], want[0],
 			 want[1]);
 		return 1;
 	}
 	for (int l = 0; l < c->layers; l++) {
-		snprintf(layer, sizeof layer, "%s.%d.%s", f->layers, l, f->layer_names[0]);
+		snprintf(layer, sizeof layer, "%s.%d.%s", f->layers, l, qkv->name);
 		if (!find_either(m, layer, full, sizeof full)) {
 			snprintf(full, sizeof full, "%s%s", f->prefix, layer);
 			snprintf(buf, n, "%s %d does not fit the weights: %s/%s has no %s", distil ? "n_layers" : "num_hidden_layers",
@@ -287,15 +588,15 @@ static int check_fits(const struct model *m, const char *config)
  * under another family's prefix mean that model_type is not the checkpoint's: refused, saying so. */
 static int find_prefix(struct model *m, const char *config)
 {
-	const char *prefix = family_of(m->cfg.type)->prefix, *word = "embeddings.word_embeddings.weight";
+	const char *prefix = family_of(m->cfg.type)->prefix, *word = family_of(m->cfg.type)->emb[0].name;
 	char probe[96];
 	snprintf(probe, sizeof probe, "%s%s", prefix, word);
 	m->prefix = weights_find(&m->w, probe) ? prefix : "";
 	if (*m->prefix || weights_find(&m->w, word))
 		return 0;
 	for (size_t f = 0; f < FAMILIES; f++) {
-		snprintf(probe, sizeof probe, "%s%s", families[f].prefix, word);
-		if (weights_find(&m->w, probe))
+		snprintf(probe, sizeof probe, "%s%s", families[f].prefix, families[f].emb[0].name);
+		if (f != m->cfg.type && weights_find(&m->w, probe))
 			return err_set(E_FORMAT, "%s: model_type %s, but %s/%s holds %s-prefixed tensors (%s), not %s: a %s "
 						 "checkpoint's config says \"model_type\": \"%s\"",
 				       config, model_type_name(m->cfg.type), m->dir,
@@ -361,11 +662,10 @@ int model_check_stream(const struct model *m, const struct stream_header *h, con
 
 /* Parameter sets */
 
-#define LAYER_TENSORS 16
-#define EMB_TENSORS_MAX 7
-#define HEAD_TENSORS 4
+#define SPECS_MAX 16 /* tensors of a family's embeddings, a layer or a head, at most */
 
-static void add(struct params *ps, const char *name, int prefixed, int64_t rows, int64_t cols, int head)
+static void add(struct params *ps, const char *name, int prefixed, int64_t rows, int64_t cols, int head, int layer,
+		int slot)
 {
 	struct param *p = &ps->p[ps->n++];
 	snprintf(p->name, sizeof p->name, "%s", name);
@@ -374,53 +674,38 @@ static void add(struct params *ps, const char *name, int prefixed, int64_t rows,
 	p->cols = cols;
 	p->offset = ps->size;
 	p->head = head;
+	p->layer = layer;
+	p->slot = slot;
 	/* Weight decay on the weight matrices only, as Hugging Face's recipe: not on biases, not on
 	 * LayerNorm, not on embeddings' LayerNorm. */
 	p->decay = cols > 0 && !strstr(name, "LayerNorm");
 	ps->size += (size_t)rows * (size_t)(cols ? cols : 1);
 }
 
-/* The embeddings: word, position, token type (not DistilBERT), LayerNorm, and ELECTRA's
- * projection when its embeddings are narrower than the layers. */
-static void add_embeddings(struct params *ps, const struct model_config *c)
+/* The tensors of specs s that c has, in their order: of layer l (its names under the family's
+ * layers, "encoder.layer.3."), or (l -1) the embeddings' or, with C outputs, the head's. */
+static void add_specs(struct params *ps, const struct model_config *c, const struct tensor_spec *s, int l, int64_t C)
 {
-	int64_t H = c->hidden, E = c->embedding;
-	add(ps, "embeddings.word_embeddings.weight", 1, c->vocab, E, 0);
-	add(ps, "embeddings.position_embeddings.weight", 1, c->max_pos, E, 0);
-	if (family_of(c->type)->token_types)
-		add(ps, "embeddings.token_type_embeddings.weight", 1, c->type_vocab, E, 0);
-	add(ps, "embeddings.LayerNorm.weight", 1, E, 0, 0);
-	add(ps, "embeddings.LayerNorm.bias", 1, E, 0, 0);
-	if (E != H) {
-		add(ps, "embeddings_project.weight", 1, H, E, 0);
-		add(ps, "embeddings_project.bias", 1, H, 0, 0);
-	}
-	ps->nemb = ps->n;
-}
-
-/* Layer l's tensors, in the order of layer_names: shapes by place, names by family. */
-static void add_layer(struct params *ps, const struct model_config *c, int l)
-{
-	const struct family *f = family_of(c->type);
-	int64_t H = c->hidden, I = c->intermediate;
-	static const char shape[LAYER_TENSORS][3] = { "HH", "HH", "HH", "H", "H", "H", "HH", "H",
-						      "H",  "H",  "IH", "I", "HI", "H", "H", "H" };
 	char name[96];
-	for (int t = 0; t < LAYER_TENSORS; t++) {
-		int64_t rows = shape[t][0] == 'I' ? I : H, cols = shape[t][1] ? (shape[t][1] == 'I' ? I : H) : 0;
-		snprintf(name, sizeof name, "%s.%d.%s", f->layers, l, f->layer_names[t]);
-		add(ps, name, 1, rows, cols, 0);
+	for (; s->name; s++) {
+		if (!spec_present(s, c, l))
+			continue;
+		if (l >= 0)
+			snprintf(name, sizeof name, "%s.%d.%s", family_of(c->type)->layers, l, s->name);
+		else
+			snprintf(name, sizeof name, "%s", s->name);
+		add(ps, name, s->where != 'h', spec_dim(s->rows, c, C), s->cols ? spec_dim(s->cols, c, C) : 0,
+		    s->where == 'p' || s->where == 'h', l, s->slot);
 	}
 }
 
 int params_init(struct params *ps, const struct model_config *c, int emb, int first, int last, int head_outputs)
 {
 	const struct family *f = family_of(c->type);
-	int64_t H = c->hidden;
 	memset(ps, 0, sizeof *ps);
 	if (first < 0 || last > c->layers || first > last)
 		return err_set(E_ARG, "layers %d..%d are out of the model's range 0..%d", first, last, c->layers);
-	ps->p = calloc(EMB_TENSORS_MAX + LAYER_TENSORS * (size_t)(last - first) + HEAD_TENSORS, sizeof *ps->p);
+	ps->p = calloc(SPECS_MAX * ((size_t)(last - first) + 2), sizeof *ps->p);
 	if (!ps->p)
 		return err_set(E_NOMEM, "out of memory");
 	ps->emb = emb;
@@ -428,15 +713,12 @@ int params_init(struct params *ps, const struct model_config *c, int emb, int fi
 	ps->last = last;
 	ps->head_outputs = head_outputs;
 	if (emb)
-		add_embeddings(ps, c);
+		add_specs(ps, c, f->emb, -1, 0);
+	ps->nemb = ps->n;
 	for (int l = first; l < last; l++)
-		add_layer(ps, c, l);
-	if (head_outputs > 0) {
-		add(ps, f->head_names[0], f->head_dense_prefixed, H, H, 1);
-		add(ps, f->head_names[1], f->head_dense_prefixed, H, 0, 1);
-		add(ps, f->head_names[2], 0, head_outputs, H, 1);
-		add(ps, f->head_names[3], 0, head_outputs, 0, 1);
-	}
+		add_specs(ps, c, f->layer, l, 0);
+	if (head_outputs > 0)
+		add_specs(ps, c, f->head, -1, head_outputs);
 	if (!(ps->mem = calloc(ps->size ? ps->size : 1, sizeof *ps->mem))) {
 		params_free(ps);
 		return err_set(E_NOMEM, "out of memory for %zu parameters", ps->size);
@@ -587,42 +869,37 @@ int params_write(const struct params *ps, enum model_type type, const char *path
 	return rc;
 }
 
+/* Points slots[k] (NULL first) at the tensor of slot k among params [from, to) of layer l, in
+ * base; a tensor of SLOT_NEXT lies in the rows after the one before it. */
+static void point(const struct params *ps, float *base, size_t from, size_t to, int l, float **slots[], int n)
+{
+	for (int k = 0; k < n; k++)
+		*slots[k] = NULL;
+	for (size_t i = from; i < to; i++)
+		if (ps->p[i].layer == l && ps->p[i].slot >= 0 && ps->p[i].slot < n)
+			*slots[ps->p[i].slot] = base + ps->p[i].offset;
+}
+
 void params_emb(const struct params *ps, float *base, struct emb_weights *w)
 {
-	static const char *const names[] = { "embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
-					     "embeddings.token_type_embeddings.weight", "embeddings.LayerNorm.weight",
-					     "embeddings.LayerNorm.bias", "embeddings_project.weight",
-					     "embeddings_project.bias" };
-	float **slot[] = { &w->word, &w->pos, &w->type, &w->ln_w, &w->ln_b, &w->proj_w, &w->proj_b };
-	memset(w, 0, sizeof *w);
-	for (size_t i = 0; i < ps->nemb; i++)
-		for (size_t k = 0; k < sizeof names / sizeof *names; k++)
-			if (!strcmp(ps->p[i].name, names[k]))
-				*slot[k] = base + ps->p[i].offset;
+	float **slots[] = { [EW_WORD] = &w->word, [EW_POS] = &w->pos, [EW_TYPE] = &w->type, [EW_LN_W] = &w->ln_w,
+			    [EW_LN_B] = &w->ln_b, [EW_PROJ_W] = &w->proj_w, [EW_PROJ_B] = &w->proj_b };
+	point(ps, base, 0, ps->nemb, -1, slots, (int)(sizeof slots / sizeof *slots));
 }
 
 void params_layer(const struct params *ps, float *base, int layer, struct layer_weights *w)
 {
-	const struct param *p = ps->p + ps->nemb + (size_t)(layer - ps->first) * LAYER_TENSORS;
-	w->qkv_w = base + p[0].offset;
-	w->qkv_b = base + p[3].offset;
-	w->o_w = base + p[6].offset;
-	w->o_b = base + p[7].offset;
-	w->ln1_w = base + p[8].offset;
-	w->ln1_b = base + p[9].offset;
-	w->fc1_w = base + p[10].offset;
-	w->fc1_b = base + p[11].offset;
-	w->fc2_w = base + p[12].offset;
-	w->fc2_b = base + p[13].offset;
-	w->ln2_w = base + p[14].offset;
-	w->ln2_b = base + p[15].offset;
+	float **slots[] = { [LW_QKV_W] = &w->qkv_w, [LW_QKV_B] = &w->qkv_b, [LW_O_W] = &w->o_w, [LW_O_B] = &w->o_b,
+			    [LW_LN1_W] = &w->ln1_w, [LW_LN1_B] = &w->ln1_b, [LW_FC1_W] = &w->fc1_w, [LW_FC1_B] = &w->fc1_b,
+			    [LW_FC2_W] = &w->fc2_w, [LW_FC2_B] = &w->fc2_b, [LW_LN2_W] = &w->ln2_w, [LW_LN2_B] = &w->ln2_b };
+	w->layer = layer;
+	point(ps, base, ps->nemb, ps->n, layer, slots, (int)(sizeof slots / sizeof *slots));
 }
 
 void params_head(const struct params *ps, float *base, struct head_weights *w)
 {
-	const struct param *p = ps->p + ps->n - HEAD_TENSORS;
-	w->dense_w = base + p[0].offset;
-	w->dense_b = base + p[1].offset;
-	w->out_w = base + p[2].offset;
-	w->out_b = base + p[3].offset;
+	float **slots[] = { [HW_FNORM_W] = &w->fnorm_w, [HW_FNORM_B] = &w->fnorm_b, [HW_DENSE_W] = &w->dense_w,
+			    [HW_DENSE_B] = &w->dense_b, [HW_NORM_W] = &w->norm_w, [HW_NORM_B] = &w->norm_b,
+			    [HW_OUT_W] = &w->out_w, [HW_OUT_B] = &w->out_b };
+	point(ps, base, ps->nemb, ps->n, -1, slots, (int)(sizeof slots / sizeof *slots));
 }

@@ -28,15 +28,15 @@ struct adamw_coef {
 
 struct simd_ops {
 	const char *name; /* "avx512", "avx2", or the baseline's: "sse2" ("scalar" off x86-64) */
-	/* One row of C: f += bias; g = GELU(f) = 0.5 f (1 + erf(f / sqrt 2)). g may be f. */
+	/* One row of C: f += bias (NULL: none); g = GELU(f) = 0.5 f (1 + erf(f / sqrt 2)). g may be f. */
 	void (*bias_gelu)(float *g, float *f, const float *bias, size_t C);
 	/* dinp = dout * GELU'(inp); dinp may equal dout. */
 	void (*gelu_backward)(float *dinp, const float *dout, const float *inp, size_t n);
 	/* One row of LayerNorm after the residual: r = dropout(inp + bias) + res, where the
 	 * dropout is mask m at elements offset.. of its tensor (m NULL: none); bias and res may be
 	 * NULL; r may equal inp, and r NULL keeps nothing (then only inp is read: no bias, dropout
-	 * or res). y = (r - mean) * rstd * w + b, biased variance, eps added to it; mean and rstd
-	 * returned through their pointers. */
+	 * or res). y = (r - mean) * rstd * w + b (b NULL: none), biased variance, eps added to it;
+	 * mean and rstd returned through their pointers. */
 	void (*residual_layernorm)(float *y, float *r, float *mean, float *rstd, const float *inp, const float *bias,
 				   const struct mask *m, size_t offset, const float *res, const float *w, const float *b,
 				   size_t C, float eps);
@@ -56,6 +56,17 @@ struct simd_ops {
 	void (*adamw)(float *w, float *m, float *v, const float *g, size_t n, const struct adamw_coef *k);
 	/* The sum of squares of x, in double, in a fixed order. */
 	double (*sum_squares)(const float *x, size_t n);
+	/* One row of GeGLU (ModernBERT's MLP): f [2I] += bias (NULL: none); g [I] = GELU(f[0..I)) *
+	 * f[I..2I), then dropout by mask m at elements offset.. of g's tensor (m NULL: none). */
+	void (*geglu)(float *g, float *f, const float *bias, const struct mask *m, size_t offset, size_t I);
+	/* Its backward: df [2I] (the input's gradient, then the gate's) from dg [I], through the same
+	 * mask, with f as the forward left it. */
+	void (*geglu_backward)(float *df, const float *dg, const float *f, const struct mask *m, size_t offset, size_t I);
+	/* Rotary position embeddings on L rows of x (row stride ld), each of two halves of `half`
+	 * floats, row r turned by the angles whose cosines and sines are row r of cos and sin [L,
+	 * half]: (x1, x2) to (x1 cos - x2 sin, x2 cos + x1 sin); inverse: turned back (the transpose,
+	 * which takes gradients through it). */
+	void (*rotary)(float *x, size_t ld, const float *cos, const float *sin, size_t L, size_t half, int inverse);
 };
 
 extern const struct simd_ops simd_base, simd_avx2, simd_avx512; /* the last two on x86-64 only */

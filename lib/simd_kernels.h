@@ -133,7 +133,9 @@ static void op_bias_gelu(float *g, float *f, const float *bias, size_t C)
 {
 	for (size_t c = 0; c < C; c += W) {
 		size_t k = C - c;
-		vf x = vget(f + c, k, 0) + vget(bias + c, k, 0);
+		vf x = vget(f + c, k, 0);
+		if (bias)
+			x += vget(bias + c, k, 0);
 		vput(f + c, x, k);
 		vput(g + c, gelu(x), k);
 	}
@@ -182,7 +184,8 @@ static void op_residual_layernorm(float *y, float *r, float *mean, float *rstd, 
 	float rs = 1.0f / sqrtf((float)((vdsum(ss[0]) + vdsum(ss[1])) / (double)C) + eps);
 	for (size_t c = 0; c < C; c += W) {
 		size_t k = C - c;
-		vput(y + c, (vget(x + c, k, 0) - m) * rs * vget(w + c, k, 0) + vget(b + c, k, 0), k);
+		vf v = (vget(x + c, k, 0) - m) * rs * vget(w + c, k, 0);
+		vput(y + c, b ? v + vget(b + c, k, 0) : v, k);
 	}
 	*mean = m;
 	*rstd = rs;
@@ -310,6 +313,61 @@ static double op_sum_squares(const float *x, size_t n)
 	return vdsum(acc[0]) + vdsum(acc[1]);
 }
 
+/* The dropout mask's lanes at elements offset..offset + W - 1: the scale where kept, else 0. */
+static inline vf vkeep(const struct mask *mk, size_t offset)
+{
+	vf keep;
+	for (int l = 0; l < W; l++)
+		keep[l] = mask_keep(mk, offset + (size_t)l) ? mk->scale : 0.0f;
+	return keep;
+}
+
+static void op_geglu(float *g, float *f, const float *bias, const struct mask *mk, size_t offset, size_t I)
+{
+	for (size_t i = 0; i < I; i += W) {
+		size_t k = I - i;
+		vf a = vget(f + i, k, 0), gate = vget(f + I + i, k, 0);
+		if (bias) {
+			a += vget(bias + i, k, 0);
+			gate += vget(bias + I + i, k, 0);
+			vput(f + i, a, k);
+			vput(f + I + i, gate, k);
+		}
+		vf v = gelu(a) * gate;
+		vput(g + i, mk ? v * vkeep(mk, offset + i) : v, k);
+	}
+}
+
+static void op_geglu_backward(float *df, const float *dg, const float *f, const struct mask *mk, size_t offset, size_t I)
+{
+	const float inv_sqrt_2pi = 0.3989422804014327f;
+	for (size_t i = 0; i < I; i += W) {
+		size_t k = I - i;
+		vf a = vget(f + i, k, 0), gate = vget(f + I + i, k, 0), d = vget(dg + i, k, 0);
+		if (mk)
+			d *= vkeep(mk, offset + i);
+		vf cdf = 0.5f * (1.0f + SIMD_ERF(a * (float)M_SQRT1_2)), pdf = inv_sqrt_2pi * SIMD_EXP(-0.5f * a * a);
+		vput(df + i, d * gate * (cdf + a * pdf), k);
+		vput(df + I + i, d * (a * cdf), k);
+	}
+}
+
+static void op_rotary(float *x, size_t ld, const float *cos, const float *sin, size_t L, size_t half, int inverse)
+{
+	for (size_t r = 0; r < L; r++) {
+		float *x1 = x + r * ld, *x2 = x1 + half;
+		const float *c = cos + r * half, *s = sin + r * half;
+		for (size_t i = 0; i < half; i += W) {
+			size_t k = half - i;
+			vf a = vget(x1 + i, k, 0), b = vget(x2 + i, k, 0), cv = vget(c + i, k, 0), sv = vget(s + i, k, 0);
+			if (inverse)
+				sv = -sv;
+			vput(x1 + i, a * cv - b * sv, k);
+			vput(x2 + i, b * cv + a * sv, k);
+		}
+	}
+}
+
 const struct simd_ops SIMD_OPS = {
 	.name = SIMD_NAME,
 	.bias_gelu = op_bias_gelu,
@@ -321,4 +379,7 @@ const struct simd_ops SIMD_OPS = {
 	.add_rows = op_add_rows,
 	.adamw = op_adamw,
 	.sum_squares = op_sum_squares,
+	.geglu = op_geglu,
+	.geglu_backward = op_geglu_backward,
+	.rotary = op_rotary,
 };

@@ -213,7 +213,7 @@ static void from_model(struct predictor *p, const char *dir, const char *task, u
 			  &new_head) < 0)
 		die_lib();
 	if (new_head)
-		die("%s/%s: no classification head (pooler and classifier): not a fine-tuned model", dir, p->m.w.layout);
+		die("%s/%s: no classification head (%d of its tensors missing): not a fine-tuned model", dir, p->m.w.layout, new_head);
 	if (p->task->nlabels)
 		map_outputs(p, dir, order);
 }

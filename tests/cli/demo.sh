@@ -1,7 +1,8 @@
 # make demo (scripts/demo): the built-in study it runs by default, learnable even where ../shared
 # holds real GLUE data; a real model and GLUE data only together (ELSA_GLUE alone is refused,
 # naming ELSA_MODEL); and the whole demo run: a table whose single-sentence task learns and whose
-# 90% claims are made, and the figure.
+# 90% claims are made, and the figure; and the whole study on a generated ModernBERT
+# (ELSA_MODEL, its tokenizer.json) with GLUE files of RTE and STS-B (ELSA_GLUE).
 . "${ELSA_TOP:-.}/tests/lib.sh"
 demo() { O=$(basename "$B") ELSA_DEMO_DIR="$T/demo" "$TOP/scripts/demo" "$@"; }
 yaml=$T/demo/study-builtin.yaml
@@ -55,6 +56,19 @@ case $B in
 	cat "$T/readme.diff"
 	check "... and it says where the figure is, and drew it" \
 		"grep -q 'figure $T/demo/study-builtin.sweep/figure.svg and .png' '$T/demo.err' && [ -s '$T/demo/study-builtin.sweep/figure.png' ]"
+	G=$T/glue
+	mkdir -p "$G/RTE" "$G/STS-B"
+	for split in train dev; do
+		cp "$TOP/tests/fixtures/evaluate/rte.gold.tsv" "$G/RTE/$split.tsv"
+		cp "$TOP/tests/fixtures/evaluate/stsb.gold.tsv" "$G/STS-B/$split.tsv"
+	done
+	mkmodel --type modernbert --layers 4 --hidden 32 --heads 2 --window 16 --max-pos 512 "$T/modernbert" >/dev/null
+	ELSA_MODEL=$T/modernbert ELSA_GLUE=$G demo >"$T/mb.md" 2>"$T/mb.err"
+	st=$?
+	check "the whole demo on a generated ModernBERT (status $st): RTE and STS-B, frozen 0 to 4 of its 4 layers" \
+		"[ $st = 0 ] && grep -q '^| 0 | 4 |' '$T/mb.md' && grep -q '^| 4 | 0 |' '$T/mb.md' && grep -q '^| frozen | trained | rte (acc) | stsb (corr) |' '$T/mb.md'"
+	check "... 40 runs, and the figure" \
+		"grep -q '40 runs of a 4-layer model' '$T/mb.md' && [ -s '$T/demo/study-glue-modernbert.sweep/figure.png' ]"
 	;;
 esac
 done_testing

@@ -55,12 +55,19 @@ check "elsa-train -j 1 and -j 2: the same training loss to 5 digits" \
 	"[ \"\$(grep -A1 '^train_loss' '$T/run1/run.yaml' | tail -1 | sed 's/.*loss: \\([0-9.]\\{7\\}\\).*/\\1/')\" = \
 	   \"\$(grep -A1 '^train_loss' '$T/run3/run.yaml' | tail -1 | sed 's/.*loss: \\([0-9.]\\{7\\}\\).*/\\1/')\" ]"
 
-# DistilBERT and ELECTRA (projected embeddings, trained with them): the same, dropout on.
-for fam in distilbert electra; do
+# DistilBERT, ELECTRA (projected embeddings, trained with them) and ModernBERT (its rotary
+# attention within a window, its dropout rates from its config, mean pooling): the same, dropout on.
+for fam in distilbert electra modernbert; do
 	extra=
 	[ $fam = electra ] && extra="--embedding-size 16"
+	[ $fam = modernbert ] && extra="--window 8 --dropout 0.1"
 	mkmodel --type $fam --hidden 32 --heads 2 --layers 2 --max-pos 128 $extra "$T/$fam" >/dev/null
-	elsa-embed -m "$T/$fam" "$T/stsb.tok" >"$T/$fam.l0"
+	tok=$T/stsb.tok
+	if [ $fam = modernbert ]; then # its own tokenizer (tokenizer.json)
+		tok=$T/$fam.tok
+		elsa-tokenize -m "$T/$fam" -t stsb "$F/stsb.gold.tsv" >"$tok"
+	fi
+	elsa-embed -m "$T/$fam" "$tok" >"$T/$fam.l0"
 	for j in 1 2; do
 		elsa-train -m "$T/$fam" -t stsb --train "$T/$fam.l0" --train-embeddings -o "$T/$fam.j$j" --max-steps 4 \
 			--batch 8 --seed 5 -j $j 2>/dev/null

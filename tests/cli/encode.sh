@@ -3,18 +3,23 @@
 . "${ELSA_TOP:-.}/tests/lib.sh"
 F=$TOP/tests/fixtures/encoder
 
-for m in bert roberta distilbert electra; do
+# (ModernBERT's: 4 layers, local ones within windows of 8 tokens of examples of up to 128; 3
+# layers with every bias and other rotary bases)
+for m in bert roberta distilbert electra modernbert modernbert-bias; do
 	mkmodel $(cat "$F/$m/mkmodel.args") "$T/$m" >/dev/null
+	L=$(($(ls "$F/$m"/layer*.elsa | wc -l) - 1))
 	elsa-embed -m "$T/$m" "$F/$m/tokens.tsv" >"$T/$m.l0"
 	close "$m: embeddings match the reference (1e-5)" "$T/$m.l0" "$F/$m/layer0.elsa" 1e-5
-	elsa-encode -m "$T/$m" --to 3 --save 1="$T/$m.l1" --save 2="$T/$m.l2" "$T/$m.l0" >"$T/$m.l3"
-	for l in 1 2 3; do
+	saves=
+	for l in $(seq 1 $((L - 1))); do saves="$saves --save $l=$T/$m.l$l"; done
+	elsa-encode -m "$T/$m" --to $L $saves "$T/$m.l0" >"$T/$m.l$L"
+	for l in $(seq 1 $L); do
 		close "$m: layer $l matches the reference (1e-5)" "$T/$m.l$l" "$F/$m/layer$l.elsa" 1e-5
 	done
-	elsa-encode -m "$T/$m" --to 1 <"$T/$m.l0" | elsa-encode -m "$T/$m" --to 3 >"$T/$m.l3b"
-	same "$m: --to 3 equals --to 1 | --to 3, bit for bit" "$T/$m.l3" "$T/$m.l3b"
-	elsa-encode -m "$T/$m" --to 3 -j 1 "$T/$m.l0" >"$T/$m.l3j1"
-	same "$m: one thread gives the bytes of two" "$T/$m.l3j1" "$T/$m.l3"
+	elsa-encode -m "$T/$m" --to 1 <"$T/$m.l0" | elsa-encode -m "$T/$m" --to $L >"$T/$m.lb"
+	same "$m: --to $L equals --to 1 | --to $L, bit for bit" "$T/$m.l$L" "$T/$m.lb"
+	elsa-encode -m "$T/$m" --to $L -j 1 "$T/$m.l0" >"$T/$m.lj1"
+	same "$m: one thread gives the bytes of two" "$T/$m.lj1" "$T/$m.l$L"
 done
 
 # Every storage dtype reads back within its precision.

@@ -8,9 +8,10 @@ F=$TOP/tests/fixtures/encoder
 have_torch=0
 "$PY" -c 'import torch' 2>/dev/null && have_torch=1
 
-for type in bert roberta distilbert electra; do
+for type in bert roberta distilbert electra modernbert modernbert-bias; do
 	M=$T/$type
 	mkmodel $(cat "$F/$type/mkmodel.args") "$M" >/dev/null
+	L=$(($(ls "$F/$type"/layer*.elsa | wc -l) - 1))
 	tokens=$F/$type/tokens.tsv
 	elsa-embed -m "$M" "$tokens" >"$T/$type.l0"
 	elsa-encode -m "$M" --to 2 "$T/$type.l0" >"$T/$type.l2"
@@ -25,10 +26,10 @@ for type in bert roberta distilbert electra; do
 			-o "$R" 2>/dev/null
 		ok "$type $task: elsa-export writes the folder" elsa-export -m "$M" -o "$X" "$R"
 		check "$type $task: ... with config.json, model.safetensors, the tokenizer and a model card" \
-			"[ -s '$X/config.json' ] && [ -s '$X/model.safetensors' ] && [ -s '$X/vocab.txt' -o -s '$X/vocab.json' ] && [ -s '$X/README.md' ]"
+			"[ -s '$X/config.json' ] && [ -s '$X/model.safetensors' ] && [ -s '$X/vocab.txt' -o -s '$X/vocab.json' -o -s '$X/tokenizer.json' ] && [ -s '$X/README.md' ]"
 		check "$type $task: ... and no temporary folder beside it" "[ -z \"\$(ls '$T' | grep tmp)\" ]"
 		check "$type $task: the model card names the task, the frozen layers and the dev metrics" \
-			"grep -q 'GLUE $(echo $task | sed 's/rte/RTE/; s/stsb/STS-B/')' '$X/README.md' && grep -q '| frozen layers | 2 of 3 |' '$X/README.md' && grep -q '^## Dev set' '$X/README.md'"
+			"grep -q 'GLUE $(echo $task | sed 's/rte/RTE/; s/stsb/STS-B/')' '$X/README.md' && grep -q '| frozen layers | 2 of $L |' '$X/README.md' && grep -q '^## Dev set' '$X/README.md'"
 		# elsa reads the exported folder as a model: its states at layer 2 are the base model's
 		# (the same frozen layers), and its predictions those of the run.
 		elsa-embed -m "$X" "$T/$task.tokens" >"$T/x.l0"

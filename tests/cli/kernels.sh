@@ -8,7 +8,8 @@
 F=$TOP/tests/fixtures/encoder
 E=$TOP/tests/fixtures/evaluate
 
-for m in bert roberta distilbert electra; do
+FAMILIES="bert roberta distilbert electra modernbert modernbert-bias"
+for m in $FAMILIES; do
 	mkmodel $(cat "$F/$m/mkmodel.args") "$T/$m" >/dev/null
 	elsa-embed -m "$T/$m" "$F/$m/tokens.tsv" >"$T/$m.l0"
 done
@@ -18,9 +19,12 @@ elsa-encode -m "$T/m" --to 2 "$T/stsb.l0" >"$T/stsb.l2"
 
 # exact GEMM SIMD: the comparisons above under that pair of kernels.
 exact() {
-	for m in bert roberta distilbert electra; do
-		elsa-encode -m "$T/$m" --to 3 --save 1="$T/$m.l1" --save 2="$T/$m.l2" "$T/$m.l0" >"$T/$m.l3"
-		for l in 1 2 3; do
+	for m in $FAMILIES; do
+		L=$(($(ls "$F/$m"/layer*.elsa | wc -l) - 1))
+		saves=
+		for l in $(seq 1 $((L - 1))); do saves="$saves --save $l=$T/$m.l$l"; done
+		elsa-encode -m "$T/$m" --to $L $saves "$T/$m.l0" >"$T/$m.l$L"
+		for l in $(seq 1 $L); do
 			close "$1/$2: $m, layer $l matches the reference (1e-5)" "$T/$m.l$l" "$F/$m/layer$l.elsa" 1e-5
 		done
 	done

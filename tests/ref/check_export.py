@@ -10,9 +10,10 @@ value is the model's output). Checks:
   - config.json: architectures, num_labels, id2label and label2id (each other's inverse, in
     elsa's class order with the datasets names), problem_type, finetuning_task;
   - model.safetensors: exactly the keys of transformers' BertForSequenceClassification /
-    RobertaForSequenceClassification state dict for that config (written out below from the
-    classes' modules, transformers 4.x: position_ids and token_type_ids are non-persistent
-    buffers, so not in the state dict), each of the shape the class gives it;
+    RobertaForSequenceClassification / ... / ModernBertForSequenceClassification state dict for
+    that config (written out below from the classes' modules, transformers 4.x: position_ids and
+    token_type_ids are non-persistent buffers, as is ModernBERT's rotary inv_freq, so not in the
+    state dict), each of the shape the class gives it;
   - the logits of the reference model on TOKENS against elsa's, within the tolerance.
 Prints what it finds; exits 1 on any failure."""
 import argparse
@@ -42,12 +43,47 @@ DISTIL_LAYER = [  # DistilBERT's TransformerBlock
     ("sa_layer_norm", "H"), ("ffn.lin1", "IH"), ("ffn.lin2", "HI"), ("output_layer_norm", "H"),
 ]
 ARCH = {"bert": "BertForSequenceClassification", "roberta": "RobertaForSequenceClassification",
-        "distilbert": "DistilBertForSequenceClassification", "electra": "ElectraForSequenceClassification"}
+        "distilbert": "DistilBertForSequenceClassification", "electra": "ElectraForSequenceClassification",
+        "modernbert": "ModernBertForSequenceClassification"}
+
+
+def modernbert_keys(cfg, C):
+    """{name: shape} of ModernBertForSequenceClassification's state dict: model (ModernBertModel:
+    embeddings, layers, final_norm), head (ModernBertPredictionHead), classifier. Its nn.Linear
+    and nn.LayerNorm modules have a bias when the config's attention_bias, mlp_bias, norm_bias
+    or classifier_bias says so; layer 0's attn_norm is nn.Identity."""
+    H, I, L = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
+    flag = lambda k: cfg.get(k, False)
+    keys = {}
+
+    def module(name, shape, bias):
+        keys[name + ".weight"] = shape
+        if bias:
+            keys[name + ".bias"] = shape[:1]
+
+    module("model.embeddings.tok_embeddings", (cfg["vocab_size"], H), False)
+    module("model.embeddings.norm", (H,), flag("norm_bias"))
+    for i in range(L):
+        p = f"model.layers.{i}."
+        if i:
+            module(p + "attn_norm", (H,), flag("norm_bias"))
+        module(p + "attn.Wqkv", (3 * H, H), flag("attention_bias"))
+        module(p + "attn.Wo", (H, H), flag("attention_bias"))
+        module(p + "mlp_norm", (H,), flag("norm_bias"))
+        module(p + "mlp.Wi", (2 * I, H), flag("mlp_bias"))
+        module(p + "mlp.Wo", (H, I), flag("mlp_bias"))
+    module("model.final_norm", (H,), flag("norm_bias"))
+    module("head.dense", (H, H), flag("classifier_bias"))
+    module("head.norm", (H,), flag("norm_bias"))
+    module("classifier", (C, H), True)
+    return keys
 
 
 def expected_keys(cfg, C):
     """{name: shape} of the class's state dict."""
     t = cfg["model_type"]
+    if t == "modernbert":
+        return modernbert_keys(cfg, C)
     distil = t == "distilbert"
     H = cfg["dim"] if distil else cfg["hidden_size"]
     I = cfg["hidden_dim"] if distil else cfg["intermediate_size"]

@@ -4,7 +4,9 @@ file formats written from their man pages (elsa-stream(5), elsa-tokens(5)).
 The model is written the way Hugging Face's BertModel / RobertaModel compute it: examples padded
 to the longest in the batch with an additive -10000 mask on padded keys, post-LayerNorm layers,
 exact (erf) GELU, LayerNorm eps from config.json. elsa computes each example at its own length,
-so agreement also checks that elsa needs no mask.
+so agreement also checks that elsa needs no mask. ModernBERT is written from transformers 4.x's
+modeling_modernbert (its eager attention: rotary embeddings, the padding mask and the sliding
+window as additive masks of the dtype's minimum).
 """
 import json
 import math
@@ -145,10 +147,10 @@ class Model:
             self.cfg = json.load(f)
         w = read_safetensors(f"{folder}/model.safetensors")
         self.type = self.cfg["model_type"]
-        prefix = self.type + "."
+        self.prefix = "model." if self.type == "modernbert" else self.type + "."  # base_model_prefix
         self.w = {}
         for k, v in w.items():
-            k = k[len(prefix):] if k.startswith(prefix) else k
+            k = k[len(self.prefix):] if k.startswith(self.prefix) else k
             k = k.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")
             self.w[k] = v
         c = self.cfg
@@ -160,14 +162,29 @@ class Model:
             self.eps = c.get("layer_norm_eps", 1e-12)
         self.E = c.get("embedding_size", self.H) if self.type == "electra" else self.H
         self.pad = c.get("pad_token_id", 0)
+        if self.type == "modernbert":  # ModernBertConfig's keys and defaults
+            self.eps = c.get("norm_eps", 1e-5)
+            self.window = c.get("local_attention", 128)
+            self.every = c.get("global_attn_every_n_layers", 3)
+            self.theta = c.get("global_rope_theta", 160000.0)
+            local = c.get("local_rope_theta", 10000.0)
+            self.local_theta = self.theta if local is None else local
+            self.pooling = c.get("classifier_pooling", "cls")
+            self.rates = {k: c.get(k, 0.0) for k in ("embedding_dropout", "attention_dropout", "mlp_dropout",
+                                                      "classifier_dropout")}
 
     def layer_prefix(self, i):
+        if self.type == "modernbert":
+            return f"layers.{i}."
         return f"transformer.layer.{i}." if self.type == "distilbert" else f"encoder.layer.{i}."
 
     def embeddings(self, tokens, types, w=None):
         """Hidden states at layer 0 for a padded batch: tokens, types [B, T] (long); w: the
         embeddings' weights (to train them), named as in self.w."""
         w = w if w is not None else self.w
+        if self.type == "modernbert":  # ModernBertEmbeddings: drop(norm(tok_embeddings(input_ids)))
+            x = w["embeddings.tok_embeddings.weight"][tokens]
+            return F.layer_norm(x, (self.H,), w["embeddings.norm.weight"], w.get("embeddings.norm.bias"), self.eps)
         if self.type == "roberta":
             mask = (tokens != self.pad).long()
             pos = torch.cumsum(mask, dim=1) * mask + self.pad
@@ -192,6 +209,8 @@ class Model:
         w = w if w is not None else self.layer_weights(i)
         if self.type == "distilbert":
             return self.distil_layer(w, x, mask, dropout, training)
+        if self.type == "modernbert":
+            return self.modern_layer(i, w, x, mask, training)
         B, T, H = x.shape
         D = H // self.A
         lin = lambda t, name: F.linear(t, w[name + ".weight"], w[name + ".bias"])
@@ -225,8 +244,50 @@ class Model:
         f = F.dropout(lin(F.gelu(lin(sa, "ffn.lin1")), "ffn.lin2"), dropout, training)
         return F.layer_norm(f + sa, (H,), w["output_layer_norm.weight"], w["output_layer_norm.bias"], self.eps)
 
+    def rotary(self, T, D, theta):
+        """cos and sin [1, 1, T, D] of positions 0..T-1, as ModernBertRotaryEmbedding computes them
+        (the default rope type) and apply_rotary_pos_emb broadcasts them."""
+        inv_freq = 1.0 / (theta ** (torch.arange(0, D, 2, dtype=torch.int64).float() / D))
+        pos = torch.arange(T)[None]
+        freqs = (inv_freq[None, :, None].float().expand(1, -1, 1) @ pos[:, None, :].float()).transpose(1, 2)
+        emb = torch.cat((freqs, freqs), dim=-1)
+        return emb.cos()[:, None], emb.sin()[:, None]
+
+    def modern_layer(self, i, w, x, mask, training):
+        """ModernBertEncoderLayer i (eager attention): attn_norm (none in layer 0), Wqkv, rotary
+        embeddings, the padding mask (or in a local layer the sliding window's), softmax, Wo,
+        residual; mlp_norm, Wi, GeGLU, Wo, residual. Dropout at the config's rates."""
+        B, T, H = x.shape
+        D = H // self.A
+        r = self.rates
+        lin = lambda t, name: F.linear(t, w[name + ".weight"], w.get(name + ".bias"))
+        norm = lambda t, name: F.layer_norm(t, (H,), w[name + ".weight"], w.get(name + ".bias"), self.eps)
+        h = x if i == 0 else norm(x, "attn_norm")
+        q, k, v = lin(h, "attn.Wqkv").view(B, T, 3, self.A, D).transpose(3, 1).unbind(dim=2)
+        local = i % self.every != 0
+        cos, sin = self.rotary(T, D, self.local_theta if local else self.theta)
+        rot = lambda t: torch.cat((-t[..., D // 2:], t[..., :D // 2]), dim=-1)  # rotate_half
+        q, k = q * cos + rot(q) * sin, k * cos + rot(k) * sin
+        scores = torch.matmul(q, k.transpose(2, 3)) * D ** -0.5
+        inverted = 1.0 - mask[:, None, None, :].expand(B, 1, T, T).to(x.dtype)  # _prepare_4d_attention_mask
+        amask = inverted.masked_fill(inverted.to(torch.bool), torch.finfo(x.dtype).min)
+        if local:  # ModernBertModel._update_attention_mask's sliding_window_mask
+            rows = torch.arange(T).unsqueeze(0)
+            window = (torch.abs(rows - rows.T) <= self.window // 2)[None, None]
+            amask = amask.masked_fill(window.logical_not(), torch.finfo(x.dtype).min)
+        probs = F.dropout(torch.softmax(scores + amask, dim=-1, dtype=torch.float32), r["attention_dropout"], training)
+        ctx = torch.matmul(probs, v).transpose(1, 2).reshape(B, T, H)
+        x = x + F.dropout(lin(ctx, "attn.Wo"), r["attention_dropout"], training)
+        inp, gate = lin(norm(x, "mlp_norm"), "mlp.Wi").chunk(2, dim=-1)
+        return x + lin(F.dropout(F.gelu(inp) * gate, r["mlp_dropout"], training), "mlp.Wo")
+
     def head_names(self):
-        """The classification head's tensors, as named in self.w."""
+        """The classification head's tensors, as named in self.w (ModernBERT's: with its final norm,
+        which the body holds, and any bias the config gives it)."""
+        if self.type == "modernbert":
+            names = ["final_norm.weight", "final_norm.bias", "head.dense.weight", "head.dense.bias",
+                     "head.norm.weight", "head.norm.bias", "classifier.weight", "classifier.bias"]
+            return [k for k in names if k in self.w]
         return {"bert": ["pooler.dense.weight", "pooler.dense.bias", "classifier.weight", "classifier.bias"],
                 "distilbert": ["pre_classifier.weight", "pre_classifier.bias", "classifier.weight", "classifier.bias"],
                 }.get(self.type, ["classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight",
@@ -234,7 +295,8 @@ class Model:
 
     def full_name(self, k):
         """The checkpoint's name of tensor k of self.w."""
-        return k if k.startswith("classifier") or k.startswith("pre_classifier") else self.type + "." + k
+        bare = ("classifier", "pre_classifier") + (("head.", "decoder.") if self.type == "modernbert" else ())
+        return k if k.startswith(bare) else self.prefix + k
 
 
 def pad_batch(seqs, value=0):
@@ -286,10 +348,13 @@ def write_safetensors(path, tensors):
         f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 
 
-def head_forward(model, w, y, dropout=0.0, training=False, head_dropout=None):
-    """Hugging Face's classification head on the top layer's states y [B, T, H]; head_dropout:
-    the head's own rate when the config gives one (DistilBERT's seq_classif_dropout)."""
+def head_forward(model, w, y, mask=None, dropout=0.0, training=False, head_dropout=None):
+    """Hugging Face's classification head on the top layer's states y [B, T, H] (mask [B, T]: 1
+    for real tokens, None: all of them); head_dropout: the head's own rate when the config gives
+    one (DistilBERT's seq_classif_dropout)."""
     hp = dropout if head_dropout is None else head_dropout
+    if model.type == "modernbert":  # ModernBertForSequenceClassification
+        return modern_head(model, w, y, torch.ones(y.shape[:2], dtype=torch.long) if mask is None else mask, training)
     cls = y[:, 0]
     if model.type == "bert":  # BertPooler, dropout, classifier
         pooled = torch.tanh(F.linear(cls, w["pooler.dense.weight"], w["pooler.dense.bias"]))
@@ -301,6 +366,22 @@ def head_forward(model, w, y, dropout=0.0, training=False, head_dropout=None):
     x = F.dropout(cls, hp, training)
     x = act(F.linear(x, w["classifier.dense.weight"], w["classifier.dense.bias"]))
     return F.linear(F.dropout(x, hp, training), w["classifier.out_proj.weight"], w["classifier.out_proj.bias"])
+
+
+def modern_head(model, w, y, mask, training):
+    """ModernBertModel's final_norm, the pooling (cls, or the mean over the real tokens), then
+    ModernBertPredictionHead (dense, classifier_activation, norm), dropout, classifier."""
+    H, eps = model.H, model.eps
+    y = F.layer_norm(y, (H,), w["final_norm.weight"], w.get("final_norm.bias"), eps)
+    if model.pooling == "cls":
+        pooled = y[:, 0]
+    else:
+        pooled = (y * mask.unsqueeze(-1)).sum(dim=1) / mask.sum(dim=1, keepdim=True)
+    act = {"gelu": F.gelu, "tanh": torch.tanh, "relu": torch.relu}[model.cfg.get("classifier_activation", "gelu")]
+    h = act(F.linear(pooled, w["head.dense.weight"], w.get("head.dense.bias")))
+    h = F.layer_norm(h, (H,), w["head.norm.weight"], w.get("head.norm.bias"), eps)
+    h = F.dropout(h, model.rates["classifier_dropout"], training)
+    return F.linear(h, w["classifier.weight"], w["classifier.bias"])
 
 
 def linear_schedule(warmup, total):
@@ -323,9 +404,10 @@ def train_reference(model, records, first, outputs, lr, warmup_ratio, weight_dec
             params[model.full_name(model.layer_prefix(i) + k)] = v.clone().requires_grad_(True)
     for k in model.head_names():
         params[model.full_name(k)] = model.w[k].clone().requires_grad_(True)
-    local = lambda n: n[len(model.type) + 1:] if n.startswith(model.type + ".") else n
+    local = lambda n: n[len(model.prefix):] if n.startswith(model.prefix) else n
     # Hugging Face's Trainer: no decay on biases and LayerNorm weights (embeddings do decay)
-    norm = lambda n: "LayerNorm" in n or "layer_norm" in n  # DistilBERT's sa_layer_norm, output_layer_norm
+    norm = lambda n: ("LayerNorm" in n or "layer_norm" in n  # DistilBERT's sa_layer_norm, output_layer_norm
+                      or n.endswith("norm.weight"))  # ModernBERT's attn_norm, mlp_norm, final_norm, head.norm
     decay = [p for n, p in params.items() if "bias" not in n and not norm(n)]
     no_decay = [p for n, p in params.items() if "bias" in n or norm(n)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
@@ -353,7 +435,7 @@ def train_reference(model, records, first, outputs, lr, warmup_ratio, weight_dec
             w = {local(k)[len(p):]: v for k, v in params.items() if local(k).startswith(p)}
             x = model.layer(i, x, mask, w)
         hw = {local(k): v for k, v in params.items()}
-        logits = head_forward(model, hw, x)
+        logits = head_forward(model, hw, x, mask)
         labels = torch.tensor([r["label"] for r in rs])
         if outputs == 1:
             loss = F.mse_loss(logits.squeeze(-1), labels.float())

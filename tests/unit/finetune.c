@@ -1,7 +1,7 @@
 /* Training against the PyTorch reference (tests/fixtures/train, made by tests/ref/make_fixtures.py):
  * the first step's loss and every gradient, then the loss of each of 20 steps of AdamW with
- * warmup, decay and clipping; BERT and RoBERTa, classification and regression, and a full
- * fine-tune that trains the embeddings too. */
+ * warmup, decay and clipping; every family, classification and regression, and a full
+ * fine-tune that trains the embeddings too; ModernBERT with either pooling. */
 #include <errno.h>
 #include <math.h>
 
@@ -17,12 +17,19 @@ struct setup {
 	double lr, warmup, weight_decay;
 };
 
+/* A fixture's file: tests/fixtures/train/NAME/FILE, or with ELSA_TRAIN_FIXTURES=DIR (cases made
+ * on the fly, cli/families' at ModernBERT-base's shapes) DIR/NAME/FILE. */
 static const char *fixture(const char *name, const char *file)
 {
 	static char path[8][4096];
 	static int n;
 	char *p = path[n++ % 8];
-	snprintf(p, sizeof path[0], "%s/tests/fixtures/train/%s/%s", getenv("ELSA_TOP") ? getenv("ELSA_TOP") : ".", name, file);
+	const char *dir = getenv("ELSA_TRAIN_FIXTURES");
+	if (dir)
+		snprintf(p, sizeof path[0], "%s/%s/%s", dir, name, file);
+	else
+		snprintf(p, sizeof path[0], "%s/tests/fixtures/train/%s/%s", getenv("ELSA_TOP") ? getenv("ELSA_TOP") : ".", name,
+			 file);
 	return p;
 }
 
@@ -47,10 +54,14 @@ static int read_setup(const char *name, struct setup *s)
 	return 0;
 }
 
+/* The case's model, made by mkmodel from its mkmodel.args; or ELSA_TRAIN_MODEL, a folder those
+ * arguments made (cli/families' ModernBERT-base, made once for its tests). */
 static const char *make_model(const char *name)
 {
 	static char dir[4096];
 	char cmd[8192], args[1024] = "";
+	if (getenv("ELSA_TRAIN_MODEL"))
+		return getenv("ELSA_TRAIN_MODEL");
 	FILE *f = fopen(fixture(name, "mkmodel.args"), "r");
 	if (!f || !fgets(args, sizeof args, f))
 		return NULL;
@@ -168,9 +179,32 @@ TEST(distilbert_with_embeddings) { run_case("distilbert-emb"); }
 TEST(electra_classification) { run_case("electra-cls"); }
 TEST(electra_regression) { run_case("electra-reg"); }
 TEST(electra_with_projected_embeddings) { run_case("electra-emb"); }
+TEST(modernbert_cls_pooling_classification) { run_case("modernbert-cls"); }
+TEST(modernbert_mean_pooling_classification) { run_case("modernbert-mean"); }
+TEST(modernbert_cls_pooling_regression_with_biases) { run_case("modernbert-cls-reg"); }
+TEST(modernbert_mean_pooling_regression_with_biases) { run_case("modernbert-mean-reg"); }
+TEST(modernbert_with_embeddings) { run_case("modernbert-emb"); }
+
+/* The cases ELSA_TRAIN_CASES names (in ELSA_TRAIN_FIXTURES), one test each. */
+static const char *named_case;
+static void run_named(void)
+{
+	run_case(named_case);
+}
+
+static int run_named_cases(char *names)
+{
+	for (char *save, *name = strtok_r(names, " ", &save); name; name = strtok_r(NULL, " ", &save)) {
+		named_case = name;
+		check_run(name, run_named);
+	}
+	return check_done();
+}
 
 int main(void)
 {
+	if (getenv("ELSA_TRAIN_FIXTURES") && getenv("ELSA_TRAIN_CASES"))
+		return run_named_cases(strdup(getenv("ELSA_TRAIN_CASES")));
 	RUN(bert_classification);
 	RUN(roberta_classification);
 	RUN(bert_regression);
@@ -183,5 +217,10 @@ int main(void)
 	RUN(electra_classification);
 	RUN(electra_regression);
 	RUN(electra_with_projected_embeddings);
+	RUN(modernbert_cls_pooling_classification);
+	RUN(modernbert_mean_pooling_classification);
+	RUN(modernbert_cls_pooling_regression_with_biases);
+	RUN(modernbert_mean_pooling_regression_with_biases);
+	RUN(modernbert_with_embeddings);
 	return check_done();
 }

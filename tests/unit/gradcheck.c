@@ -102,7 +102,7 @@ TEST(layernorm_backward)
 	struct ln_ctx c = { randn(N * C, 1), randn(C, 1), randn(C, 1), randn(N * C, 1), malloc(N * C * 4), N, C };
 	float mean[5], rstd[5], *dx = malloc(N * C * 4), *dw = calloc(C, 4), *db = calloc(C, 4);
 	layernorm_forward(c.y, mean, rstd, c.x, c.w, c.b, N, C, 1e-5f);
-	layernorm_backward(dx, NULL, NULL, dw, db, c.r, c.x, c.w, mean, rstd, N, C, 0, 0, 0, NULL);
+	layernorm_backward(dx, NULL, NULL, dw, db, c.r, NULL, c.x, c.w, mean, rstd, N, C, 0, 0, 0, NULL);
 	CHECK(fd_error(ln_f, &c, c.x, dx, N * C, 40, 1e-2f) < 2e-2, "d input");
 	CHECK(fd_error(ln_f, &c, c.w, dw, C, 20, 1e-2f) < 2e-3, "d weight");
 	CHECK(fd_error(ln_f, &c, c.b, db, C, 20, 1e-2f) < 2e-3, "d bias");
@@ -142,6 +142,23 @@ TEST(gelu_and_tanh_backward)
 	free(c.x), free(c.r), free(c.y), free(dx);
 }
 
+/* A small model's config: 16 wide, 2 heads, 24 intermediate. ModernBERT's: a window of 4 (2
+ * keys each side: examples of 5 and 7 tokens see a part), layers 0 and 2 global, every bias
+ * when biases, its dropout rates all p (the run's rate does not apply to them). */
+static struct model_config small_config(enum model_type type, int biases, float p)
+{
+	struct model_config c = { .type = type, .hidden = 16, .layers = 3, .heads = 2, .intermediate = 24, .vocab = 10,
+				  .max_pos = 16, .type_vocab = type == MODEL_MODERNBERT ? 0 : 2, .eps = 1e-12,
+				  .head_act = family_of(type)->head_act, .head_dropout = -1 };
+	if (type == MODEL_MODERNBERT)
+		c = (struct model_config){ .type = type, .hidden = 16, .layers = 3, .heads = 2, .intermediate = 24, .vocab = 10,
+					   .max_pos = 64, .eps = 1e-5, .head_act = ACT_GELU, .norm_bias = biases,
+					   .attn_bias = biases, .mlp_bias = biases, .head_bias = biases, .window = 4,
+					   .global_every = 2, .rope_global = 160000, .rope_local = 10000, .emb_dropout = p,
+					   .attn_dropout = p, .mlp_dropout = p, .head_dropout = p };
+	return c;
+}
+
 /* A whole encoder layer (attention, projections, LayerNorms, FFN) with dropout, through
  * layer_backward, for the input and every weight. */
 struct layer_ctx {
@@ -163,15 +180,15 @@ static double layer_f(void *p)
 	return dot(c->a.y, c->r, rows * (size_t)c->c.hidden);
 }
 
-static void layer_case(enum model_type type, float p, enum layer_mode mode)
+/* Layer l of config mc with the run's dropout p, in that mode. */
+static void layer_case(struct model_config mc, int l, float p, enum layer_mode mode)
 {
-	struct layer_ctx c = { .c = { .type = type, .hidden = 16, .layers = 1, .heads = 2, .intermediate = 24,
-				      .vocab = 10, .max_pos = 16, .type_vocab = 2, .eps = 1e-12 } };
+	struct layer_ctx c = { .c = mc };
 	uint32_t len[3] = { 5, 1, 7 };
-	params_init(&c.ps, &c.c, 0, 0, 1, 0);
+	params_init(&c.ps, &c.c, 0, l, l + 1, 0);
 	for (size_t i = 0; i < c.ps.size; i++)
 		c.ps.mem[i] = (float)(0.3 * rng_normal(&rng));
-	params_layer(&c.ps, c.ps.mem, 0, &c.w);
+	params_layer(&c.ps, c.ps.mem, l, &c.w);
 	batch_set(&c.b, 3, len, c.c.heads);
 	layer_acts_reserve(&c.a, &c.c, &c.b, mode);
 	c.d = (struct dropout_cfg){ p, 1234 };
@@ -181,18 +198,19 @@ static void layer_case(enum model_type type, float p, enum layer_mode mode)
 	float *grad = calloc(c.ps.size, 4), *dx = malloc(TH * 4), *dy = malloc(TH * 4);
 	struct layer_weights g;
 	struct layer_scratch s = { 0 };
-	params_layer(&c.ps, grad, 0, &g);
+	params_layer(&c.ps, grad, l, &g);
 	layer_scratch_reserve(&s, &c.c, &c.b);
 	layer_f(&c);
 	memcpy(dy, c.r, TH * 4);
 	layer_backward(dx, &g, dy, &c.a, &c.w, &c.c, &c.b, &c.d, 3, &s);
 	double e = fd_error(layer_f, &c, c.x, dx, TH, 60, 1e-2f);
-	CHECK(e < 3e-2, "%s mode %d dropout %g: d input off by %g", model_type_name(type), mode, p, e);
+	const char *name = model_type_name(mc.type);
+	CHECK(e < 3e-2, "%s layer %d mode %d dropout %g: d input off by %g", name, l, mode, p, e);
 	for (size_t t = 0; t < c.ps.n; t++) {
 		const struct param *pa = &c.ps.p[t];
 		size_t n = (size_t)pa->rows * (size_t)(pa->cols ? pa->cols : 1);
 		double et = fd_error(layer_f, &c, c.ps.mem + pa->offset, grad + pa->offset, n, 12, 1e-2f);
-		CHECK(et < 3e-2, "%s mode %d dropout %g: %s off by %g", model_type_name(type), mode, p, pa->name, et);
+		CHECK(et < 3e-2, "%s layer %d mode %d dropout %g: %s off by %g", name, l, mode, p, pa->name, et);
 	}
 	free(grad), free(dx), free(dy), free(c.x), free(c.r);
 	layer_scratch_free(&s);
@@ -203,43 +221,58 @@ static void layer_case(enum model_type type, float p, enum layer_mode mode)
 
 TEST(encoder_layer_backward)
 {
-	layer_case(MODEL_BERT, 0, LAYER_ALL_TOKENS);
-	layer_case(MODEL_BERT, 0.25f, LAYER_ALL_TOKENS);
-	layer_case(MODEL_BERT, 0, LAYER_FIRST_TOKENS);
-	layer_case(MODEL_BERT, 0.25f, LAYER_FIRST_TOKENS);
+	layer_case(small_config(MODEL_BERT, 1, 0), 0, 0, LAYER_ALL_TOKENS);
+	layer_case(small_config(MODEL_BERT, 1, 0), 0, 0.25f, LAYER_ALL_TOKENS);
+	layer_case(small_config(MODEL_BERT, 1, 0), 0, 0, LAYER_FIRST_TOKENS);
+	layer_case(small_config(MODEL_BERT, 1, 0), 0, 0.25f, LAYER_FIRST_TOKENS);
 	/* DistilBERT's layer: no dropout on the attention output */
-	layer_case(MODEL_DISTILBERT, 0.25f, LAYER_ALL_TOKENS);
-	layer_case(MODEL_DISTILBERT, 0.25f, LAYER_FIRST_TOKENS);
+	layer_case(small_config(MODEL_DISTILBERT, 1, 0), 0, 0.25f, LAYER_ALL_TOKENS);
+	layer_case(small_config(MODEL_DISTILBERT, 1, 0), 0, 0.25f, LAYER_FIRST_TOKENS);
+	/* ModernBERT's: layer 0 (global, no attention norm), layer 1 (local: a window, its own
+	 * rotary base), with and without biases, its own dropout rates */
+	for (int l = 0; l < 2; l++) {
+		layer_case(small_config(MODEL_MODERNBERT, l, 0), l, 0, LAYER_ALL_TOKENS);
+		layer_case(small_config(MODEL_MODERNBERT, !l, 0.25f), l, 0.5f, LAYER_ALL_TOKENS);
+		layer_case(small_config(MODEL_MODERNBERT, l, 0.25f), l, 0.5f, LAYER_FIRST_TOKENS);
+	}
 }
 
-/* Where a family's layer drops out: with the values and the FFN zero, only the attention output's
- * dropout (on its bias) can change the output. BERT has it, DistilBERT does not. */
-static int attention_output_dropped(enum model_type type)
+/* Does the layer's output change when dropout turns on (the run's rate p; ModernBERT's rates,
+ * by site, are mc's)? Only one site can act: ATTN_OUT, the values and the FFN's output zero (the
+ * attention's output is its bias); FFN_OUT, the values, the attention's output bias and the
+ * FFN's output weights zero (the FFN's output is its bias); ANY, nothing zero. */
+enum { ATTN_OUT, FFN_OUT, ANY };
+static int output_dropped(struct model_config mc, int l, float p, int site)
 {
-	struct model_config mc = { .type = type, .hidden = 16, .layers = 1, .heads = 2, .intermediate = 24, .vocab = 10,
-				   .max_pos = 16, .type_vocab = 2, .eps = 1e-12 };
 	struct params ps;
 	struct layer_weights w;
 	struct layer_acts a = { 0 };
 	struct batch b = { 0 };
+	size_t H = 16, I = 24;
 	uint32_t len[2] = { 6, 3 };
-	params_init(&ps, &mc, 0, 0, 1, 0);
+	params_init(&ps, &mc, 0, l, l + 1, 0);
 	for (size_t i = 0; i < ps.size; i++)
 		ps.mem[i] = (float)(0.3 * rng_normal(&rng));
-	params_layer(&ps, ps.mem, 0, &w);
-	memset(w.qkv_w + 2 * 16 * 16, 0, 16 * 16 * sizeof(float)); /* the values' weights and biases */
-	memset(w.qkv_b + 2 * 16, 0, 16 * sizeof(float));
-	memset(w.fc2_w, 0, 16 * 24 * sizeof(float));
-	memset(w.fc2_b, 0, 16 * sizeof(float));
+	params_layer(&ps, ps.mem, l, &w);
+	if (site != ANY) {
+		memset(w.qkv_w + 2 * H * H, 0, H * H * sizeof(float));
+		if (w.qkv_b)
+			memset(w.qkv_b + 2 * H, 0, H * sizeof(float));
+		memset(w.fc2_w, 0, H * I * sizeof(float));
+	}
+	if (site == ATTN_OUT && w.fc2_b)
+		memset(w.fc2_b, 0, H * sizeof(float));
+	if (site == FFN_OUT && w.o_b)
+		memset(w.o_b, 0, H * sizeof(float));
 	batch_set(&b, 2, len, mc.heads);
 	layer_acts_reserve(&a, &mc, &b, LAYER_ALL_TOKENS);
-	float *x = randn(b.T * 16, 1), *y0 = malloc(b.T * 16 * sizeof *y0);
-	struct dropout_cfg off = { 0, 0 }, on = { 0.5f, 99 };
+	float *x = randn(b.T * H, 1), *y0 = malloc(b.T * H * sizeof *y0);
+	struct dropout_cfg off = { 0, 0 }, on = { p, 99 };
 	a.x = x;
 	layer_forward(&a, &w, &mc, &b, &off, 3);
-	memcpy(y0, a.y, b.T * 16 * sizeof *y0);
+	memcpy(y0, a.y, b.T * H * sizeof *y0);
 	layer_forward(&a, &w, &mc, &b, &on, 3);
-	int differs = memcmp(y0, a.y, b.T * 16 * sizeof *y0) != 0;
+	int differs = memcmp(y0, a.y, b.T * H * sizeof *y0) != 0;
 	free(x), free(y0);
 	layer_acts_free(&a);
 	batch_free(&b);
@@ -249,27 +282,37 @@ static int attention_output_dropped(enum model_type type)
 
 TEST(dropout_sites_of_each_family)
 {
-	CHECK(attention_output_dropped(MODEL_BERT), "BERT's attention output has dropout");
-	CHECK(attention_output_dropped(MODEL_ELECTRA), "ELECTRA's attention output has dropout");
-	CHECK(!attention_output_dropped(MODEL_DISTILBERT), "DistilBERT's attention output has none");
+	CHECK(output_dropped(small_config(MODEL_BERT, 1, 0), 0, 0.5f, ATTN_OUT), "BERT's attention output has dropout");
+	CHECK(output_dropped(small_config(MODEL_ELECTRA, 1, 0), 0, 0.5f, ATTN_OUT), "ELECTRA's attention output has dropout");
+	CHECK(!output_dropped(small_config(MODEL_DISTILBERT, 1, 0), 0, 0.5f, ATTN_OUT), "DistilBERT's attention output has none");
+	CHECK(output_dropped(small_config(MODEL_BERT, 1, 0), 0, 0.5f, FFN_OUT), "BERT's FFN output (its bias too) has dropout");
+	/* ModernBERT: the config's rates, not the run's; attention_dropout after the attention's Wo
+	 * (its bias dropped), mlp_dropout before the MLP's Wo (its bias never dropped) */
+	struct model_config mb = small_config(MODEL_MODERNBERT, 1, 0), attn = mb, mlp = mb;
+	attn.attn_dropout = 0.5;
+	mlp.mlp_dropout = 0.5;
+	CHECK(!output_dropped(mb, 1, 0.5f, ANY), "ModernBERT, its config's rates 0: the run's rate drops nothing");
+	CHECK(output_dropped(attn, 1, 0.5f, ATTN_OUT), "ModernBERT's attention output has dropout at attention_dropout");
+	CHECK(!output_dropped(attn, 1, 0.5f, FFN_OUT), "... and its MLP none");
+	CHECK(!output_dropped(mlp, 1, 0.5f, ATTN_OUT), "ModernBERT's attention output has none at mlp_dropout");
+	CHECK(!output_dropped(mlp, 1, 0.5f, FFN_OUT), "... nor its MLP's output bias: the dropout is before Wo");
+	CHECK(output_dropped(mlp, 1, 0.5f, ANY), "... where it acts, on GeGLU's output");
 }
 
 /* The top layer computed at the first tokens only gives the whole layer's output there, bit
  * for bit, and the same gradients when the rest of the output gets none (as from the head). */
-TEST(first_token_layer_equals_the_whole_layer_at_those_rows)
+static void first_token_case(struct model_config mc, int l)
 {
-	struct model_config mc = { .type = MODEL_BERT, .hidden = 64, .layers = 1, .heads = 4, .intermediate = 96,
-				   .vocab = 10, .max_pos = 64, .type_vocab = 2, .eps = 1e-12 };
 	uint32_t len[4] = { 9, 1, 30, 17 };
 	struct params ps;
 	struct layer_weights w, g[2];
 	struct batch b = { 0 };
-	params_init(&ps, &mc, 0, 0, 1, 0);
+	params_init(&ps, &mc, 0, l, l + 1, 0);
 	for (size_t i = 0; i < ps.size; i++)
 		ps.mem[i] = (float)(0.1 * rng_normal(&rng));
-	params_layer(&ps, ps.mem, 0, &w);
+	params_layer(&ps, ps.mem, l, &w);
 	batch_set(&b, 4, len, mc.heads);
-	size_t H = 64, TH = b.T * H;
+	size_t H = (size_t)mc.hidden, TH = b.T * H;
 	float *x = randn(TH, 1), *dy1 = randn(b.n * H, 1), *dyall = calloc(TH, 4), *grad[2], *dx[2];
 	for (size_t e = 0; e < b.n; e++)
 		memcpy(dyall + b.start[e] * H, dy1 + e * H, H * 4);
@@ -281,7 +324,7 @@ TEST(first_token_layer_equals_the_whole_layer_at_those_rows)
 	for (int k = 0; k < 2; k++) {
 		grad[k] = calloc(ps.size, 4);
 		dx[k] = malloc(TH * 4);
-		params_layer(&ps, grad[k], 0, &g[k]);
+		params_layer(&ps, grad[k], l, &g[k]);
 		layer_acts_reserve(&a[k], &mc, &b, modes[k]);
 		a[k].x = x;
 		layer_forward(&a[k], &w, &mc, &b, &d, 5);
@@ -289,7 +332,7 @@ TEST(first_token_layer_equals_the_whole_layer_at_those_rows)
 	int same = 1;
 	for (size_t e = 0; e < b.n; e++)
 		same &= !memcmp(a[1].y + e * H, a[0].y + b.start[e] * H, H * 4);
-	CHECK(same, "the first tokens' outputs differ from the whole layer's");
+	CHECK(same, "%s layer %d: the first tokens' outputs differ from the whole layer's", model_type_name(mc.type), l);
 	memcpy(dx[0], dyall, TH * 4);
 	layer_backward(dx[0], &g[0], dx[0], &a[0], &w, &mc, &b, &d, 5, &s);
 	memcpy(dx[1], dy1, b.n * H * 4);
@@ -299,13 +342,15 @@ TEST(first_token_layer_equals_the_whole_layer_at_those_rows)
 		worst = fmax(worst, fabs(grad[0][i] - grad[1][i]));
 		scale = fmax(scale, fabs(grad[0][i]));
 	}
-	CHECK(worst <= 1e-6 * scale, "weight gradients differ by %g (largest %g)", worst, scale);
+	CHECK(worst <= 1e-6 * scale, "%s layer %d: weight gradients differ by %g (largest %g)", model_type_name(mc.type), l,
+	      worst, scale);
 	worst = scale = 0;
 	for (size_t i = 0; i < TH; i++) {
 		worst = fmax(worst, fabs(dx[0][i] - dx[1][i]));
 		scale = fmax(scale, fabs(dx[0][i]));
 	}
-	CHECK(worst <= 1e-6 * scale, "input gradients differ by %g (largest %g)", worst, scale);
+	CHECK(worst <= 1e-6 * scale, "%s layer %d: input gradients differ by %g (largest %g)", model_type_name(mc.type), l,
+	      worst, scale);
 	for (int k = 0; k < 2; k++)
 		free(grad[k]), free(dx[k]), layer_acts_free(&a[k]);
 	free(x), free(dy1), free(dyall);
@@ -314,14 +359,31 @@ TEST(first_token_layer_equals_the_whole_layer_at_those_rows)
 	params_free(&ps);
 }
 
-/* The head and its loss, both model types, classification and regression. */
+TEST(first_token_layer_equals_the_whole_layer_at_those_rows)
+{
+	struct model_config bert = { .type = MODEL_BERT, .hidden = 64, .layers = 1, .heads = 4, .intermediate = 96,
+				     .vocab = 10, .max_pos = 64, .type_vocab = 2, .eps = 1e-12 };
+	first_token_case(bert, 0);
+	/* ModernBERT's local layer 1 (a window of 8 in examples of up to 30 tokens: the first
+	 * token's keys are its first 5), with its dropout; and layer 0, without an attention norm */
+	struct model_config mb = small_config(MODEL_MODERNBERT, 1, 0.1f);
+	mb.hidden = 64;
+	mb.heads = 4;
+	mb.intermediate = 96;
+	mb.window = 8;
+	first_token_case(mb, 1);
+	first_token_case(mb, 0);
+}
+
+/* The head and its loss, every family's, classification and regression; the head reads every
+ * token's row (as when no layer trains), so the gradient of the rows it does not read is 0. */
 struct head_ctx {
+	struct model_config mc;
 	struct params ps;
 	struct head_weights w;
 	struct head_acts a;
 	struct batch b;
 	struct dropout_cfg d;
-	enum model_type type;
 	size_t C;
 	float *y;
 	double labels[3];
@@ -330,7 +392,7 @@ struct head_ctx {
 static double head_f(void *p)
 {
 	struct head_ctx *c = p;
-	head_forward(&c->a, &c->w, c->type, c->y, c->b.start, c->b.n, 16, c->C, &c->d, 99);
+	head_forward(&c->a, &c->w, &c->mc, c->y, &c->b, 0, c->C, &c->d, 99);
 	return head_loss(&c->a, c->labels, c->b.n, c->C, c->C == 1);
 }
 
@@ -340,34 +402,32 @@ static uint64_t head_branches(void *p)
 	return relu_zeros(c->a.h, c->b.n * 16);
 }
 
-static void head_case(enum model_type type, size_t C)
+static void head_case(struct model_config mc, size_t C)
 {
-	struct model_config mc = { .type = type, .hidden = 16, .layers = 1, .heads = 2, .intermediate = 8, .vocab = 4,
-				   .max_pos = 8, .type_vocab = 1 };
-	struct head_ctx c = { .type = type, .C = C, .labels = { 1, 0, C == 1 ? 2.5 : (double)(2 % C) } };
+	enum model_type type = mc.type;
+	struct head_ctx c = { .mc = mc, .C = C, .labels = { 1, 0, C == 1 ? 2.5 : (double)(2 % C) } };
 	uint32_t len[3] = { 4, 2, 3 };
-	params_init(&c.ps, &mc, 0, 1, 1, (int)C);
+	params_init(&c.ps, &c.mc, 0, 1, 1, (int)C);
 	for (size_t i = 0; i < c.ps.size; i++)
 		c.ps.mem[i] = (float)(0.5 * rng_normal(&rng));
 	params_head(&c.ps, c.ps.mem, &c.w);
 	batch_set(&c.b, 3, len, 2);
-	head_acts_reserve(&c.a, 3, 16, C);
+	head_acts_reserve(&c.a, &c.mc, &c.b, C);
 	c.d = (struct dropout_cfg){ 0.2f, 77 };
 	c.y = randn(c.b.T * 16, 1);
-	float *grad = calloc(c.ps.size, 4), *dy = calloc(c.b.T * 16, 4), dcls[3 * 16];
+	float *grad = calloc(c.ps.size, 4), *dy = calloc(c.b.T * 16, 4);
 	struct head_weights g;
 	params_head(&c.ps, grad, &g);
-	fd_branches = family_of(type)->head_act == ACT_RELU ? head_branches : NULL;
+	fd_branches = c.mc.head_act == ACT_RELU ? head_branches : NULL;
 	head_f(&c);
-	head_backward(dcls, &g, &c.a, &c.w, type, c.b.n, 16, C, &c.d, 99);
-	for (size_t e = 0; e < c.b.n; e++) /* the first tokens' gradients; every other token's is 0 */
-		memcpy(dy + c.b.start[e] * 16, dcls + e * 16, 16 * 4);
-	CHECK(fd_error(head_f, &c, c.y, dy, c.b.T * 16, 40, 1e-2f) < 2e-2, "%s C=%zu: d states", model_type_name(type), C);
+	head_backward(dy, &g, &c.a, &c.w, &c.mc, c.y, &c.b, 0, C, &c.d, 99);
+	double e0 = fd_error(head_f, &c, c.y, dy, c.b.T * 16, 40, 1e-2f);
+	CHECK(e0 < 2e-2, "%s C=%zu pooling %d: d states off by %g", model_type_name(type), C, mc.pool_mean, e0);
 	for (size_t t = 0; t < c.ps.n; t++) {
 		const struct param *pa = &c.ps.p[t];
 		size_t n = (size_t)pa->rows * (size_t)(pa->cols ? pa->cols : 1);
 		double e = fd_error(head_f, &c, c.ps.mem + pa->offset, grad + pa->offset, n, 12, 1e-2f);
-		CHECK(e < 2e-2, "%s C=%zu: %s off by %g", model_type_name(type), C, pa->name, e);
+		CHECK(e < 2e-2, "%s C=%zu pooling %d: %s off by %g", model_type_name(type), C, mc.pool_mean, pa->name, e);
 	}
 	fd_branches = NULL;
 	free(grad), free(dy), free(c.y);
@@ -378,12 +438,22 @@ static void head_case(enum model_type type, size_t C)
 
 TEST(head_and_loss_backward)
 {
-	head_case(MODEL_BERT, 2);
-	head_case(MODEL_ROBERTA, 3);
-	head_case(MODEL_BERT, 1);
-	head_case(MODEL_ROBERTA, 1);
-	head_case(MODEL_DISTILBERT, 2); /* ReLU */
-	head_case(MODEL_ELECTRA, 3);    /* GELU */
+	head_case(small_config(MODEL_BERT, 1, 0), 2);
+	head_case(small_config(MODEL_ROBERTA, 1, 0), 3);
+	head_case(small_config(MODEL_BERT, 1, 0), 1);
+	head_case(small_config(MODEL_ROBERTA, 1, 0), 1);
+	head_case(small_config(MODEL_DISTILBERT, 1, 0), 2); /* ReLU */
+	head_case(small_config(MODEL_ELECTRA, 1, 0), 3);    /* GELU */
+	/* ModernBERT's: final_norm, the first token or the mean of every token, head.dense, GELU
+	 * or tanh, head.norm; with and without biases */
+	for (int mean = 0; mean < 2; mean++) {
+		struct model_config mb = small_config(MODEL_MODERNBERT, mean, 0.2f);
+		mb.pool_mean = mean;
+		head_case(mb, 2);
+		mb.norm_bias = mb.head_bias = !mean;
+		mb.head_act = ACT_TANH;
+		head_case(mb, 1);
+	}
 }
 
 /* A whole model under fine-tuning with dropout on, through finetune_forward and
@@ -480,6 +550,12 @@ TEST(finetune_backward_with_dropout)
 	finetune_case("--type roberta --layers 3 --hidden 16 --heads 2 --intermediate 24 --labels 1 --seed 6", 1, 0, 1);
 	finetune_case("--type electra --layers 2 --hidden 16 --heads 2 --intermediate 24 --embedding-size 8 --labels 3 --seed 7", 0, 1, 3);
 	finetune_case("--type distilbert --layers 2 --hidden 16 --heads 2 --intermediate 24 --labels 2 --seed 8", 0, 1, 2);
+	/* ModernBERT, its dropout at every site (the config's rates): the top layer at the first
+	 * tokens (cls) or at every token (mean), local layers within a window of 4 */
+	finetune_case("--type modernbert --layers 3 --hidden 16 --heads 2 --intermediate 24 --window 4 --pooling cls "
+		      "--dropout 0.2 --labels 2 --seed 9", 1, 0, 2);
+	finetune_case("--type modernbert --layers 2 --hidden 16 --heads 2 --intermediate 24 --window 4 --global-every 2 "
+		      "--pooling mean --bias --dropout 0.2 --labels 1 --seed 10", 0, 1, 1);
 }
 
 int main(void)

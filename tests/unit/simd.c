@@ -205,6 +205,97 @@ TEST(a_row_gives_the_same_bits_wherever_it_lies)
 	}
 }
 
+/* GeGLU (ModernBERT's MLP), its bias added to both halves, dropout kept or not: GELU(input) x
+ * gate, and its backward, against double precision; no bias is a zero bias, bit for bit. */
+TEST(geglu_forward_and_backward_match_double_precision)
+{
+	for (int k = 0; k < nbuilds; k++) {
+		const struct simd_ops *o = builds[k];
+		double worst = 0, worst_b = 0;
+		struct mask m = mask_make(0.25f, 5, 7);
+		for (size_t I = 1; I <= 35; I++) {
+			float *f = randn(2 * I, 2), *bias = randn(2 * I, 1), *keep = malloc(2 * I * 4), *g = malloc(I * 4);
+			float *dg = randn(I, 1), *df = malloc(2 * I * 4), *g0 = malloc(I * 4), *zero = calloc(2 * I, 4);
+			memcpy(keep, f, 2 * I * 4);
+			size_t offset = 3 * I;
+			o->geglu(g, f, bias, &m, offset, I);
+			o->geglu_backward(df, dg, f, &m, offset, I);
+			for (size_t i = 0; i < I; i++) {
+				double a = (double)keep[i] + bias[i], gate = (double)keep[I + i] + bias[I + i];
+				double s = mask_keep(&m, offset + i) ? m.scale : 0, cdf = 0.5 * (1 + erf(a / sqrt(2.0)));
+				double d = (cdf + a * exp(-0.5 * a * a) / sqrt(2 * M_PI)) * dg[i] * s;
+				CHECK(f[i] == (float)a || fabs(f[i] - a) < 1e-6 * fmax(1, fabs(a)), "%s: f += bias at %zu", o->name, i);
+				worst = fmax(worst, fabs(g[i] - gelu_ref(a) * gate * s) / (fmax(fabs(a), 1e-3) * fmax(1, fabs(gate)) * 2));
+				worst_b = fmax(worst_b, fabs(df[i] - d * gate) / (fabs(dg[i] * gate) * fmax(1, fabs(a)) + 1e-30));
+				worst_b = fmax(worst_b, fabs(df[I + i] - gelu_ref(a) * dg[i] * s) / (fabs(dg[i]) * fmax(1, fabs(a)) + 1e-30));
+			}
+			memcpy(f, keep, 2 * I * 4);
+			o->geglu(g, f, NULL, NULL, 0, I);
+			memcpy(f, keep, 2 * I * 4);
+			o->geglu(g0, f, zero, NULL, 0, I);
+			CHECK(!memcmp(g, g0, I * 4), "%s: GeGLU without a bias is not GeGLU with a zero bias", o->name);
+			free(f), free(bias), free(keep), free(g), free(dg), free(df), free(g0), free(zero);
+		}
+		CHECK(worst < 3e-7, "%s: GeGLU off by %g", o->name, worst);
+		CHECK(worst_b < 5e-7, "%s: GeGLU backward off by %g", o->name, worst_b);
+	}
+}
+
+/* Rotary embeddings: each pair (x[i], x[half + i]) of a row turned by its angle, in double; and
+ * turned back by the inverse. */
+TEST(rotary_matches_double_precision_and_its_inverse_turns_back)
+{
+	for (int k = 0; k < nbuilds; k++) {
+		const struct simd_ops *o = builds[k];
+		double worst = 0, back = 0;
+		for (size_t half = 1; half <= 20; half++) {
+			size_t L = 5, ld = 2 * half + 3;
+			float *x = randn(L * ld, 1), *x0 = malloc(L * ld * 4), *c = malloc(L * half * 4), *sn = malloc(L * half * 4);
+			for (size_t i = 0; i < L * half; i++) {
+				double angle = 3 * rng_normal(&rng);
+				c[i] = (float)cos(angle);
+				sn[i] = (float)sin(angle);
+			}
+			memcpy(x0, x, L * ld * 4);
+			o->rotary(x, ld, c, sn, L, half, 0);
+			for (size_t r = 0; r < L; r++)
+				for (size_t i = 0; i < half; i++) {
+					double a = x0[r * ld + i], b = x0[r * ld + half + i], cc = c[r * half + i], ss = sn[r * half + i];
+					worst = fmax(worst, fabs(x[r * ld + i] - (a * cc - b * ss)));
+					worst = fmax(worst, fabs(x[r * ld + half + i] - (b * cc + a * ss)));
+				}
+			for (size_t r = 0; r < L; r++)
+				CHECK(x[r * ld + 2 * half] == x0[r * ld + 2 * half], "%s: a float past the row changed", o->name);
+			o->rotary(x, ld, c, sn, L, half, 1);
+			for (size_t i = 0; i < L * ld; i++)
+				back = fmax(back, fabs(x[i] - x0[i]));
+			free(x), free(x0), free(c), free(sn);
+		}
+		CHECK(worst < 1e-6, "%s: rotary off by %g", o->name, worst);
+		CHECK(back < 1e-6, "%s: the inverse turns back within %g", o->name, back);
+	}
+}
+
+/* ModernBERT's norms and activations without a bias: a NULL bias is a zero bias, bit for bit. */
+TEST(no_bias_is_a_zero_bias)
+{
+	for (int k = 0; k < nbuilds; k++) {
+		const struct simd_ops *o = builds[k];
+		size_t C = 37;
+		float *x = randn(C, 2), *w = randn(C, 1), *zero = calloc(C, 4), y1[37], y2[37], m1, r1, m2, r2;
+		float f1[37], f2[37], g1[37], g2[37];
+		o->residual_layernorm(y1, NULL, &m1, &r1, x, NULL, NULL, 0, NULL, w, NULL, C, 1e-5f);
+		o->residual_layernorm(y2, NULL, &m2, &r2, x, NULL, NULL, 0, NULL, w, zero, C, 1e-5f);
+		CHECK(!memcmp(y1, y2, sizeof y1), "%s: LayerNorm without a bias", o->name);
+		memcpy(f1, x, sizeof f1);
+		memcpy(f2, x, sizeof f2);
+		o->bias_gelu(g1, f1, NULL, C);
+		o->bias_gelu(g2, f2, zero, C);
+		CHECK(!memcmp(g1, g2, sizeof g1) && !memcmp(f1, f2, sizeof f1), "%s: GELU without a bias", o->name);
+		free(x), free(w), free(zero);
+	}
+}
+
 int main(void)
 {
 	rng_seed(&rng, 42);
@@ -225,5 +316,8 @@ int main(void)
 	RUN(scores_and_combine_match_double_precision);
 	RUN(adamw_and_sum_squares_match_the_formula);
 	RUN(a_row_gives_the_same_bits_wherever_it_lies);
+	RUN(geglu_forward_and_backward_match_double_precision);
+	RUN(rotary_matches_double_precision_and_its_inverse_turns_back);
+	RUN(no_bias_is_a_zero_bias);
 	return check_done();
 }
