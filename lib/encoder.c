@@ -295,7 +295,7 @@ static struct attention attention_of(const struct layer_acts *a, const struct la
 				     const struct model_config *c, const struct dropout_cfg *d, const struct mask *m)
 {
 	size_t D = (size_t)(c->hidden / c->heads), n = a->rope_len * (D / 2);
-	struct attention o = { 1.0f / sqrtf((float)D), ATTN_ALL, NULL, NULL, NULL, 0 };
+	struct attention o = { 1.0f / sqrtf((float)D), ATTN_ALL, NULL, NULL, NULL, 0, gemm_bf16() };
 	int pre = family_of(c->type)->pre_norm, local = pre && layer_is_local(c, w->layer);
 	if (dropout_rate(d, pre ? c->attn_dropout : -1) > 0)
 		o.m = m;

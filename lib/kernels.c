@@ -190,7 +190,7 @@ void rope_table(float *cs, float *sn, size_t L, size_t D, double theta)
 
 size_t attention_scratch(size_t L, size_t D)
 {
-	return 4 * L * L + D * (L + 16);
+	return 4 * L * L + D * (2 * L + 16);
 }
 
 /* Queries are taken in blocks of this many rows when a window leaves out some keys. */
@@ -258,15 +258,25 @@ void attention_head_forward(float *ctx, size_t ldc, float *probs, float *qkv, si
 		k->rotary(Q, ld, o->cos, o->sin, Lq, D / 2, 0);
 		k->rotary(K, ld, o->cos, o->sin, L, D / 2, 0);
 	}
+	if (o->bf16) { /* in place: backward takes the products' inputs as they were */
+		k->round_bf16(Q, ld, Lq, D);
+		k->round_bf16(K, ld, L, D);
+		k->round_bf16(V, ld, L, D);
+	}
 	for (size_t i0 = 0; i0 < Lq; i0 += step) {
-		size_t i1 = i0 + step < Lq ? i0 + step : Lq, lo, hi;
+		size_t i1 = i0 + step < Lq ? i0 + step : Lq, lo, hi, n;
 		block_keys(i0, i1, L, w, &lo, &hi);
+		n = hi - lo;
 		float *S = probs + i0 * L, *Sd = Pd + i0 * L;
-		k->scores(S, Q + i0 * ld, ld, K + lo * ld, ld, i1 - i0, hi - lo, D, o->scale, Bt);
-		softmax_window(k, S, i0, i1, lo, hi - lo, w);
+		k->scores(S, Q + i0 * ld, ld, K + lo * ld, ld, i1 - i0, n, D, o->scale, Bt);
+		softmax_window(k, S, i0, i1, lo, n, w);
 		if (o->m)
-			drop_block(Sd, S, i0, i1, lo, hi - lo, L, o);
-		k->combine(ctx + i0 * ldc, ldc, o->m ? Sd : S, V + lo * ld, ld, i1 - i0, hi - lo, D, 1);
+			drop_block(Sd, S, i0, i1, lo, n, L, o);
+		else if (o->bf16)
+			memcpy(Sd, S, (i1 - i0) * n * sizeof *S);
+		if (o->bf16)
+			k->round_bf16(Sd, n, i1 - i0, n);
+		k->combine(ctx + i0 * ldc, ldc, o->m || o->bf16 ? Sd : S, V + lo * ld, ld, i1 - i0, n, D, 1);
 	}
 }
 
@@ -322,6 +332,8 @@ static void backward_queries(float *dS, float *Pd, float *dQ, const float *dctx,
 			for (size_t j = 0; j < n; j++)
 				dp[j] = pr[j] * (dp[j] - dot);
 		}
+		if (o->bf16)
+			k->round_bf16(S, n, i1 - i0, n);
 		k->combine(dQ + i0 * ld, ld, S, K + lo * ld, ld, i1 - i0, n, D, o->scale); /* dQ = scale dS K */
 	}
 }
@@ -333,9 +345,19 @@ void attention_head_backward(float *dqkv, const float *dctx, size_t ldc, const f
 	size_t M = Lq * L, step = query_step(o, Lq, L), w = windowed(o->window, L) ? o->window : ATTN_ALL;
 	const float *Q = qkv, *K = qkv + H, *V = qkv + 2 * H;
 	float *dQ = dqkv, *dK = dqkv + H, *dV = dqkv + 2 * H;
-	float *dS = scratch, *Pd = dS + M, *trP = Pd + M, *trS = trP + M, *Bt = trS + M;
-	const float *P = o->m ? Pd : probs;
+	float *dS = scratch, *Pd = dS + M, *trP = Pd + M, *trS = trP + M, *dc = trS + M, *Bt = dc + L * D;
+	if (o->bf16) { /* the context's gradient rounded, in a copy */
+		for (size_t i = 0; i < Lq; i++)
+			memcpy(dc + i * D, dctx + i * ldc, D * sizeof *dc);
+		k->round_bf16(dc, D, Lq, D);
+		dctx = dc, ldc = D;
+	}
 	backward_queries(dS, Pd, dQ, dctx, ldc, K, V, ld, probs, Lq, L, D, o, Bt);
+	if (o->bf16 && !o->m) /* the probabilities, rounded as the forward's product took them */
+		memcpy(Pd, probs, M * sizeof *Pd);
+	if (o->bf16)
+		k->round_bf16(Pd, M, 1, M);
+	const float *P = o->m || o->bf16 ? Pd : probs;
 	/* Keys and values by blocks, each from the queries that see them: dV = Pd^T dctx, dK =
 	 * scale dS^T Q (every key at once without a window). */
 	for (size_t j0 = 0; j0 < L; j0 += w == ATTN_ALL ? L : QUERY_BLOCK) {

@@ -109,6 +109,8 @@ struct attention {
 	const float *cos, *sin;
 	const struct mask *m;
 	size_t offset;
+	int bf16; /* the products' inputs rounded to bf16 (gemm_compute): queries, keys, values, the
+		   * probabilities, and in backward the context's and the scores' gradients */
 };
 #define ATTN_ALL ((size_t)-1)
 

@@ -67,6 +67,9 @@ struct simd_ops {
 	 * half]: (x1, x2) to (x1 cos - x2 sin, x2 cos + x1 sin); inverse: turned back (the transpose,
 	 * which takes gradients through it). */
 	void (*rotary)(float *x, size_t ld, const float *cos, const float *sin, size_t L, size_t half, int inverse);
+	/* L rows of D floats (row stride ld) rounded to bf16 in place, to nearest, ties to even, kept
+	 * floats (a NaN stays one): the inputs of attention's products under bf16 products. */
+	void (*round_bf16)(float *x, size_t ld, size_t L, size_t D);
 };
 
 extern const struct simd_ops simd_base, simd_avx2, simd_avx512; /* the last two on x86-64 only */

@@ -16,6 +16,7 @@ typedef float vf __attribute__((vector_size(4 * W)));
 typedef float vfh __attribute__((vector_size(2 * W))); /* half of vf */
 typedef double vd __attribute__((vector_size(4 * W))); /* W / 2 doubles */
 typedef int vi __attribute__((vector_size(4 * W)));
+typedef unsigned vu __attribute__((vector_size(4 * W)));
 
 /* k (1..W) floats from p into a vector whose other lanes are pad; and back. */
 static inline vf vload(const float *p)
@@ -368,6 +369,18 @@ static void op_rotary(float *x, size_t ld, const float *cos, const float *sin, s
 	}
 }
 
+static void op_round_bf16(float *x, size_t ld, size_t L, size_t D)
+{
+	for (size_t r = 0; r < L; r++)
+		for (size_t i = 0; i < D; i += W) {
+			vf v = vget(x + r * ld + i, D - i, 0);
+			vu u = (vu)v, nan = (vu)(v != v);
+			vu up = u + 0x7fffu + ((u >> 16) & 1u);
+			vu out = ((nan & (u | 0x00400000u)) | (~nan & up)) & 0xffff0000u;
+			vput(x + r * ld + i, (vf)out, D - i);
+		}
+}
+
 const struct simd_ops SIMD_OPS = {
 	.name = SIMD_NAME,
 	.bias_gelu = op_bias_gelu,
@@ -382,4 +395,5 @@ const struct simd_ops SIMD_OPS = {
 	.geglu = op_geglu,
 	.geglu_backward = op_geglu_backward,
 	.rotary = op_rotary,
+	.round_bf16 = op_round_bf16,
 };

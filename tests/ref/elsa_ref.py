@@ -56,10 +56,12 @@ def read_stream(path):
         data = subprocess.run(["zstd", "-dcq"], input=data, capture_output=True, check=True).stdout
     pos, header, records = 0, None, []
     while pos < len(data):
-        magic, version, size, model, tok, layer, hidden, dtype, max_len = struct.unpack_from("<8sIIQQIIII", data, pos)
+        magic, version, size, model, tok, layer, hidden, dtype, compute, max_len = struct.unpack_from(
+            "<8sIIQQIIHHI", data, pos)
         assert magic == STREAM_MAGIC and version == 1 and size == 64, "not an elsa stream"
         task = data[pos + 48:pos + 64].rstrip(b"\0").decode()
-        h = dict(model=model, tokenizer=tok, layer=layer, hidden=hidden, dtype=dtype, max_len=max_len, task=task)
+        h = dict(model=model, tokenizer=tok, layer=layer, hidden=hidden, dtype=dtype, compute=compute, max_len=max_len,
+                 task=task)
         assert header is None or header == h, "concatenated streams differ"
         header = h
         pos += 64
@@ -95,8 +97,8 @@ def read_stream(path):
 
 def write_stream(path, header, records):
     """Writes an uncompressed f32 elsa tensor stream."""
-    out = [struct.pack("<8sIIQQIIII", STREAM_MAGIC, 1, 64, header["model"], header.get("tokenizer", 0),
-                       header["layer"], header["hidden"], 0, header.get("max_len", 0))
+    out = [struct.pack("<8sIIQQIIHHI", STREAM_MAGIC, 1, 64, header["model"], header.get("tokenizer", 0),
+                       header["layer"], header["hidden"], 0, header.get("compute", 0), header.get("max_len", 0))
            + header.get("task", "").encode().ljust(16, b"\0")]
     for r in records:
         rid = r["id"].encode()

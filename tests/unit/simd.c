@@ -276,6 +276,46 @@ TEST(rotary_matches_double_precision_and_its_inverse_turns_back)
 	}
 }
 
+/* Rounding to bf16 against the format's definition: the nearest of the two bf16 neighbours (8
+ * bits of mantissa), the even one on a tie, in double; NaN stays NaN; rows of every tail length
+ * at a row stride. */
+TEST(round_bf16_is_to_nearest_even)
+{
+	for (int k = 0; k < nbuilds; k++) {
+		const struct simd_ops *o = builds[k];
+		size_t D = 37, ld = 41, L = 3;
+		float *x = randn(L * ld, 3), *y = malloc(L * ld * 4);
+		x[0] = 1.0f + 1.0f / 256; /* a tie between 1 and 1 + 1/128: to 1 */
+		x[1] = 1.0f + 3.0f / 256; /* a tie: to 1 + 1/64, the even one */
+		x[2] = NAN, x[3] = -INFINITY, x[4] = 3.3895e38f; /* rounds to the largest bf16, not infinity */
+		memcpy(y, x, L * ld * 4);
+		o->round_bf16(y, ld, L, D);
+		int bad = 0;
+		for (size_t r = 0; r < L; r++)
+			for (size_t i = 0; i < ld; i++) {
+				float v = x[r * ld + i], got = y[r * ld + i];
+				if (i >= D) {
+					bad |= memcmp(&v, &got, 4) != 0; /* past the row: untouched */
+					continue;
+				}
+				if (isnan(v)) {
+					bad |= !isnan(got);
+					continue;
+				}
+				int e;
+				frexp(v, &e);
+				double ulp = isinf(v) ? 0 : ldexp(1.0, e - 8), lo = ulp ? floor(v / ulp) * ulp : v, hi = lo + ulp;
+				double want = !ulp || v - lo < hi - v ? lo : v - lo > hi - v ? hi :
+					      fmod(fabs(lo / ulp), 2) == 0 ? lo : hi;
+				bad |= got != (float)want;
+			}
+		CHECK(!bad, "%s: round_bf16 is not to the nearest bf16, ties to even", o->name);
+		CHECK(y[0] == 1.0f && y[1] == 1.0f + 1.0f / 64 && isinf(y[3]) && y[4] < INFINITY, "%s: ties and edges",
+		      o->name);
+		free(x), free(y);
+	}
+}
+
 /* ModernBERT's norms and activations without a bias: a NULL bias is a zero bias, bit for bit. */
 TEST(no_bias_is_a_zero_bias)
 {
@@ -319,5 +359,6 @@ int main(void)
 	RUN(geglu_forward_and_backward_match_double_precision);
 	RUN(rotary_matches_double_precision_and_its_inverse_turns_back);
 	RUN(no_bias_is_a_zero_bias);
+	RUN(round_bf16_is_to_nearest_even);
 	return check_done();
 }
