@@ -3,7 +3,9 @@
  * divides elsa's useful FLOPs by. AVX2 (8 lanes) and, where the CPU has it, AVX-512 (16 lanes:
  * twice the rate on CPUs with two 512-bit FMA units, the same on those that split them, as Zen 4).
  * Prints one "fma threads GFLOP/s" line per AVX2 round, "fma512 ..." per AVX-512 round, and a last
- * "peak" line with the best; without AVX2 and FMA it says that the peak cannot be measured and
+ * "peak" line with the best; where the CPU has AVX512_BF16, "dpbf16 ..." lines of the same loop
+ * on vdpbf16ps (bf16 pairs' dot products into f32: 4 flops a lane) and a last "bf16peak" line,
+ * the limit of bf16 products; without AVX2 and FMA it says that the peak cannot be measured and
  * exits 1.
  *   fmapeak [-j THREADS] [ROUNDS] */
 #include <immintrin.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cpu.h"
 #include "gemm.h"
 #include "peak.h"
 
@@ -46,6 +49,13 @@ __attribute__((target("avx2"))) static float sum8(__m256 v)
 
 FMA_LOOP(fma256, "avx2,fma", __m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps, sum8)
 FMA_LOOP(fma512, "avx512f", __m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps, _mm512_reduce_add_ps)
+
+/* vdpbf16ps as the loops' step: acc + a0 m0 + a1 m1 in each of 16 lanes (4 flops a lane). */
+__attribute__((target("avx512f,avx512bf16"))) static inline __m512 dot2(__m512 acc, __m512 m, __m512 a)
+{
+	return _mm512_dpbf16_ps(acc, (__m512bh)m, (__m512bh)a);
+}
+FMA_LOOP(dot512, "avx512f,avx512bf16", __m512, _mm512_set1_ps, dot2, _mm512_add_ps, _mm512_reduce_add_ps)
 
 /* Seconds for n iterations of loop on each of the threads at once. */
 static double round_seconds(float (*loop)(long, float), long n, int threads)
@@ -90,5 +100,7 @@ int main(int argc, char **argv)
 		peak = g > peak ? g : peak;
 	}
 	printf("peak\t%d\t%.1f\n", t, peak);
+	if (cpu_info()->avx512_bf16) /* the bf16 peak: a step is 4 flops a lane, as 32 FMA lanes */
+		printf("bf16peak\t%d\t%.1f\n", t, best("dpbf16", dot512, 32, rounds, t));
 	return cli_exit();
 }

@@ -10,6 +10,10 @@ would, on the same weights (the model folder) and the same data (elsa's token an
     torch_bert.py train MODEL STATES --steps K            top layers + head from cached states
     torch_bert.py usual MODEL TOKENS --frozen N --epochs E   the usual recipe: embeddings and the
                                                           frozen prefix recomputed every step
+    torch_bert.py ref-encode MODEL TOKENS                 the reference model (tests/ref/elsa_ref.py:
+    torch_bert.py ref-train MODEL STATES --steps K        ModernBERT's) encoding, and training the
+                                                          layers above a cache and the head
+    --autocast (encode, train, ref-*): under torch.autocast("cpu", bfloat16): PyTorch's bf16
 
 The paths:
   padded  Hugging Face BertModel's way: batches of 16 padded to their longest, an additive mask,
@@ -46,10 +50,11 @@ import torch.nn.functional as F
 
 # Useful work ----------------------------------------------------------------------------------
 
-def layer_flops(n, H, I):
+def layer_flops(n, H, I, mlp=2):
     """One encoder layer's forward on one example of n tokens: the six weight GEMMs (Q, K, V, O,
-    FFN up and down: 2n(4H^2 + 2HI)) and attention's scores and weighted sum (4n^2 H)."""
-    return 2 * n * (4 * H * H + 2 * H * I) + 4 * n * n * H
+    FFN up and down: 2n(4H^2 + 2HI); ModernBERT's GeGLU has mlp=3: up to 2I, down from I) and
+    attention's scores and weighted sum (4n^2 H)."""
+    return 2 * n * (4 * H * H + mlp * H * I) + 4 * n * n * H
 
 
 def head_flops(H, C):
@@ -57,10 +62,10 @@ def head_flops(H, C):
     return 2 * (H * H + H * C)
 
 
-def useful(lengths, H, I, forward_layers=0, trained_layers=0, head=0, C=2):
+def useful(lengths, H, I, forward_layers=0, trained_layers=0, head=0, C=2, mlp=2):
     """GFLOP on real tokens: forward_layers forwards, trained_layers trained (3x a forward), and
     the head trained (head=1) on each example; padding is never counted."""
-    f = sum(forward_layers * layer_flops(n, H, I) + 3 * trained_layers * layer_flops(n, H, I)
+    f = sum(forward_layers * layer_flops(n, H, I, mlp) + 3 * trained_layers * layer_flops(n, H, I, mlp)
             + 3 * head * head_flops(H, C) for n in lengths)
     return f / 1e9
 
@@ -163,7 +168,7 @@ def stream_records(path):
             head = f.read(64)  # streams concatenate: a header follows each end marker
             if not head:
                 return
-            magic, _, _, _, _, layer, hidden, dtype, _ = struct.unpack_from("<8sIIQQIIII", head)
+            magic, _, _, _, _, layer, hidden, dtype, _, _ = struct.unpack_from("<8sIIQQIIHHI", head)
             if magic != b"ELSATENS":
                 sys.exit(f"torch_bert.py: {path}: not an elsa tensor stream")
             header = dict(layer=layer, hidden=hidden)
@@ -425,7 +430,7 @@ def encode(a):
               "sorted": sorted(range(len(recs)), key=lambda i: len(recs[i][1]))}
     wanted = ["file", "sorted"] if a.order == "best" else [a.order]
     seconds = {}
-    with torch.inference_mode():
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.autocast):
         for name in wanted:
             batches = token_batches(recs, orders[name], a.batch)  # inputs built before the clock
             run(*batches[0])  # warm-up, untimed
@@ -436,7 +441,7 @@ def encode(a):
             del batches
     best = min(seconds, key=seconds.get)
     lengths = [len(r[1]) for r in recs]
-    report(tokens=sum(lengths), seconds=seconds[best], order=best, path=a.path,
+    report(tokens=sum(lengths), seconds=seconds[best], order=best, path=a.path + (" autocast bf16" if a.autocast else ""),
            **{f"seconds_{k}": v for k, v in seconds.items()},
            useful_gflop=useful(lengths, c["hidden_size"], c["intermediate_size"], forward_layers=L))
 
@@ -492,13 +497,14 @@ def train(a):
     N = header["layer"]
     m = Bert(a.model, N, L, embeddings=False).train()
     opt, params = optimizer(m, ("layers", "pool", "cls"))
-    step(m, opt, params, *batches[0])  # warm-up, untimed
-    t0 = time.perf_counter()
-    for s in range(a.steps):
-        step(m, opt, params, *batches[s % len(batches)])
-    seconds = time.perf_counter() - t0
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.autocast):
+        step(m, opt, params, *batches[0])  # warm-up, untimed
+        t0 = time.perf_counter()
+        for s in range(a.steps):
+            step(m, opt, params, *batches[s % len(batches)])
+        seconds = time.perf_counter() - t0
     timed = [n for s in range(a.steps) for n in lengths[s % len(batches)]]
-    report(tokens=sum(timed), seconds=seconds, steps=a.steps, path="padded",
+    report(tokens=sum(timed), seconds=seconds, steps=a.steps, path="padded" + (" autocast bf16" if a.autocast else ""),
            useful_gflop=useful(timed, H, I, trained_layers=L - N, head=1))
 
 
@@ -539,9 +545,102 @@ def usual(a):
            useful_gflop=useful(lengths, H, I, forward_layers=a.frozen, trained_layers=L - a.frozen, head=1))
 
 
+# The reference model (ModernBERT) ------------------------------------------------------------
+
+def reference():
+    """tests/ref/elsa_ref.py, the reference the tests check elsa against: for ModernBERT, written
+    from transformers 4's modeling_modernbert (eager attention: rotary embeddings, padding and
+    sliding-window masks, GeGLU) in plain PyTorch; PyTorch 1.13 has no fused path for it."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "ref"))
+    import elsa_ref
+    return elsa_ref
+
+
+def ref_encode(a):
+    """Every layer of the reference model over the token stream, padded batches of 16 sorted by
+    length, under inference_mode, timed after a warm-up batch."""
+    R = reference()
+    m = R.Model(a.model)
+    recs = read_tokens(a.data)
+    batches = token_batches(recs, sorted(range(len(recs)), key=lambda i: len(recs[i][1])), a.batch)
+
+    def run(tok, typ, mask):
+        x = m.embeddings(tok, typ)
+        for i in range(m.L):
+            x = m.layer(i, x, mask)
+        return x
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.autocast):
+        run(*batches[0])
+        t0 = time.perf_counter()
+        for b in batches:
+            run(*b)
+        seconds = time.perf_counter() - t0
+    lengths = [len(r[1]) for r in recs]
+    I = m.cfg["intermediate_size"]
+    report(tokens=sum(lengths), seconds=seconds, order="sorted", path="reference, padded" + (" autocast bf16" if a.autocast else ""),
+           useful_gflop=useful(lengths, m.H, I, forward_layers=m.L, mlp=3))
+
+
+def ref_train(a):
+    """The reference model's layers above the cache's and its head (final norm, pooling, dense,
+    norm, classifier) from cached states: the first K batches of 16 in file order, AdamW
+    (foreach) with no decay on biases and norms, clipping at 1.0, timed after a warm-up step."""
+    R = reference()
+    m = R.Model(a.model)
+    rs, batches, lengths, header = [], [], [], None
+
+    def add(rs):
+        x = torch.zeros(len(rs), max(len(s) for _, s in rs), m.H)
+        mask = torch.zeros(len(rs), x.shape[1], dtype=torch.long)
+        for j, (_, s) in enumerate(rs):
+            x[j, :len(s)] = torch.from_numpy(s)
+            mask[j, :len(s)] = 1
+        batches.append((x, mask, torch.tensor([int(lab) % 2 for lab, _ in rs])))
+        lengths.append([len(s) for _, s in rs])
+    for header, label, _, states in stream_records(a.data):
+        rs.append((label, states))
+        if len(rs) == a.batch:
+            add(rs)
+            rs = []
+            if len(batches) == a.steps:
+                break
+    if rs and len(batches) < a.steps:
+        add(rs)
+    N = header["layer"]
+    params = {}
+    for i in range(N, m.L):
+        for k, v in m.layer_weights(i).items():
+            params[m.layer_prefix(i) + k] = v.clone().requires_grad_(True)
+    for k in m.head_names():
+        params[k] = m.w[k].clone().requires_grad_(True)
+    norm = lambda n: n.endswith("norm.weight")
+    opt = torch.optim.AdamW([{"params": [p for n, p in params.items() if "bias" not in n and not norm(n)], "weight_decay": 0.01},
+                             {"params": [p for n, p in params.items() if "bias" in n or norm(n)], "weight_decay": 0.0}],
+                            lr=2e-5, foreach=True)
+
+    def step(x, mask, labels):
+        for i in range(N, m.L):
+            p = m.layer_prefix(i)
+            x = m.layer(i, x, mask, {k[len(p):]: v for k, v in params.items() if k.startswith(p)}, training=True)
+        loss = F.cross_entropy(R.head_forward(m, params, x, mask, training=True), labels)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(list(params.values()), 1.0)
+        opt.step()
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.autocast):
+        step(*batches[0])
+        t0 = time.perf_counter()
+        for b in batches:
+            step(*b)
+        seconds = time.perf_counter() - t0
+    timed = [n for ls in lengths for n in ls]
+    report(tokens=sum(timed), seconds=seconds, steps=len(batches), path="reference, padded" + (" autocast bf16" if a.autocast else ""),
+           useful_gflop=useful(timed, m.H, m.cfg["intermediate_size"], trained_layers=m.L - N, head=1, mlp=3))
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["probe", "check", "encode", "train", "usual"])
+    ap.add_argument("mode", choices=["probe", "check", "encode", "train", "usual", "ref-encode", "ref-train"])
     ap.add_argument("model", nargs="?")
     ap.add_argument("data", nargs="?")
     ap.add_argument("--threads", type=int, default=2)
@@ -554,6 +653,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3, help="probe: timed matmuls")
     ap.add_argument("--n", type=int, default=16, help="check: sentences")
     ap.add_argument("--elsa", help="check: elsa's stream of the last layer")
+    ap.add_argument("--autocast", action="store_true", help="encode, train: under torch.autocast(cpu, bfloat16)")
     a = ap.parse_args()
     if a.mode not in ("probe",) and (a.model is None or a.data is None):
         ap.error("MODEL and DATA are needed")
@@ -561,7 +661,8 @@ def main():
     torch.manual_seed(0)
     warnings.filterwarnings("ignore", message="The PyTorch API of nested tensors is in prototype stage")
     warnings.filterwarnings("ignore", message="The given NumPy array is not writable")  # copied at once
-    {"probe": probe, "check": check, "encode": encode, "train": train, "usual": usual}[a.mode](a)
+    {"probe": probe, "check": check, "encode": encode, "train": train, "usual": usual, "ref-encode": ref_encode,
+     "ref-train": ref_train}[a.mode](a)
 
 
 if __name__ == "__main__":
