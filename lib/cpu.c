@@ -11,7 +11,8 @@
 #if defined(__x86_64__)
 #include <cpuid.h>
 
-/* The state the OS saves (XCR0): bits 1-2 SSE and AVX (ymm), 5-7 the AVX-512 mask and zmm. */
+/* The state the OS saves (XCR0): bits 1-2 SSE and AVX (ymm), 5-7 the AVX-512 mask and zmm, 17-18
+ * AMX's tile configuration and data. */
 static unsigned long long xcr0(void)
 {
 	unsigned int lo, hi;
@@ -36,6 +37,8 @@ static void read_x86(struct cpu_info *c)
 		c->avx2 = ymm && fma && (b >> 5 & 1);
 		/* F (16), DQ (17), CD (28), BW (30), VL (31) */
 		c->avx512 = zmm && c->avx2 && (b & 0xd0030000u) == 0xd0030000u;
+		/* AMX-BF16 (22) and AMX-TILE (24), with the tile state (XCR0 bits 17-18) */
+		c->amx_bf16 = c->avx512 && (d >> 22 & 1) && (d >> 24 & 1) && (os & 0x60000) == 0x60000;
 		__cpuid_count(7, 1, a, b, cx, d);
 		c->avx512_bf16 = c->avx512 && (a >> 5 & 1);
 	}

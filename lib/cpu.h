@@ -12,6 +12,8 @@ struct cpu_info {
 	int avx2;          /* AVX2 and FMA, with ymm state saved by the OS */
 	int avx512;        /* AVX-512 F, CD, BW, DQ and VL, with zmm and mask state saved */
 	int avx512_bf16;   /* AVX512_BF16 (vdpbf16ps) as well */
+	int amx_bf16;      /* AMX's tiles and their bf16 products (Intel Xeon from Sapphire Rapids on), with
+			    * the tile state saved by the OS (a process still asks Linux for it: gemm.c) */
 	/* Its 512-bit FMAs run as two 256-bit halves (AMD Zen 4: family 25 with AVX-512), so that
 	 * AVX-512 code computes at the AVX2 rate: the processors where BLIS's AVX2 kernels keep up. */
 	int split512;

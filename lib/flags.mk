@@ -10,5 +10,6 @@ $(1)/lib/simd_avx512.o: $(2) += $(AVX512) -ffp-contract=fast
 $(1)/lib/gemm_avx2.o: $(2) += -mavx2 -mfma
 $(1)/lib/gemm_avx512.o: $(2) += $(AVX512)
 $(1)/lib/gemm_avx512bf16.o: $(2) += $(AVX512) -mavx512bf16
+$(1)/lib/gemm_amx.o: $(2) += $(AVX512) -mavx512bf16 -mamx-tile -mamx-bf16
 endif
 endef

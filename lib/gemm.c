@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "cpu.h"
@@ -47,6 +49,7 @@ struct engine {
 static struct {
 	struct engine f32, bf16;
 	const struct engine *use;
+	const struct gemm_ukr *bf16_kernel; /* the bf16 kernel ELSA_GEMM or gemm_use named, or NULL */
 	const char *blis_config;
 	int ready, bf16_ready;
 } K;
@@ -113,9 +116,10 @@ static void register_ukr(const struct gemm_ukr *u, int rounded, cntx_t *ctx)
 	blksz_t mr = block(BLIS_MR, u->mr, u->mr, ctx), nr = block(BLIS_NR, u->nr, u->nr, ctx);
 	blksz_t mc = block(BLIS_MC, u->mc, u->mc, ctx), nc = block(BLIS_NC, u->nc, u->nc, ctx);
 	blksz_t kc = block(BLIS_KC, u->kc, u->kc * 5 / 4, ctx); /* a short last block joins the one before */
+	blksz_t kr = block(BLIS_KR, u->kr ? u->kr : 1, u->kr ? u->kr : 1, ctx); /* the panels' k padded to it */
 	bli_cntx_set_l3_nat_ukrs(1, BLIS_GEMM_UKR, BLIS_FLOAT, (void_fp)u->kernel, FALSE, ctx);
-	bli_cntx_set_blkszs(BLIS_NAT, 5, BLIS_NC, &nc, BLIS_NR, BLIS_KC, &kc, BLIS_KR, BLIS_MC, &mc, BLIS_MR,
-			    BLIS_NR, &nr, BLIS_NR, BLIS_MR, &mr, BLIS_MR, ctx);
+	bli_cntx_set_blkszs(BLIS_NAT, 6, BLIS_NC, &nc, BLIS_NR, BLIS_KC, &kc, BLIS_KR, BLIS_MC, &mc, BLIS_MR,
+			    BLIS_NR, &nr, BLIS_NR, BLIS_MR, &mr, BLIS_MR, BLIS_KR, &kr, BLIS_KR, ctx);
 	bli_cntx_set_packm_kers(2, (l1mkr_t)u->mr, BLIS_FLOAT, (void_fp)(rounded ? u->pack_a_bf16 : u->pack_a),
 				(l1mkr_t)u->nr, BLIS_FLOAT, (void_fp)(rounded ? u->pack_b_bf16 : u->pack_b), ctx);
 }
@@ -139,13 +143,40 @@ static void engine_set(struct engine *e, const struct gemm_ukr *u, int rounded)
 	}
 }
 
+/* Linux keeps AMX's tile data off until a process asks for it (arch_prctl
+ * ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA): 1 when granted, asked once. */
+static int amx_granted(void)
+{
+	static int granted = -1;
+#if defined(__x86_64__) && defined(SYS_arch_prctl)
+	if (granted < 0)
+		granted = cpu_info()->amx_bf16 && syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+#endif
+	return granted > 0;
+}
+
+/* elsa's kernels by name (ELSA_GEMM's): the float ones, and the bf16 ones (which the float
+ * products leave to elsa's avx512). */
+static const struct gemm_ukr *kernel_named(const char *name)
+{
+#if defined(__x86_64__)
+	static const struct gemm_ukr *const all[] = { &gemm_ukr_avx2, &gemm_ukr_avx512, &gemm_ukr_avx512bf16, &gemm_ukr_amx };
+	for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+		if (!strcmp(name, all[i]->name))
+			return all[i];
+#endif
+	(void)name;
+	return NULL;
+}
+
 /* Whether this processor can run kernel `name`; 0, or E_ARG saying what it lacks. */
 static int runnable(const char *name, const char *source)
 {
 	const struct cpu_info *c = cpu_info();
-	int ok = !strcmp(name, "blis") || (!strcmp(name, "avx2") && c->avx2) || (!strcmp(name, "avx512") && c->avx512);
-	if (strcmp(name, "blis") && strcmp(name, "avx2") && strcmp(name, "avx512"))
-		return err_set(E_ARG, "%s: '%s' is not blis, avx2 or avx512", source, name);
+	if (strcmp(name, "blis") && !kernel_named(name))
+		return err_set(E_ARG, "%s: '%s' is not blis, avx2, avx512, avx512bf16 or amx", source, name);
+	int ok = !strcmp(name, "blis") || (!strcmp(name, "avx2") && c->avx2) || (!strcmp(name, "avx512") && c->avx512) ||
+		 (!strcmp(name, "avx512bf16") && c->avx512_bf16) || (!strcmp(name, "amx") && amx_granted());
 	if (!ok)
 		return err_set(E_ARG, "%s: %s: this processor (%s, %s) cannot run it", source, name, c->name,
 			       c->family_model);
@@ -165,9 +196,11 @@ int gemm_use(const char *name)
 	int rc = runnable(name, source);
 	if (rc < 0)
 		return rc;
-	const struct gemm_ukr *u = NULL;
+	const struct gemm_ukr *u = kernel_named(name);
+	K.bf16_kernel = u && u->pack_a_bf16 ? NULL : u; /* a bf16 kernel: for the bf16 products */
 #if defined(__x86_64__)
-	u = !strcmp(name, "avx512") ? &gemm_ukr_avx512 : !strcmp(name, "avx2") ? &gemm_ukr_avx2 : NULL;
+	if (K.bf16_kernel)
+		u = &gemm_ukr_avx512;
 #endif
 	engine_set(&K.f32, u, 0);
 	K.use = &K.f32;
@@ -181,20 +214,25 @@ int gemm_init(void)
 	return gemm_use(NULL);
 }
 
-/* The bf16 products' engine: AVX512_BF16's kernel where the processor has it and the float
- * kernel is elsa's avx512 (by choice or default); else emulated by elsa's float kernel (the
- * chosen one, or the processor's best when the float products run BLIS's own), its packing
- * rounding the inputs to bf16: the same products, summed in another order. E_ARG without AVX2. */
+/* The bf16 products' engine: the bf16 kernel ELSA_GEMM names (amx, avx512bf16); else, when it
+ * names a float kernel of elsa's (avx2, avx512), that kernel emulating them, its packing rounding
+ * the inputs to bf16 (the same products, summed in another order); else the best this processor
+ * has: AMX's tiles (Intel's Xeons from Sapphire Rapids on: their AVX512_BF16 runs at half the
+ * float FMA rate, AMX's at eight to sixteen times it), AVX512_BF16 (AMD's Zen 4 and 5: twice the
+ * float rate), or the emulation. E_ARG without AVX2. */
 static int bf16_start(void)
 {
 	const struct cpu_info *c = cpu_info();
-	const struct gemm_ukr *u = K.f32.ukr;
+	const struct gemm_ukr *u = K.f32.ukr, *kernel = K.bf16_kernel;
 	if (!c->avx2)
-		return err_set(E_ARG, "bf16 products need AVX512_BF16, or AVX2 and FMA to emulate them: this processor (%s, %s) "
-				      "has neither", c->name, c->family_model);
+		return err_set(E_ARG, "bf16 products need AVX512_BF16, AMX, or AVX2 and FMA to emulate them: this processor "
+				      "(%s, %s) has none", c->name, c->family_model);
 #if defined(__x86_64__)
-	if (c->avx512_bf16 && (!u || u == &gemm_ukr_avx512))
-		engine_set(&K.bf16, &gemm_ukr_avx512bf16, 0);
+	const char *forced = getenv("ELSA_GEMM");
+	if (!kernel && !(forced && *forced && u))
+		kernel = amx_granted() ? &gemm_ukr_amx : c->avx512_bf16 ? &gemm_ukr_avx512bf16 : NULL;
+	if (kernel)
+		engine_set(&K.bf16, kernel, 0);
 	else
 		engine_set(&K.bf16, u ? u : c->avx512 ? &gemm_ukr_avx512 : &gemm_ukr_avx2, 1);
 #endif

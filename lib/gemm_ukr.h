@@ -23,6 +23,7 @@ struct gemm_ukr {
 	const char *name;     /* "avx512", "avx2": what ELSA_GEMM calls it */
 	int mr, nr;           /* the micro-tile */
 	int mc, kc, nc;       /* BLIS's cache blocks for it (mc a multiple of mr, nc of nr) */
+	int kr;               /* BLIS pads the panels' k to a multiple of it (0: 1) */
 	gemm_ukr_fn *kernel;  /* C (mr x nr, column-preferring) = alpha A B + beta C */
 	gemm_pack_fn *pack_a; /* an mr x k panel of A, k columns of mr */
 	gemm_pack_fn *pack_b; /* a k x nr panel of B, k rows of nr */
@@ -34,5 +35,7 @@ struct gemm_ukr {
 /* x86-64 only: float kernels for AVX-512 and AVX2, and AVX512_BF16's bf16 kernel (16 x 14 too:
  * bf16 inputs, float sums), whose panels hold pairs of bf16 of consecutive k in each 32-bit lane. */
 extern const struct gemm_ukr gemm_ukr_avx512, gemm_ukr_avx2, gemm_ukr_avx512bf16;
+/* And AMX's bf16 kernel (16 x 16: one tile of C), whose A panels are AMX's tiles: rows of 32 k. */
+extern const struct gemm_ukr gemm_ukr_amx;
 
 #endif

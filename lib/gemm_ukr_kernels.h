@@ -16,12 +16,19 @@
  *   V_BCAST32(p)             the 32 bits at p (a pair) in every lane
  *   V_BF16_SEQ(lo, hi)       2 VL consecutive floats (lo's, then hi's) as VL pairs, in order
  *   V_BF16_ZIP(x0, x1)       the pairs (x0[i], x1[i])
+ *   K_ALIGN                  (optional) the packed panels' k zero-padded to a multiple of this
+ * A build whose micro-kernel or A-packing differs (AMX's tiles) declares them (static
+ * gemm_ukr_fn ukr; static gemm_pack_fn pack_a;), defines OWN_UKR, and defines them after; and
+ * PACK_EITHER, the one packing kernel the table names for both panels when mr equals nr.
  * Not a public header. */
 #include <string.h>
 
 #include "gemm_ukr.h"
 
 #define MR (NV * VL)
+#ifndef K_ALIGN
+#define K_ALIGN 2
+#endif
 #ifdef BF16_PAIRS
 #define PAIR 2 /* k per packed step */
 #define STEP(acc, a, b) V_DOT2(acc, a, b)
@@ -74,6 +81,7 @@ static inline void store_column(float *c, inc_t rs_c, dim_t m, const V *col, flo
 	}
 }
 
+#ifndef OWN_UKR
 /* The micro-kernel: k steps (of PAIR k each) over the packed panels, A's MR rows as vectors, B's
  * NR columns as broadcasts (of a float, or of a bf16 pair). */
 static void ukr(dim_t m, dim_t n, dim_t k, float *restrict alpha, float *restrict a, float *restrict b,
@@ -105,6 +113,7 @@ static void ukr(dim_t m, dim_t n, dim_t k, float *restrict alpha, float *restric
 	for (dim_t j = 0; j < n && j < NR; j++)
 		store_column(c + j * cs_c, rs_c, m, acc[j], *alpha, *beta);
 }
+#endif
 
 #ifndef BF16_PAIRS
 /* p[kk ldp + i] = kappa a[i inca + kk lda] for i < cdim, kk < n (rounded to bf16 when round);
@@ -191,7 +200,9 @@ static void pack(int panel, int round, dim_t cdim, dim_t n, dim_t n_max, float k
 			}
 	}
 #undef IN
-	for (dim_t s = steps; s < (n_max + 1) / 2; s++)
+	dim_t padded = n > n_max ? n : n_max;
+	padded = (padded + K_ALIGN - 1) / K_ALIGN * K_ALIGN;
+	for (dim_t s = steps; s < padded / 2; s++)
 		memset(p + s * ldp, 0, (size_t)panel * sizeof *p);
 }
 #endif
@@ -205,7 +216,9 @@ static void pack(int panel, int round, dim_t cdim, dim_t n, dim_t n_max, float k
 		(void)conja, (void)schema, (void)cntx;                                                 \
 		pack(panel, round, cdim, n, n_max, *kappa, a, inca, lda, p, ldp);                      \
 	}
+#ifndef OWN_UKR
 PACKER(pack_a, MR, 0)
+#endif
 PACKER(pack_b, NR, 0)
 #ifndef BF16_PAIRS
 PACKER(pack_a_bf16, MR, 1)
@@ -219,9 +232,17 @@ const struct gemm_ukr UKR_TABLE = {
 	.mc = MC,
 	.kc = KC,
 	.nc = NC,
+#ifdef KR
+	.kr = KR,
+#endif
 	.kernel = ukr,
+#ifdef PACK_EITHER /* one packing kernel for both panels (their widths are equal) */
+	.pack_a = PACK_EITHER,
+	.pack_b = PACK_EITHER,
+#else
 	.pack_a = pack_a,
 	.pack_b = pack_b,
+#endif
 #ifndef BF16_PAIRS
 	.pack_a_bf16 = pack_a_bf16,
 	.pack_b_bf16 = pack_b_bf16,

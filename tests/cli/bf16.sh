@@ -59,10 +59,16 @@ check "20 steps: bf16's losses within 0.005 of f32's, and not f32's" \
 check "run.yaml records the run's compute and its cache's" \
 	"grep -q '^  compute: bf16$' '$T/run.bf16/run.yaml' && grep -q '^  cache_compute: bf16$' '$T/run.bf16/run.yaml'"
 
-# Determinism under bf16, natively where the processor has AVX512_BF16 and emulated always.
-for g in '' avx2; do
-	name=${g:-default}
-	[ -n "$g" ] && ! grep -q -w avx2 /proc/cpuinfo && { skip "$name: determinism" "no AVX2"; continue; }
+# Determinism under bf16, on each bf16 kernel the processor runs (AMX's, AVX512_BF16's) and
+# emulated on AVX2's float kernel.
+for g in amx avx512bf16 avx2; do
+	name=$g
+	if ! ELSA_GEMM=$g elsa-encode -m "$T/m" --to 1 --compute bf16 "$T/l0" >/dev/null 2>"$T/err"; then
+		for what in "encode, -j 1 and -j 2" "encode run again" "training, -j 1 and -j 2" "run.yaml"; do
+			skip "$name: bf16 $what" "$(cat "$T/err")"
+		done
+		continue
+	fi
 	for j in 1 2; do
 		ELSA_GEMM=$g elsa-encode -m "$T/m" --to 3 --compute bf16 -j $j "$T/l0" -o "$T/d.$name.$j"
 		ELSA_GEMM=$g elsa-train -m "$T/m" -t rte --train "$T/t1.bf16" -o "$T/dr.$name.$j" --batch 8 --max-steps 4 \
@@ -73,6 +79,6 @@ for g in '' avx2; do
 	same "$name: bf16 encode run again, the same bytes" "$T/d.$name.2" "$T/d.$name.again"
 	same "$name: bf16 training, -j 1 and -j 2 the same weights" "$T/dr.$name.1/model.safetensors" "$T/dr.$name.2/model.safetensors"
 	check "$name: run.yaml names the kernel ($(sed -n 's/^  gemm: //p' "$T/dr.$name.1/run.yaml"))" \
-		"grep -q '^  gemm: \"\\(avx512bf16\\|.* (bf16 emulated)\\)\"' '$T/dr.$name.1/run.yaml'"
+		"grep -q '^  gemm: \"\\(amx\\|avx512bf16\\|.* (bf16 emulated)\\)\"' '$T/dr.$name.1/run.yaml'"
 done
 done_testing

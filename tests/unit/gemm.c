@@ -13,8 +13,8 @@
 #include "gemm.h"
 #include "rng.h"
 
-static const char *const kernels[] = { "blis", "avx2", "avx512" };
-static const char *runnable[3];
+static const char *const kernels[] = { "blis", "avx2", "avx512", "avx512bf16", "amx" };
+static const char *runnable[5];
 static int nrunnable;
 static struct rng rng;
 
@@ -197,11 +197,12 @@ TEST(kernels_are_chosen_by_rule_and_refused_by_name)
 	CHECK(!strcmp(gemm_kernel(), want), "chose %s on %s (%s), not %s", gemm_kernel(), c->name, c->family_model, want);
 	if (c->avx512 && !c->split512)
 		CHECK(!strcmp(gemm_blis_config(), "skx"), "BLIS's configuration is %s, not skx", gemm_blis_config());
-	CHECK(gemm_use("avx1024") == E_ARG && strstr(err_msg(), "'avx1024' is not blis, avx2 or avx512"), "%s", err_msg());
+	CHECK(gemm_use("avx1024") == E_ARG && strstr(err_msg(), "'avx1024' is not blis, avx2, avx512, avx512bf16 or amx"),
+	      "%s", err_msg());
 	setenv("ELSA_GEMM", "blis", 1);
 	CHECK(gemm_init() == 0 && !strcmp(gemm_kernel(), "blis"), "ELSA_GEMM=blis gave %s", gemm_kernel());
 	unsetenv("ELSA_GEMM");
-	for (int g = 0; g < 3; g++) {
+	for (int g = 0; g < 3; g++) { /* the float kernels (the bf16 ones: the test above) */
 		int can = !strcmp(kernels[g], "blis") || (!strcmp(kernels[g], "avx2") ? c->avx2 : c->avx512);
 		int rc = gemm_use(kernels[g]);
 		CHECK(can ? rc == 0 : rc == E_ARG && strstr(err_msg(), "cannot run"), "%s: %d %s", kernels[g], rc, err_msg());
@@ -211,7 +212,7 @@ TEST(kernels_are_chosen_by_rule_and_refused_by_name)
 int main(void)
 {
 	rng_seed(&rng, 7);
-	for (int g = 0; g < 3; g++) {
+	for (int g = 0; g < 5; g++) {
 		if (gemm_use(kernels[g]) == 0)
 			runnable[nrunnable++] = kernels[g];
 		else
