@@ -24,8 +24,9 @@ void gemm_naive(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const
 void gemm_totals(double *seconds, double *flops);
 
 /* The kernel that computes the products: BLIS's own ("blis"), or one of elsa's micro-kernels
- * inside BLIS ("avx512", "avx2": lib/gemm_ukr.h), chosen once for this processor (the rule is in
- * gemm.c) unless ELSA_GEMM names one. gemm_init reads ELSA_GEMM: 0, or E_ARG when it names no
+ * inside BLIS ("avx512", "avx2": lib/gemm_ukr.h; "amx" and "avx512bf16" for bf16 products, the
+ * float ones then on "avx512"), chosen once for this processor (the rules are in gemm.c) unless
+ * ELSA_GEMM names one. gemm_init reads ELSA_GEMM: 0, or E_ARG when it names no
  * kernel or one this processor cannot run (gemm() then runs BLIS's own). gemm_use switches to the
  * kernel named (NULL: as gemm_init), for tests that run each kernel in turn; 0 or E_ARG. Before
  * BLIS starts, elsa asks it for its best configuration for the processor where BLIS 0.9 would
