@@ -467,14 +467,11 @@ def step(m, opt, params, x, mask, labels, prefix=None):
     opt.step()
 
 
-def train(a):
-    """The top layers and the head from cached states of layer N: the batches elsa-train
-    --no-shuffle --max-steps K takes (the first K of 16, in file order), timed after a warm-up
-    step on the first batch."""
-    c = config(a.model)
-    H, I, L = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"]
-    # The padded input tensors are built once, before the clock, as a user would with a
-    # DataLoader of preprocessed tensors: the timed loop does no copying or padding.
+def state_batches(path, H, batch, steps):
+    """The first `steps` batches of `batch` records of an elsa tensor stream, padded, as
+    [(states [B, T, H], mask [B, T], labels [B])], with their examples' lengths and the stream's
+    header. The inputs are built before any clock, as a user would with a DataLoader of
+    preprocessed tensors: the timed loops do no copying or padding."""
     batches, lengths, rs, header = [], [], [], None
 
     def pad(rs):
@@ -485,15 +482,25 @@ def train(a):
             mask[j, :len(s)] = 1
         batches.append((x, mask, torch.tensor([int(lab) % 2 for lab, _ in rs])))
         lengths.append([len(s) for _, s in rs])
-    for header, label, _, states in stream_records(a.data):
+    for header, label, _, states in stream_records(path):
         rs.append((label, states))
-        if len(rs) == a.batch:
+        if len(rs) == batch:
             pad(rs)
             rs = []
-            if len(batches) == a.steps:
+            if len(batches) == steps:
                 break
     if rs:
         pad(rs)
+    return batches, lengths, header
+
+
+def train(a):
+    """The top layers and the head from cached states of layer N: the batches elsa-train
+    --no-shuffle --max-steps K takes (the first K of 16, in file order), timed after a warm-up
+    step on the first batch."""
+    c = config(a.model)
+    H, I, L = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"]
+    batches, lengths, header = state_batches(a.data, H, a.batch, a.steps)
     N = header["layer"]
     m = Bert(a.model, N, L, embeddings=False).train()
     opt, params = optimizer(m, ("layers", "pool", "cls"))
@@ -587,25 +594,7 @@ def ref_train(a):
     (foreach) with no decay on biases and norms, clipping at 1.0, timed after a warm-up step."""
     R = reference()
     m = R.Model(a.model)
-    rs, batches, lengths, header = [], [], [], None
-
-    def add(rs):
-        x = torch.zeros(len(rs), max(len(s) for _, s in rs), m.H)
-        mask = torch.zeros(len(rs), x.shape[1], dtype=torch.long)
-        for j, (_, s) in enumerate(rs):
-            x[j, :len(s)] = torch.from_numpy(s)
-            mask[j, :len(s)] = 1
-        batches.append((x, mask, torch.tensor([int(lab) % 2 for lab, _ in rs])))
-        lengths.append([len(s) for _, s in rs])
-    for header, label, _, states in stream_records(a.data):
-        rs.append((label, states))
-        if len(rs) == a.batch:
-            add(rs)
-            rs = []
-            if len(batches) == a.steps:
-                break
-    if rs and len(batches) < a.steps:
-        add(rs)
+    batches, lengths, header = state_batches(a.data, m.H, a.batch, a.steps)
     N = header["layer"]
     params = {}
     for i in range(N, m.L):

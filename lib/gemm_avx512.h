@@ -1,6 +1,6 @@
-/* gemm_avx512.h: what the AVX-512 kernels share (gemm_avx512.c's float kernel and
- * gemm_avx512bf16.c's bf16 one): gemm_ukr_kernels.h's vector operations on __m512, and the 16 x
- * 16 transpose of their packing. Not a public header. */
+/* gemm_avx512.h: what the AVX-512 kernels share (gemm_avx512.c's float kernel, gemm_avx512bf16.c's
+ * and gemm_amx.c's bf16 ones): gemm_ukr_kernels.h's vector operations on __m512, the 16 x 16
+ * transpose of their packing, and with AVX512_BF16 the bf16 ones. Not a public header. */
 #include <immintrin.h>
 
 #define V __m512
@@ -54,3 +54,19 @@ static inline __m512 round_bf16(__m512 x)
 	r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(u, _mm512_set1_epi32(0x00400000)));
 	return _mm512_castsi512_ps(_mm512_and_si512(r, _mm512_set1_epi32((int)0xffff0000u)));
 }
+
+#ifdef __AVX512BF16__
+#define V_DOT2(acc, a, b) _mm512_dpbf16_ps(acc, (__m512bh)(a), (__m512bh)(b))
+#define V_BCAST32(p) _mm512_castsi512_ps(_mm512_set1_epi32(*(const int *)(p)))
+#define V_BF16_SEQ(lo, hi) ((__m512)_mm512_cvtne2ps_pbh(hi, lo))
+#define V_BF16_ZIP(x0, x1) zip_bf16(x0, x1)
+
+/* The pairs (x0[i], x1[i]) of bf16: both converted (x0 into the low 16 bf16, x1 the high), then
+ * interleaved. */
+static inline __m512 zip_bf16(__m512 x0, __m512 x1)
+{
+	const __m512i order = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6,
+					       21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+	return _mm512_castsi512_ps(_mm512_permutexvar_epi16(order, (__m512i)_mm512_cvtne2ps_pbh(x1, x0)));
+}
+#endif

@@ -16,19 +16,5 @@
 #define NC 3072
 #define PF 16
 
-#define V_DOT2(acc, a, b) _mm512_dpbf16_ps(acc, (__m512bh)(a), (__m512bh)(b))
-#define V_BCAST32(p) _mm512_castsi512_ps(_mm512_set1_epi32(*(const int *)(p)))
-#define V_BF16_SEQ(lo, hi) ((__m512)_mm512_cvtne2ps_pbh(hi, lo))
-#define V_BF16_ZIP(x0, x1) zip_bf16(x0, x1)
-
-/* The pairs (x0[i], x1[i]) of bf16: both converted (x0 into the low 16 bf16, x1 the high), then
- * interleaved. */
-static inline __m512 zip_bf16(__m512 x0, __m512 x1)
-{
-	const __m512i order = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6,
-					       21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-	return _mm512_castsi512_ps(_mm512_permutexvar_epi16(order, (__m512i)_mm512_cvtne2ps_pbh(x1, x0)));
-}
-
 #include "gemm_ukr_kernels.h"
 #endif
