@@ -60,21 +60,24 @@ check "run.yaml records the run's compute and its cache's" \
 	"grep -q '^  compute: bf16$' '$T/run.bf16/run.yaml' && grep -q '^  cache_compute: bf16$' '$T/run.bf16/run.yaml'"
 
 # Determinism under bf16, on each bf16 kernel the processor runs (AMX's, AVX512_BF16's) and
-# emulated on AVX2's float kernel.
+# emulated on AVX2's float kernel, on a small model (hidden 64: products split among threads).
+mkmodel --layers 3 --hidden 64 --heads 4 --max-pos 512 --seed 3 "$T/s" >/dev/null
+elsa-tokenize -m "$T/s" -t rte --max-len 128 "$E/rte.gold.tsv" | elsa-embed -m "$T/s" -o "$T/s0"
+elsa-encode -m "$T/s" --to 1 --compute bf16 "$T/s0" -o "$T/s1"
 for g in amx avx512bf16 avx2; do
 	name=$g
-	if ! ELSA_GEMM=$g elsa-encode -m "$T/m" --to 1 --compute bf16 "$T/l0" >/dev/null 2>"$T/err"; then
+	if ! ELSA_GEMM=$g elsa-encode -m "$T/s" --to 1 --compute bf16 "$T/s0" >/dev/null 2>"$T/err"; then
 		for what in "encode, -j 1 and -j 2" "encode run again" "training, -j 1 and -j 2" "run.yaml"; do
 			skip "$name: bf16 $what" "$(cat "$T/err")"
 		done
 		continue
 	fi
 	for j in 1 2; do
-		ELSA_GEMM=$g elsa-encode -m "$T/m" --to 3 --compute bf16 -j $j "$T/l0" -o "$T/d.$name.$j"
-		ELSA_GEMM=$g elsa-train -m "$T/m" -t rte --train "$T/t1.bf16" -o "$T/dr.$name.$j" --batch 8 --max-steps 4 \
+		ELSA_GEMM=$g elsa-encode -m "$T/s" --to 3 --compute bf16 -j $j "$T/s0" -o "$T/d.$name.$j"
+		ELSA_GEMM=$g elsa-train -m "$T/s" -t rte --train "$T/s1" -o "$T/dr.$name.$j" --batch 16 --max-steps 6 \
 			--compute bf16 -j $j -q 2>/dev/null
 	done
-	ELSA_GEMM=$g elsa-encode -m "$T/m" --to 3 --compute bf16 -j 2 "$T/l0" -o "$T/d.$name.again"
+	ELSA_GEMM=$g elsa-encode -m "$T/s" --to 3 --compute bf16 -j 2 "$T/s0" -o "$T/d.$name.again"
 	same "$name: bf16 encode, -j 1 and -j 2 the same bytes" "$T/d.$name.1" "$T/d.$name.2"
 	same "$name: bf16 encode run again, the same bytes" "$T/d.$name.2" "$T/d.$name.again"
 	same "$name: bf16 training, -j 1 and -j 2 the same weights" "$T/dr.$name.1/model.safetensors" "$T/dr.$name.2/model.safetensors"
