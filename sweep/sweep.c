@@ -266,8 +266,9 @@ static void write_makefile(const struct experiment *e, const char *dir, const ch
 	emit(mk, "\n.PHONY: tokens\ntokens: $(TOKENS)\n");
 	for (long k = 1; most > 1 && k <= most; k++)
 		emit(mk, ".PHONY: shard-%ld\nshard-%ld: $(SHARD_%ld)\n", k, k, k);
+	/* the cache's costs when some run trains from a cache (frozen 0 alone makes none) */
 	emit(mk, "\nruns: $(EVALS)\n$(S)/report.md: $(EVALS)\n"
-		 "\t$(BIN)/elsa-report --costs $(S)/cache --plot $(S)/figure -o $@ $(S)/runs\n");
+		 "\t$(BIN)/elsa-report%s --plot $(S)/figure -o $@ $(S)/runs\n", max_frozen(e) > 0 ? " --costs $(S)/cache" : "");
 }
 
 /* Running make: in a process group of its own, so that a signal to elsa-sweep (SIGINT, SIGTERM,
@@ -402,7 +403,7 @@ static void print_report(const char *dir)
 }
 
 /* The report of what finished, marking what failed, as the Makefile's last rule writes it. */
-static void partial_report(const char *dir, const char *bin)
+static void partial_report(const char *dir, const char *bin, int cached)
 {
 	char *pattern = xprintf("%s/runs/*/*/run.yaml", dir);
 	glob_t g;
@@ -415,8 +416,10 @@ static void partial_report(const char *dir, const char *bin)
 		return;
 	}
 	/* dir and bin have no quote (folders refuses one) */
-	char *cmd = xprintf("'%s/elsa-report' --costs '%s/cache' --plot '%s/figure' -o '%s/report.md' '%s/runs' >&2", bin,
-			       dir, dir, dir, dir);
+	char *costs = cached ? xprintf(" --costs '%s/cache'", dir) : xprintf("%s", "");
+	char *cmd = xprintf("'%s/elsa-report'%s --plot '%s/figure' -o '%s/report.md' '%s/runs' >&2", bin, costs, dir,
+			    dir, dir);
+	free(costs);
 	int failed = system(cmd) != 0;
 	free(cmd);
 	if (failed) {
@@ -574,11 +577,11 @@ int main(int argc, char **argv)
 	double started = now_seconds();
 	struct timespec began;
 	clock_gettime(CLOCK_REALTIME, &began);
-	int rc = run_make(dir, &e, jobs);
+	int rc = run_make(dir, &e, jobs), cached = max_frozen(&e) > 0;
 	experiment_free(&e);
 	if (rc != 0) {
 		size_t failed = list_failures(dir);
-		partial_report(dir, bin);
+		partial_report(dir, bin, cached);
 		die("the study is not complete (%zu failed run%s; make -f %s): rerun to retry what is missing", failed,
 		    failed == 1 ? "" : "s", mkpath);
 	}

@@ -150,10 +150,13 @@ int main(int argc, char **argv)
 		die_lib();
 	if (n >= 8 && stream_magic(first))
 		view_tensors(in, mode);
-	else if (stream_foreign(first, (size_t)n))
-		die("%s: %s, not a stream: elsa-view reads token and tensor streams (elsa-tokens(5), elsa-stream(5))",
-		    in_name(in), stream_foreign(first, (size_t)n));
-	else
+	else if (stream_foreign(first, (size_t)n)) {
+		char say[4352]; /* the message, made before the input is closed (its name with it) */
+		snprintf(say, sizeof say, "%s: %s, not a stream: elsa-view reads token and tensor streams (elsa-tokens(5), "
+			 "elsa-stream(5))", in_name(in), stream_foreign(first, (size_t)n));
+		in_close(in);
+		die("%s", say);
+	} else
 		view_tokens(in, mode);
 	return cli_exit();
 }
