@@ -23,6 +23,14 @@ check "... and --stats" "grep -q '^compute: bf16$' '$T/stats' && grep -q '^gemm:
 fails "going on from a bf16 cache with f32 products is refused" "b2: its layers were computed with bf16 products" \
 	elsa-encode -m "$T/m" --to 3 "$T/b2"
 
+fails "--compute of another type is refused in one line (encode)" "^elsa-encode: --compute: 'f16' is not f32 or bf16$" \
+	elsa-encode -m "$T/m" --to 3 --compute f16 "$T/l0"
+fails "... (train)" "^elsa-train: --compute: 'f16' is not f32 or bf16$" \
+	elsa-train -m "$T/m" -t rte --train "$T/f1" -o "$T/bad" --compute f16
+mkdata --seed 1 --train 8 --dev 8 "$T/d" >/dev/null
+printf 'model: m\ndata: d\ntasks: [sst2]\nfrozen: [0]\nlr: [1e-3]\nseeds: [1]\ncompute: f16\n' >"$T/bad.yaml"
+fails "... (an experiment file, naming its line)" "^elsa-sweep: .*bad.yaml: line 7: compute: f32 or bf16$" elsa-sweep "$T/bad.yaml"
+
 # bounds LAYER: max and mean of elsa's bf16 against f32, then against autocast (relative)
 bound() {
 	case $1 in
